@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install everything logsift needs to build, test and benchmark, from Debian 12 packages only.
+# Safe to rerun; as root it uses apt-get directly, otherwise through sudo.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang
+  libhyperscan-dev libisal-dev libzstd-dev libjansson-dev libssl-dev
+  libcurl4-openssl-dev libmaxminddb-dev libyaml-dev libexpat1-dev
+  libcmocka-dev
+  gzip zstd python3 ripgrep ugrep
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
