@@ -14,6 +14,39 @@
  * patterns flagged Q (quiet) only feed combinations. Unlike Hyperscan's own combinations,
  * logsift evaluates the condition per event, so hits in two different events never combine.
  * (Field confirmation on parsed events comes with Sigma rules; the model leaves room for it.)
+ *
+ * Line syntax, as Hyperscan's hsbench/hscollider read it (intel/hyperscan util/expressions.cpp
+ * and util/ExpressionParser.rl), with logsift's additions marked (+):
+ *
+ *   - Blank lines and lines whose first non-blank character is '#' are skipped; "#@" lines
+ *     are metadata (+). Lines are trimmed of surrounding white space; CR LF endings are fine.
+ *   - "ID:/regex/flags{ext}": ID is a decimal unsigned int, unique across the whole set. The
+ *     regex runs from the '/' right after the colon to the LAST '/' of the line, so slashes
+ *     inside need no escaping and flags can never contain one.
+ *   - Flags: i CASELESS, s DOTALL, m MULTILINE, H SINGLEMATCH, V ALLOWEMPTY, 8 UTF8, W UCP,
+ *     P PREFILTER, L SOM_LEFTMOST, C COMBINATION, Q QUIET; O (hscollider's "ordered") is
+ *     accepted and ignored. H is accepted but not passed to Hyperscan: SINGLEMATCH reports a
+ *     pattern once per hs_scan call, and the engine scans many events per call, so it would
+ *     lose the pattern's hits in every event after the first; the engine already records a
+ *     pattern at most once per event.
+ *   - "{min_offset=N,max_offset=N,min_length=N,edit_distance=N,hamming_distance=N}" right
+ *     after the flags: any subset, each at most once, spaces allowed around each item.
+ *     Offsets count from the start of the buffer given to hs_scan: see
+ *     pat_set_needs_event_scan.
+ *   - A combination (flag C) is an expression over pattern IDs with '!' (not), '&' (and),
+ *     '|' (or) and parentheses, binding ! > & > | as in Hyperscan. Its IDs may be defined
+ *     later in the same file or in a file added earlier to the same set. It takes no flags
+ *     but Q and H and no {ext}; it may not name another combination (as in Hyperscan); a
+ *     condition that holds when nothing matched ("!5") is refused. C Q makes a combination
+ *     that never reports, so it is checked and then dropped.
+ *   - Metadata (+): "#@ key=value ..." with keys id, severity (info, low, medium, high,
+ *     critical), formats (comma list of frame formats, kept raw for the engine), title and
+ *     description. title= and description= take the rest of the line; description= given
+ *     again appends. Several "#@" lines form one block; comments and blank lines may sit
+ *     between the block and its pattern line. A block before a quiet pattern is an error.
+ *
+ * Thread-safety: a set is built by one thread; once built, every const accessor below and
+ * pat_rule_eval may be called from any number of threads. A pat_db is read-only once built.
  */
 #ifndef PAT_H
 #define PAT_H
@@ -40,7 +73,7 @@ const char *pat_severity_name(enum pat_severity sev);
 struct pat_pattern {
     unsigned id;        /* the ID from the pattern file */
     char *expr;         /* regex text, without the slashes */
-    unsigned hs_flags;  /* HS_FLAG_* from the flag letters (C and Q are not passed on) */
+    unsigned hs_flags;  /* HS_FLAG_* from the flag letters (C, Q and H are not passed on) */
     bool is_quiet;      /* Q: only feeds combinations */
     hs_expr_ext_t ext;  /* {min_offset=..., edit_distance=...}; ext.flags 0 when absent */
     const char *file;   /* borrowed from the set */
@@ -60,6 +93,12 @@ struct pat_instr {
     unsigned arg; /* pattern index for PAT_OP_HIT */
 };
 
+/*
+ * Deepest evaluation stack a condition may need. The parser refuses deeper expressions
+ * (LSF_E_RULE), so pat_rule_eval runs in a fixed array on the caller's stack.
+ */
+#define PAT_EVAL_STACK_MAX 32
+
 struct pat_rule {
     char *id;                 /* from "#@ id=", else "pattern-<ID>" */
     char *title;              /* from "#@ title=", else the regex */
@@ -74,22 +113,32 @@ struct pat_rule {
 
 struct pat_set;
 
+/* An empty set. LSF_E_NOMEM. Free with pat_set_free (NULL is fine). */
 enum lsf_code pat_set_new(struct pat_set **out, struct lsf_err *err) LSF_WARN_UNUSED;
 void pat_set_free(struct pat_set *set);
 
 /*
- * Add the rules of a pattern file (path) or of text already in memory (name used in messages).
- * LSF_E_RULE for a malformed line, an unknown flag, a duplicate ID, an unknown metadata key or
- * a combination naming an unknown ID, each with file:line; LSF_E_IO for an unreadable file.
+ * Add the rules of a pattern file (path) or of text already in memory (name used in messages;
+ * text need not be NUL-terminated and is not kept).
+ * LSF_E_RULE for a malformed line, an unknown flag, a duplicate ID or rule id, an unknown
+ * metadata key, a combination naming an unknown ID, unbalanced or too deep, or one that
+ * fires when nothing matched, each with file:line and what to change; LSF_E_IO for an
+ * unreadable file; LSF_E_NOMEM. On failure the set is left exactly as it was before the call,
+ * so earlier files stay usable. Regexes are not compiled here: see pat_db_build.
  */
 enum lsf_code pat_set_add_file(struct pat_set *set, const char *path,
         struct lsf_err *err) LSF_WARN_UNUSED;
 enum lsf_code pat_set_add_text(struct pat_set *set, const char *name, const char *text,
         size_t len, struct lsf_err *err) LSF_WARN_UNUSED;
 
-/* The bundled default pack, compiled into the binary. */
+/* The bundled default pack (patterns/default.rules, compiled into the binary; "default.rules"
+ * in messages). Same codes as pat_set_add_text. */
 enum lsf_code pat_set_add_default(struct pat_set *set, struct lsf_err *err) LSF_WARN_UNUSED;
 
+/*
+ * The accessors borrow from the set: pointers stay valid until the set is freed or another
+ * file is added to it. idx must be below the matching count.
+ */
 size_t pat_set_n_patterns(const struct pat_set *set);
 const struct pat_pattern *pat_set_pattern(const struct pat_set *set, size_t idx);
 size_t pat_set_n_rules(const struct pat_set *set);
@@ -97,13 +146,24 @@ const struct pat_rule *pat_set_rule(const struct pat_set *set, size_t idx);
 
 /*
  * Indexes of the rules whose condition mentions pattern idx (so an event can only fire those
- * rules when that pattern hit there). Borrowed until the set is freed.
+ * rules when that pattern hit there), ascending, each once. Since no rule fires on an event
+ * where nothing matched, every rule that fires is in the list of at least one pattern that
+ * hit. Borrowed until the set is freed or grows.
  */
 const unsigned *pat_set_rules_of_pattern(const struct pat_set *set, size_t idx, size_t *n);
 
 /*
+ * True when some pattern has a min_offset or max_offset bound: those count from the start
+ * of the buffer passed to hs_scan, so the engine must then scan event by event for them to
+ * mean "offset in the event". (The same holds for ^, $, \A and \z anchors, which a rule
+ * author opts into knowingly; the default pack uses none.)
+ */
+bool pat_set_needs_event_scan(const struct pat_set *set);
+
+/*
  * Does the rule fire for an event where exactly the patterns hits[0..n_hits) hit (ascending
- * pattern indexes)? Pure and thread-safe.
+ * pattern indexes; hits may be NULL when n_hits is 0)? Pure and thread-safe. Code that is
+ * malformed (not made by this module) evaluates to false.
  */
 bool pat_rule_eval(const struct pat_rule *rule, const unsigned *hits, size_t n_hits);
 
@@ -116,6 +176,12 @@ struct pat_db;
  * and the Hyperscan version; a new database is stored there atomically (temp file + rename).
  * A damaged or foreign cache file is ignored and replaced. LSF_E_RULE names the pattern
  * (file:line, ID) and Hyperscan's message when a pattern does not compile.
+ *
+ * The database's match ids are pattern indexes (pat_set_pattern(set, id)). The cache never
+ * fails the build: when cache_dir cannot be created, read or written, the database is
+ * compiled and pat_db_cache_note says why. Codes: LSF_E_RULE (a pattern, or the set as a
+ * whole, is refused by Hyperscan), LSF_E_USAGE (empty set; CPU without SSSE3),
+ * LSF_E_NOMEM, LSF_E_INTERNAL. The set must outlive nothing: the db does not borrow it.
  */
 enum lsf_code pat_db_build(const struct pat_set *set, const char *cache_dir, struct pat_db **out,
         struct lsf_err *err) LSF_WARN_UNUSED;
@@ -123,11 +189,18 @@ void pat_db_free(struct pat_db *db);
 
 const hs_database_t *pat_db_hs(const struct pat_db *db);
 bool pat_db_from_cache(const struct pat_db *db);
-/* Milliseconds spent compiling or loading. */
+/* Milliseconds spent compiling or loading (including hashing and storing the cache file). */
 double pat_db_build_ms(const struct pat_db *db);
+/*
+ * NULL, or one line on why the cache was not used or not updated (e.g. "<dir>: cannot create
+ * the cache folder (Permission denied); set LOGSIFT_CACHE_DIR to a writable folder"), for a
+ * verbose log. Borrowed until pat_db_free.
+ */
+const char *pat_db_cache_note(const struct pat_db *db);
 
 /* The default cache folder: $LOGSIFT_CACHE_DIR, else $XDG_CACHE_HOME/logsift, else
- * $HOME/.cache/logsift, else NULL. Returns a pointer into a static buffer. */
+ * $HOME/.cache/logsift, else NULL (empty variables count as unset). Returns a pointer into a
+ * static buffer: not thread-safe; call it once at startup. */
 const char *pat_default_cache_dir(void);
 
 #endif

@@ -1,0 +1,405 @@
+/*
+ * cli_scan: "logsift scan". Parses the flags, loads the rules (the bundled default pack unless
+ * -r is given), compiles or loads the cached database, wires local files into the engine as
+ * its source and the chosen output format as its sink, then prints the summary.
+ *
+ * Exit status as grep's: 0 when something was found, 1 when nothing was, 2 when any input or
+ * record was bad (the rest is still scanned) or the run could not start.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "alert.h"
+#include "cli.h"
+#include "pat.h"
+#include "scan.h"
+#include "src_file.h"
+
+enum cli_output {
+    CLI_OUT_JSONL,
+    CLI_OUT_TABLE,
+    CLI_OUT_NONE
+};
+
+struct cli_scan_opts {
+    struct scan_config scan;
+    const char **rule_files;
+    size_t n_rule_files;
+    bool use_default_pack;
+    bool use_cache;
+    const char *cache_dir;
+    const char *stats_json;
+    enum cli_output output;
+    size_t excerpt_len;
+    bool is_quiet;
+    const char **paths;
+    size_t n_paths;
+};
+
+static void scan_usage(FILE *to)
+{
+    fprintf(to,
+            "usage: logsift scan [OPTIONS] [PATH...]\n"
+            "Scan files, directories (recursively, in sorted order) or - (stdin); plain, gzip\n"
+            "and zstd are recognised by their bytes. Findings go to stdout, the summary to\n"
+            "stderr. Exit status: 0 findings, 1 none, 2 errors.\n"
+            "  -r, --rules FILE        hsbench-format rule file (repeatable); replaces the\n"
+            "                          default pack unless --default-rules is also given\n"
+            "      --default-rules     also load the bundled default pack\n"
+            "  -j, --jobs N            worker threads (default: all cores)\n"
+            "      --format FMT        auto, cloudtrail, json-array, json-lines, json-stream,\n"
+            "                          cwl-export, firehose, syslog (default: auto per input)\n"
+            "  -o, --output FMT        jsonl (default), table, none\n"
+            "      --sort              findings in (input, offset, rule) order\n"
+            "      --excerpt BYTES     event bytes kept in a JSON finding (default 4096)\n"
+            "      --max-event-size N  longest event scanned (default 16M); longer: skipped\n"
+            "      --chunk-size N      bytes read per step (default 4M)\n"
+            "      --per-event         one Hyperscan call per event (for measuring)\n"
+            "      --cache-dir DIR     compiled-rule cache (default ~/.cache/logsift)\n"
+            "      --no-cache          always compile the rules\n"
+            "      --stats-json FILE   write the run's counters as JSON\n"
+            "  -q, --quiet             no summary on stderr (problems are still reported)\n"
+            "      --progress          progress line on stderr (default when it is a terminal)\n"
+            "Sizes take K, M or G suffixes (powers of 1024).\n");
+}
+
+/* Parse "16M"-style sizes. */
+static bool parse_size(const char *s, size_t *out)
+{
+    char *end;
+    unsigned long long v;
+    unsigned shift = 0;
+
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return false;
+    if (*end == 'K' || *end == 'k')
+        shift = 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30, end++;
+    if (*end != '\0' || v == 0 || v > (SIZE_MAX >> shift))
+        return false;
+    *out = (size_t)(v << shift);
+    return true;
+}
+
+static bool is_flag(const char *arg, const char *short_name, const char *long_name)
+{
+    return (short_name && strcmp(arg, short_name) == 0) || strcmp(arg, long_name) == 0;
+}
+
+/* Parse argv (argv[0] is "scan"). Returns -1 to go on, else an exit status. */
+static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
+{
+    bool only_paths = false;
+
+    scan_config_init(&o->scan);
+    o->scan.progress = isatty(STDERR_FILENO) != 0;
+    o->use_cache = true;
+    o->output = CLI_OUT_JSONL;
+    o->excerpt_len = SCAN_DEFAULT_EXCERPT_LEN;
+    o->rule_files = calloc((size_t)argc, sizeof(char *));
+    o->paths = calloc((size_t)argc + 1, sizeof(char *));
+    if (o->rule_files == NULL || o->paths == NULL) {
+        fprintf(stderr, "logsift: out of memory\n");
+        return CLI_EXIT_ERROR;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes_value = true;
+
+        if (only_paths || a[0] != '-' || strcmp(a, "-") == 0) {
+            o->paths[o->n_paths++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_paths = true;
+            continue;
+        }
+        if (is_flag(a, "-h", "--help")) {
+            scan_usage(stdout);
+            return 0;
+        }
+        if (is_flag(a, NULL, "--default-rules")) {
+            o->use_default_pack = true;
+            takes_value = false;
+        } else if (is_flag(a, NULL, "--sort")) {
+            o->scan.sort = true;
+            takes_value = false;
+        } else if (is_flag(a, NULL, "--per-event")) {
+            o->scan.per_event = true;
+            takes_value = false;
+        } else if (is_flag(a, NULL, "--no-cache")) {
+            o->use_cache = false;
+            takes_value = false;
+        } else if (is_flag(a, "-q", "--quiet")) {
+            o->is_quiet = true;
+            o->scan.progress = false;
+            takes_value = false;
+        } else if (is_flag(a, NULL, "--progress")) {
+            o->scan.progress = true;
+            takes_value = false;
+        }
+        if (!takes_value)
+            continue;
+        if (val == NULL) {
+            fprintf(stderr, "logsift scan: %s needs a value; see 'logsift scan --help'\n", a);
+            return CLI_EXIT_ERROR;
+        }
+        i++;
+        if (is_flag(a, "-r", "--rules")) {
+            o->rule_files[o->n_rule_files++] = val;
+        } else if (is_flag(a, "-j", "--jobs")) {
+            char *end;
+            long n = strtol(val, &end, 10);
+            if (*end || n < 1 || n > 1024) {
+                fprintf(stderr, "logsift scan: --jobs %s: give a number of threads from 1 to "
+                        "1024\n", val);
+                return CLI_EXIT_ERROR;
+            }
+            o->scan.n_workers = (unsigned)n;
+        } else if (is_flag(a, NULL, "--format")) {
+            struct lsf_err err;
+            lsf_err_clear(&err);
+            if (frame_format_parse(val, &o->scan.format, &err) != LSF_OK) {
+                fprintf(stderr, "logsift scan: --format: %s\n", err.msg);
+                return CLI_EXIT_ERROR;
+            }
+        } else if (is_flag(a, "-o", "--output")) {
+            if (strcmp(val, "jsonl") == 0 || strcmp(val, "json") == 0) {
+                o->output = CLI_OUT_JSONL;
+            } else if (strcmp(val, "table") == 0) {
+                o->output = CLI_OUT_TABLE;
+            } else if (strcmp(val, "none") == 0) {
+                o->output = CLI_OUT_NONE;
+            } else {
+                fprintf(stderr, "logsift scan: --output %s: use jsonl, table or none\n", val);
+                return CLI_EXIT_ERROR;
+            }
+        } else if (is_flag(a, NULL, "--excerpt")) {
+            if (!parse_size(val, &o->excerpt_len)) {
+                fprintf(stderr, "logsift scan: --excerpt %s: give a size in bytes\n", val);
+                return CLI_EXIT_ERROR;
+            }
+        } else if (is_flag(a, NULL, "--max-event-size")) {
+            if (!parse_size(val, &o->scan.max_event_len)) {
+                fprintf(stderr, "logsift scan: --max-event-size %s: give a size such as 16M\n",
+                        val);
+                return CLI_EXIT_ERROR;
+            }
+        } else if (is_flag(a, NULL, "--chunk-size")) {
+            if (!parse_size(val, &o->scan.chunk_len)) {
+                fprintf(stderr, "logsift scan: --chunk-size %s: give a size such as 4M\n", val);
+                return CLI_EXIT_ERROR;
+            }
+        } else if (is_flag(a, NULL, "--cache-dir")) {
+            o->cache_dir = val;
+        } else if (is_flag(a, NULL, "--stats-json")) {
+            o->stats_json = val;
+        } else {
+            fprintf(stderr, "logsift scan: unknown option %s; see 'logsift scan --help'\n", a);
+            return CLI_EXIT_ERROR;
+        }
+    }
+    if (o->n_rule_files == 0)
+        o->use_default_pack = true;
+    if (o->n_paths == 0) {
+        if (isatty(STDIN_FILENO)) {
+            fprintf(stderr, "logsift scan: no input; give files or directories, or - for stdin\n");
+            return CLI_EXIT_ERROR;
+        }
+        o->paths[o->n_paths++] = "-";
+    }
+    return -1;
+}
+
+/* ---- source and sink adapters ---------------------------------------------------------------- */
+
+static enum lsf_code files_next(void *self, char **name, struct lsf_reader *rd, bool *done,
+        struct lsf_err *err)
+{
+    return fetch_files_next(self, name, rd, done, err);
+}
+
+struct cli_sink {
+    enum cli_output output;
+    size_t excerpt_len;
+    FILE *out;
+};
+
+static enum lsf_code sink_format(void *self, const struct lsf_finding *f, struct lsf_buf *out,
+        struct lsf_err *err)
+{
+    const struct cli_sink *sink = self;
+
+    switch (sink->output) {
+    case CLI_OUT_JSONL:
+        return alert_jsonl_format(f, sink->excerpt_len, out, err);
+    case CLI_OUT_TABLE:
+        return alert_table_format(f, out, err);
+    case CLI_OUT_NONE:
+        break;
+    }
+    return LSF_OK;
+}
+
+static enum lsf_code sink_write(void *self, const unsigned char *bytes, size_t n,
+        struct lsf_err *err)
+{
+    struct cli_sink *sink = self;
+
+    if (fwrite(bytes, 1, n, sink->out) != n || fflush(sink->out) != 0)
+        return lsf_fail(err, LSF_E_IO, "cannot write findings to standard output: %s",
+                strerror(errno));
+    return LSF_OK;
+}
+
+static void sink_problem(void *self, const struct lsf_err *err)
+{
+    (void)self;
+    fprintf(stderr, "logsift: %s\n", err->msg);
+}
+
+/* ---- summary ---------------------------------------------------------------------------------- */
+
+static void print_summary(const struct pat_set *set, const struct pat_db *db,
+        const struct scan_stats *st)
+{
+    double mb = (double)st->n_bytes / 1e6;
+    double secs = st->elapsed_s > 0 ? st->elapsed_s : 1e-9;
+
+    fprintf(stderr,
+            "logsift: %" PRIu64 " inputs, %" PRIu64 " events, %.1f MB in %.3f s (%.0f MB/s, "
+            "%.0f events/s); rules %s in %.1f ms\n",
+            st->n_inputs, st->n_events, mb, st->elapsed_s, mb / secs,
+            (double)st->n_events / secs, pat_db_from_cache(db) ? "loaded from cache" : "compiled",
+            pat_db_build_ms(db));
+    fprintf(stderr, "logsift: %" PRIu64 " findings in %" PRIu64 " events; %" PRIu64
+            " problems\n", st->n_findings, st->n_events_with_findings, st->n_problems);
+    for (size_t i = 0; i < st->n_rules; i++) {
+        const struct pat_rule *rule = pat_set_rule(set, i);
+        if (st->rule_findings[i] > 0)
+            fprintf(stderr, "  %8" PRIu64 "  %-8s  %s\n", st->rule_findings[i],
+                    pat_severity_name(rule->severity), rule->id);
+    }
+}
+
+static int write_stats_json(const char *path, const struct pat_set *set,
+        const struct scan_stats *st)
+{
+    json_t *root = json_object();
+    json_t *rules = json_object();
+    json_t *formats = json_object();
+    int rc = 0;
+
+    for (size_t i = 0; i < st->n_rules; i++)
+        json_object_set_new(rules, pat_set_rule(set, i)->id,
+                json_integer((json_int_t)st->rule_findings[i]));
+    for (int f = 0; f < FRAME_N_FORMATS; f++) {
+        if (st->format_events[f] > 0)
+            json_object_set_new(formats, frame_format_name((enum frame_format)f),
+                    json_integer((json_int_t)st->format_events[f]));
+    }
+    json_object_set_new(root, "inputs", json_integer((json_int_t)st->n_inputs));
+    json_object_set_new(root, "events", json_integer((json_int_t)st->n_events));
+    json_object_set_new(root, "bytes", json_integer((json_int_t)st->n_bytes));
+    json_object_set_new(root, "findings", json_integer((json_int_t)st->n_findings));
+    json_object_set_new(root, "events_with_findings",
+            json_integer((json_int_t)st->n_events_with_findings));
+    json_object_set_new(root, "errors", json_integer((json_int_t)st->n_problems));
+    json_object_set_new(root, "elapsed_s", json_real(st->elapsed_s));
+    json_object_set_new(root, "rules", rules);
+    json_object_set_new(root, "formats", formats);
+    if (json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+        fprintf(stderr, "logsift: --stats-json %s: cannot write the file\n", path);
+        rc = -1;
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* ---- the command ------------------------------------------------------------------------------ */
+
+static enum lsf_code load_rules(const struct cli_scan_opts *o, struct pat_set **set,
+        struct pat_db **db, struct lsf_err *err)
+{
+    enum lsf_code rc = pat_set_new(set, err);
+    const char *cache_dir = NULL;
+
+    if (rc == LSF_OK && o->use_default_pack)
+        rc = pat_set_add_default(*set, err);
+    for (size_t i = 0; rc == LSF_OK && i < o->n_rule_files; i++)
+        rc = pat_set_add_file(*set, o->rule_files[i], err);
+    if (rc == LSF_OK && pat_set_n_rules(*set) == 0)
+        rc = lsf_fail(err, LSF_E_RULE, "the rule files hold no rule (only quiet patterns or "
+                "comments); add a pattern line such as 1:/StopLogging/");
+    if (o->use_cache)
+        cache_dir = o->cache_dir ? o->cache_dir : pat_default_cache_dir();
+    if (rc == LSF_OK)
+        rc = pat_db_build(*set, cache_dir, db, err);
+    return rc;
+}
+
+int cli_scan(int argc, char **argv)
+{
+    struct cli_scan_opts opts;
+    struct pat_set *set = NULL;
+    struct pat_db *db = NULL;
+    struct scan_engine *eng = NULL;
+    struct fetch_files *files = NULL;
+    struct scan_stats stats;
+    struct lsf_err err;
+    enum lsf_code rc;
+    int status;
+
+    memset(&opts, 0, sizeof(opts));
+    memset(&stats, 0, sizeof(stats));
+    lsf_err_clear(&err);
+    status = parse_args(argc, argv, &opts);
+    if (status >= 0)
+        goto out;
+    status = CLI_EXIT_ERROR;
+    rc = load_rules(&opts, &set, &db, &err);
+    if (rc == LSF_OK)
+        rc = scan_engine_new(set, db, &eng, &err);
+    if (rc == LSF_OK)
+        rc = fetch_files_new(opts.paths, opts.n_paths, &files, &err);
+    if (rc == LSF_OK) {
+        struct cli_sink sink_state = {opts.output, opts.excerpt_len, stdout};
+        struct scan_source source = {files_next, files};
+        struct scan_sink sink = {sink_format, sink_write, sink_problem, &sink_state};
+
+        rc = scan_run(eng, &opts.scan, &source, &sink, &stats, &err);
+        if (!opts.is_quiet)
+            print_summary(set, db, &stats);
+        if (opts.stats_json && write_stats_json(opts.stats_json, set, &stats) != 0)
+            stats.n_problems++;
+    }
+    if (rc != LSF_OK) {
+        fprintf(stderr, "logsift: %s\n", err.msg);
+        goto out;
+    }
+    if (stats.n_problems > 0)
+        status = CLI_EXIT_ERROR;
+    else
+        status = stats.n_findings > 0 ? CLI_EXIT_FINDINGS : CLI_EXIT_NO_FINDINGS;
+out:
+    scan_stats_cleanup(&stats);
+    fetch_files_free(files);
+    scan_engine_free(eng);
+    pat_db_free(db);
+    pat_set_free(set);
+    free(opts.rule_files);
+    free(opts.paths);
+    return status;
+}

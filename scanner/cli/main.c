@@ -1,0 +1,44 @@
+/*
+ * logsift: entry point. Dispatches to the subcommand; prints usage and version.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <hs.h>
+
+#include "cli.h"
+
+#ifndef LOGSIFT_VERSION
+#define LOGSIFT_VERSION "dev"
+#endif
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: logsift scan [OPTIONS] [PATH...]   scan logs for suspicious activity\n"
+            "       logsift version                    print versions\n"
+            "       logsift help                       this text\n"
+            "Run 'logsift scan --help' for the scan options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_ERROR;
+    }
+    if (strcmp(argv[1], "scan") == 0)
+        return cli_scan(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("logsift %s (Hyperscan %s)\n", LOGSIFT_VERSION, hs_version());
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+            strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "logsift: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return CLI_EXIT_ERROR;
+}

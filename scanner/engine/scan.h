@@ -1,0 +1,99 @@
+/*
+ * scan: the engine. Pulls inputs from a source, frames them into events, scans the events with
+ * one Hyperscan database, evaluates the rules per event and hands findings to a sink.
+ *
+ * The engine defines the two seams it works through and includes neither fetch nor alerts:
+ * a source (struct scan_source: "give me the next input as a byte reader") and a sink
+ * (struct scan_sink: "format this finding; write these bytes; here is a bad input").
+ * Only the command line wires real sources and sinks into it.
+ */
+#ifndef SCAN_H
+#define SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "lsf_buf.h"
+#include "lsf_err.h"
+#include "lsf_finding.h"
+#include "lsf_reader.h"
+#include "pat.h"
+
+#define SCAN_DEFAULT_CHUNK_LEN ((size_t)4 << 20)
+#define SCAN_DEFAULT_MAX_EVENT_LEN ((size_t)16 << 20)
+#define SCAN_DEFAULT_EXCERPT_LEN ((size_t)4096)
+
+struct scan_config {
+    unsigned n_workers;      /* threads; 0 means one per online core */
+    size_t chunk_len;        /* decompressed bytes read per step of one input */
+    size_t max_event_len;    /* an event longer than this is reported and skipped */
+    enum frame_format format; /* FRAME_AUTO: detect per input */
+    bool sort;               /* write findings ordered by (input, offset, rule) at the end */
+    bool per_event;          /* one hs_scan per event instead of one per chunk (for measuring) */
+    bool progress;           /* a progress line on stderr while scanning */
+};
+
+/* Fill cfg with the defaults above. */
+void scan_config_init(struct scan_config *cfg);
+
+struct scan_source {
+    /*
+     * Next input, in the order findings should be sorted. On success with *done false, *name
+     * (heap, taken by the engine) and *rd (taken) are set. A failure to open one input returns
+     * its code with err set and *name set if known; the engine reports it and asks again.
+     * Called by one thread at a time.
+     */
+    enum lsf_code (*next)(void *self, char **name, struct lsf_reader *rd, bool *done,
+            struct lsf_err *err);
+    void *self;
+};
+
+struct scan_sink {
+    /* Append one formatted finding to out. Called from several threads at once. */
+    enum lsf_code (*format)(void *self, const struct lsf_finding *finding, struct lsf_buf *out,
+            struct lsf_err *err);
+    /* Write formatted findings. Called under the engine's output lock, whole batches only. */
+    enum lsf_code (*write)(void *self, const unsigned char *bytes, size_t n, struct lsf_err *err);
+    /* Report a bad input (err->msg names it and says what to do). Called under the lock. */
+    void (*problem)(void *self, const struct lsf_err *err);
+    void *self;
+};
+
+struct scan_stats {
+    uint64_t n_inputs;            /* inputs opened */
+    uint64_t n_bytes;             /* decompressed bytes framed */
+    uint64_t n_events;
+    uint64_t n_findings;
+    uint64_t n_events_with_findings;
+    uint64_t n_problems;          /* bad inputs and bad records reported */
+    uint64_t *rule_findings;      /* per rule index; owned by the stats (scan_stats_cleanup) */
+    size_t n_rules;
+    uint64_t format_events[FRAME_N_FORMATS]; /* events per framing format */
+    double elapsed_s;
+};
+
+void scan_stats_cleanup(struct scan_stats *stats);
+
+struct scan_engine;
+
+/*
+ * Prepare an engine over a rule set and its compiled database (both borrowed; they must
+ * outlive the engine). LSF_E_RULE when a rule names an unknown format (file:line).
+ */
+enum lsf_code scan_engine_new(const struct pat_set *set, const struct pat_db *db,
+        struct scan_engine **out, struct lsf_err *err) LSF_WARN_UNUSED;
+void scan_engine_free(struct scan_engine *eng);
+
+/*
+ * Scan every input of src, writing findings through sink. Bad inputs are reported through
+ * sink->problem and counted in stats->n_problems; they never stop the run. Returns LSF_OK when
+ * the run completed (even with bad inputs), or the code of what stopped it (LSF_E_NOMEM,
+ * LSF_E_IO writing output, LSF_E_INTERNAL), with err set. stats is filled either way.
+ */
+enum lsf_code scan_run(struct scan_engine *eng, const struct scan_config *cfg,
+        struct scan_source *src, struct scan_sink *sink, struct scan_stats *stats,
+        struct lsf_err *err) LSF_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * Private structures of the scan engine, shared by scan.c (workers, inputs, output) and
+ * scan_match.c (the Hyperscan callback and per-event rule evaluation).
+ */
+#ifndef SCAN_INT_H
+#define SCAN_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <hs.h>
+
+#include "scan.h"
+
+struct scan_engine {
+    const struct pat_set *set;
+    const struct pat_db *db;
+    unsigned *rule_formats; /* per rule: bit (1 << enum frame_format) set where it applies */
+    size_t n_rules;
+    size_t n_patterns;
+    hs_scratch_t *proto_scratch; /* cloned once per worker */
+};
+
+/* One pattern hit in one event of the current window. */
+struct scan_hit {
+    uint32_t event;   /* index into the window's frame_batch */
+    uint32_t pattern; /* pattern index (= Hyperscan id) */
+};
+
+/* A formatted finding kept for --sort, ordered by (input, offset, rule). */
+struct scan_sorted {
+    uint64_t input_idx;
+    uint64_t offset;
+    uint32_t rule;
+    size_t text_off; /* into the worker's sort_text */
+    size_t text_len;
+};
+
+struct scan_run;
+
+/* Everything one thread owns: made at start, freed at exit, never shared. */
+struct scan_worker {
+    const struct scan_engine *eng;
+    struct scan_run *run;
+    const struct scan_worker *first_worker; /* the one that prints progress */
+    hs_scratch_t *scratch;
+    struct lsf_buf window;     /* the bytes being framed and scanned */
+    struct frame_batch batch;  /* events of the window */
+    enum frame_format format;  /* format of the window's events */
+    char *input_name;          /* copy of the window's input name */
+    uint64_t input_idx;
+
+    /* match collection, reset per window */
+    struct scan_hit *hits;
+    size_t n_hits;
+    size_t cap_hits;
+    bool hits_unordered;
+    size_t cursor;           /* event the last match fell in */
+    size_t scan_base;        /* window offset of the scanned block's first byte */
+    uint64_t *pattern_stamp; /* per pattern: (window generation << 32 | event + 1) */
+    uint64_t generation;
+
+    /* per-event rule evaluation */
+    unsigned *event_patterns; /* unique pattern indexes of one event, ascending */
+    unsigned *event_ids;      /* their file IDs, ascending, for the finding */
+    uint32_t *rule_stamp;     /* per rule: last event stamp it was evaluated for */
+    uint32_t stamp;
+
+    /* output */
+    struct lsf_buf out;           /* findings formatted since the last flush */
+    struct lsf_buf sort_text;     /* --sort: every finding's text */
+    struct scan_sorted *sorted;   /* --sort: their keys */
+    size_t n_sorted;
+    size_t cap_sorted;
+
+    struct scan_stats stats;      /* merged into the run's at exit */
+    enum lsf_code rc;             /* what stopped this worker, if anything */
+    struct lsf_err err;
+};
+
+/* Scan the worker's window (batch and window set) and emit its findings. */
+enum lsf_code scan_window(struct scan_worker *w, const struct scan_config *cfg,
+        struct scan_sink *sink, struct lsf_err *err) LSF_WARN_UNUSED;
+
+#endif
