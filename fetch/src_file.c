@@ -184,7 +184,8 @@ static enum lsf_code list_dir(const char *path, char ***names_out, size_t *n_out
                 path, strerror(errno));
         goto out;
     }
-    qsort(names, n, sizeof(*names), cmp_names);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_names);
     goto out;
 nomem:
     rc = lsf_fail(err, LSF_E_NOMEM, "%s: out of memory listing the directory", path);

@@ -31,27 +31,27 @@ struct dec_magic {
 
 /* Wire formats: RFC 1952 (gzip), RFC 8878 (zstd), APPNOTE.TXT (zip), POSIX pax (tar). */
 static const struct dec_magic dec_magics[] = {
-    {DEC_GZIP, NULL, NULL, NULL, 0, 2, "\x1f\x8b", NULL},
-    {DEC_ZSTD, NULL, NULL, NULL, 0, 4, "\x28\xb5\x2f\xfd", NULL},
-    {DEC_UNSUPPORTED, "zip", "archive", "extract it first (unzip) and scan the files", 0, 4, "PK\x03\x04",
-            NULL},
-    /* An empty zip is only its end-of-central-directory record. */
-    {DEC_UNSUPPORTED, "zip", "archive", "extract it first (unzip) and scan the files", 0, 4, "PK\x05\x06",
-            NULL},
-    /* "BZh" plus the block size digit, so a text line starting "BZh" stays text. */
-    {DEC_UNSUPPORTED, "bzip2", "stream", "decompress it first (bunzip2) and scan the result", 0, 3, "BZh",
-            "123456789"},
-    {DEC_UNSUPPORTED, "xz", "stream", "decompress it first (unxz) and scan the result", 0, 6,
-            "\xfd\x37\x7a\x58\x5a\x00", NULL},
-    {DEC_UNSUPPORTED, "7z", "archive", "extract it first (7z x) and scan the files", 0, 6,
-            "\x37\x7a\xbc\xaf\x27\x1c", NULL},
-    {DEC_UNSUPPORTED, "lz4", "stream", "decompress it first (lz4 -d) and scan the result", 0, 4,
-            "\x04\x22\x4d\x18", NULL},
-    {DEC_UNSUPPORTED, "compress (.Z)", "stream", "decompress it first (uncompress) and scan the result", 0,
-            2, "\x1f\x9d", NULL},
-    /* POSIX "ustar\0" and GNU "ustar  \0" both start with these 5 bytes. */
-    {DEC_UNSUPPORTED, "tar", "archive", "extract it first (tar -xf) and scan the files", 257, 5, "ustar",
-            NULL},
+        {DEC_GZIP, NULL, NULL, NULL, 0, 2, "\x1f\x8b", NULL},
+        {DEC_ZSTD, NULL, NULL, NULL, 0, 4, "\x28\xb5\x2f\xfd", NULL},
+        {DEC_UNSUPPORTED, "zip", "archive", "extract it first (unzip) and scan the files", 0, 4,
+                "PK\x03\x04", NULL},
+        /* An empty zip is only its end-of-central-directory record. */
+        {DEC_UNSUPPORTED, "zip", "archive", "extract it first (unzip) and scan the files", 0, 4,
+                "PK\x05\x06", NULL},
+        /* "BZh" plus the block size digit, so a text line starting "BZh" stays text. */
+        {DEC_UNSUPPORTED, "bzip2", "stream", "decompress it first (bunzip2) and scan the result", 0,
+                3, "BZh", "123456789"},
+        {DEC_UNSUPPORTED, "xz", "stream", "decompress it first (unxz) and scan the result", 0, 6,
+                "\xfd\x37\x7a\x58\x5a\x00", NULL},
+        {DEC_UNSUPPORTED, "7z", "archive", "extract it first (7z x) and scan the files", 0, 6,
+                "\x37\x7a\xbc\xaf\x27\x1c", NULL},
+        {DEC_UNSUPPORTED, "lz4", "stream", "decompress it first (lz4 -d) and scan the result", 0, 4,
+                "\x04\x22\x4d\x18", NULL},
+        {DEC_UNSUPPORTED, "compress (.Z)", "stream",
+                "decompress it first (uncompress) and scan the result", 0, 2, "\x1f\x9d", NULL},
+        /* POSIX "ustar\0" and GNU "ustar  \0" both start with these 5 bytes. */
+        {DEC_UNSUPPORTED, "tar", "archive", "extract it first (tar -xf) and scan the files", 257, 5,
+                "ustar", NULL},
 };
 
 /* zstd skippable frames have magic 0x184D2A50..0x184D2A5F, little-endian (RFC 8878 3.1.2). */

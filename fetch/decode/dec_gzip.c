@@ -37,13 +37,13 @@ struct dec_gzip {
     struct inflate_state state;
     struct lsf_reader raw;
     char *name;
-    unsigned char *in;       /* DEC_IN_BUF_LEN bytes; state.next_in points into it */
-    uint64_t in_offset;      /* compressed offset of in[0] */
-    uint64_t member_start;   /* compressed offset of the current member's first byte */
-    uint64_t n_members;      /* members started, the current one included */
+    unsigned char *in;     /* DEC_IN_BUF_LEN bytes; state.next_in points into it */
+    uint64_t in_offset;    /* compressed offset of in[0] */
+    uint64_t member_start; /* compressed offset of the current member's first byte */
+    uint64_t n_members;    /* members started, the current one included */
     bool is_raw_eof;
     bool is_done;
-    struct lsf_err failure;  /* sticky: once set, every read returns it */
+    struct lsf_err failure; /* sticky: once set, every read returns it */
 };
 
 /* Compressed offset of the next byte ISA-L has not taken. */
@@ -107,8 +107,9 @@ static enum lsf_code gz_fail_inflate(struct dec_gzip *gz, int ret)
 
     switch (ret) {
     case ISAL_INCORRECT_CHECKSUM:
-        cause = gz->state.wrapper_flag ? "CRC-32/length check of the trailer failed (data corrupted)"
-                                       : "gzip header CRC check failed";
+        cause = gz->state.wrapper_flag
+                        ? "CRC-32/length check of the trailer failed (data corrupted)"
+                        : "gzip header CRC check failed";
         break;
     case ISAL_INVALID_WRAPPER:
     case ISAL_UNSUPPORTED_METHOD:
@@ -134,7 +135,7 @@ static enum lsf_code gz_fail_inflate(struct dec_gzip *gz, int ret)
 static enum lsf_code gz_fail_garbage(struct dec_gzip *gz)
 {
     return dec_record(&gz->failure, LSF_E_INPUT,
-            "%s: garbage after the last gzip member at byte %llu (after %llu members); the "
+            "%s: garbage after the last gzip member at byte %llu (members decoded: %llu); the "
             "bytes before were decoded, the rest is not gzip: check how the object was written",
             gz->name, dec_off(gz_offset(gz)), dec_off(gz->n_members));
 }
@@ -145,6 +146,7 @@ static enum lsf_code gz_fail_garbage(struct dec_gzip *gz)
  */
 static enum lsf_code gz_next_member(struct dec_gzip *gz)
 {
+    bool is_padded = false;
     enum lsf_code rc;
 
     for (;;) {
@@ -161,22 +163,13 @@ static enum lsf_code gz_next_member(struct dec_gzip *gz)
         }
         if (gz->state.next_in[0] != 0)
             break;
-        /* Zero padding: skip it; it may only be followed by more zeros up to the end. */
+        /* Zero padding (tape blocks, preallocated files): skip it; only zeros may follow. */
+        is_padded = true;
         while (gz->state.avail_in > 0 && gz->state.next_in[0] == 0)
             gz_consume(gz, 1);
-        if (gz->state.avail_in > 0)
-            return gz_fail_garbage(gz);
-        if (gz->is_raw_eof) {
-            gz->is_done = true;
-            return LSF_OK;
-        }
-        rc = gz_refill(gz);
-        if (rc != LSF_OK)
-            return rc;
-        if (gz->state.avail_in > 0 && gz->state.next_in[0] != 0)
-            return gz_fail_garbage(gz);
     }
-    if (gz->state.avail_in < 2 || gz->state.next_in[0] != 0x1f || gz->state.next_in[1] != 0x8b)
+    if (is_padded || gz->state.avail_in < 2 || gz->state.next_in[0] != 0x1f ||
+            gz->state.next_in[1] != 0x8b)
         return gz_fail_garbage(gz);
     isal_inflate_reset(&gz->state);
     gz->member_start = gz_offset(gz);
@@ -223,7 +216,8 @@ static enum lsf_code gz_read(void *self, unsigned char *buf, size_t cap, size_t 
             /* ISA-L stops early only when the output is full; never spin if it does not. */
             dec_record(&gz->failure, LSF_E_INTERNAL,
                     "%s: isal_inflate made no progress at compressed byte %llu; please report "
-                    "this as a logsift bug", gz->name, dec_off(gz_offset(gz)));
+                    "this as a logsift bug",
+                    gz->name, dec_off(gz_offset(gz)));
         /* The bytes decoded before a failure go out first; the failure comes next read. */
         if (n > 0) {
             *n_read = n;

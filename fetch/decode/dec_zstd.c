@@ -27,11 +27,11 @@ struct dec_zstd {
     ZSTD_DCtx *dctx;
     struct lsf_reader raw;
     char *name;
-    unsigned char *in_buf;  /* DEC_IN_BUF_LEN bytes */
-    ZSTD_inBuffer in;       /* the unread part of in_buf */
-    uint64_t in_offset;     /* compressed offset of in_buf[0] */
-    uint64_t frame_start;   /* compressed offset of the current frame */
-    size_t last_ret;        /* last ZSTD_decompressStream result: 0 at a frame boundary */
+    unsigned char *in_buf; /* DEC_IN_BUF_LEN bytes */
+    ZSTD_inBuffer in;      /* the unread part of in_buf */
+    uint64_t in_offset;    /* compressed offset of in_buf[0] */
+    uint64_t frame_start;  /* compressed offset of the current frame */
+    size_t last_ret;       /* last ZSTD_decompressStream result: 0 at a frame boundary */
     bool is_raw_eof;
     struct lsf_err failure; /* sticky: once set, every read returns it */
 };

@@ -59,7 +59,7 @@ static void scan_usage(FILE *to)
             "      --sort              findings in (input, offset, rule) order\n"
             "      --excerpt BYTES     event bytes kept in a JSON finding (default 4096)\n"
             "      --max-event-size N  longest event scanned (default 16M); longer: skipped\n"
-            "      --chunk-size N      bytes read per step (default 4M)\n"
+            "      --chunk-size N      bytes read per step (default 1M)\n"
             "      --per-event         one Hyperscan call per event (for measuring)\n"
             "      --cache-dir DIR     compiled-rule cache (default ~/.cache/logsift)\n"
             "      --no-cache          always compile the rules\n"

@@ -452,8 +452,7 @@ static enum lsf_code frame_window(struct scan_worker *w, struct scan_stream *s,
         }
     }
     w->format = framer_format(s->framer);
-    for (size_t i = 0; i < w->batch.n; i++)
-        w->stats.format_events[w->format]++;
+    w->stats.format_events[w->format] += w->batch.n;
     w->stats.n_events += w->batch.n;
     s->n_events += w->batch.n;
     atomic_fetch_add(&w->run->events_done, w->batch.n);

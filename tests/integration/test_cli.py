@@ -5,6 +5,7 @@ Run by ctest with LOGSIFT_BIN (the binary) and LSF_SHARED_DATA (../shared/data, 
 nobody on the team wrote; see its PROVENANCE.md). Expected counts are computed here with
 Python's own json/gzip modules, independently of logsift's framing.
 """
+import atexit
 import glob
 import gzip
 import json
@@ -17,6 +18,21 @@ import unittest
 LOGSIFT = os.environ.get("LOGSIFT_BIN", "build/scanner/cli/logsift")
 DATA = os.environ.get("LSF_SHARED_DATA", "../shared/data")
 STRATUS = os.path.join(DATA, "cloudtrail/stratus-red-team/detonation-logs")
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def count_lines(path, opener=open):
+    with opener(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
 
 
 def run(args, stdin=None, env_extra=None):
@@ -41,6 +57,7 @@ def stats(args, tmp):
 
 
 CACHE_DIR = tempfile.mkdtemp(prefix="logsift-cache-")
+atexit.register(shutil.rmtree, CACHE_DIR, True)
 
 
 class Base(unittest.TestCase):
@@ -75,7 +92,7 @@ class RealLogs(Base):
 
     def test_every_event_is_scanned_once_per_format(self):
         expected = {}
-        n = sum(len(json.load(open(p))) for p in glob.glob(os.path.join(STRATUS, "*.json")))
+        n = sum(len(read_json(p)) for p in glob.glob(os.path.join(STRATUS, "*.json")))
         expected["json-array"] = n
         code, st, err = stats([STRATUS], self.tmp)
         self.assertEqual(st["errors"], 0, err)
@@ -83,19 +100,19 @@ class RealLogs(Base):
         self.assertEqual(st["events"], expected["json-array"])
 
         cw = os.path.join(DATA, "cloudwatch/datadog-serverless-functions")
-        n = sum(len(json.load(open(p))["logEvents"]) for p in glob.glob(cw + "/*.json"))
+        n = sum(len(read_json(p)["logEvents"]) for p in glob.glob(cw + "/*.json"))
         code, st, err = stats([cw], self.tmp)
         self.assertEqual((st["events"], st["errors"]), (n, 0), err)
         self.assertEqual(st["formats"], {"firehose": n})
 
         auth = os.path.join(DATA, "auth/elastic-examples/auth.log")
-        n = sum(1 for line in open(auth, "rb") if line.strip())
+        n = count_lines(auth)
         code, st, err = stats([auth], self.tmp)
         self.assertEqual(st["events"], n, err)
         self.assertEqual(st["formats"], {"syslog": n})
 
         panther = os.path.join(DATA, "cloudtrail/panther-analysis/panther_cloudtrail_rule_tests.jsonl.gz")
-        n = sum(1 for line in gzip.open(panther) if line.strip())
+        n = count_lines(panther, gzip.open)
         code, st, err = stats([panther], self.tmp)
         self.assertEqual(st["events"], n, err)
         self.assertEqual(st["formats"], {"json-lines": n})
@@ -114,7 +131,7 @@ class RealLogs(Base):
     def test_cloudtrail_delivery_file_gzip_and_zstd_give_identical_findings(self):
         records = []
         for p in sorted(glob.glob(os.path.join(STRATUS, "*.json"))):
-            records.extend(json.load(open(p)))
+            records.extend(read_json(p))
         body = json.dumps({"Records": records}, separators=(",", ":")).encode()
         self.write("plain/ct.json", body)
         self.write("gz/ct.json.gz", gzip.compress(body))
@@ -181,13 +198,13 @@ class BadInput(Base):
     def test_truncated_zstd(self):
         src = self.write("z.log", "\n".join(f"line {i} Failed password for x" for i in range(20000)))
         subprocess.run(["zstd", "-q", "-f", src, "-o", src + ".zst"], check=True)
-        data = open(src + ".zst", "rb").read()
+        data = read_bytes(src + ".zst")
         os.remove(src)
         path = self.write("trunc.zst", data[: len(data) - 100])
         self.one_problem(path, "trunc.zst", "truncated")
 
     def test_corrupt_record_in_cloudtrail_file_is_reported_and_the_rest_scanned(self):
-        records = json.load(open(STRATUS + "/aws.defense-evasion.cloudtrail-delete.json"))
+        records = read_json(STRATUS + "/aws.defense-evasion.cloudtrail-delete.json")
         good = json.dumps(records[0], separators=(",", ":"))
         body = '{"Records":[' + good + ',{"eventVersion":"1.08",]},' + good + "]}"
         path = self.write("corrupt.json", body)
@@ -246,7 +263,7 @@ class Usage(Base):
         self.assertEqual(code, 0, err)
 
     def test_stdin(self):
-        data = open(STRATUS + "/aws.defense-evasion.cloudtrail-stop.json", "rb").read()
+        data = read_bytes(STRATUS + "/aws.defense-evasion.cloudtrail-stop.json")
         code, out, err = run(["-"], stdin=gzip.compress(data))
         self.assertEqual(code, 0, err)
         self.assertEqual(findings(out)[0]["source"], "-")
