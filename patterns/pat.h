@@ -153,10 +153,10 @@ const struct pat_rule *pat_set_rule(const struct pat_set *set, size_t idx);
 const unsigned *pat_set_rules_of_pattern(const struct pat_set *set, size_t idx, size_t *n);
 
 /*
- * True when some pattern has a min_offset or max_offset bound: those count from the start
- * of the buffer passed to hs_scan, so the engine must then scan event by event for them to
- * mean "offset in the event". (The same holds for ^, $, \A and \z anchors, which a rule
- * author opts into knowingly; the default pack uses none.)
+ * True when some pattern has a min_offset or max_offset bound, or an anchor (^ $ \A \z \Z
+ * outside a character class): those refer to the start or end of the buffer passed to
+ * hs_scan, so the engine must then scan event by event for them to mean "in the event".
+ * The default pack uses none, and keeps the faster one-scan-per-window path.
  */
 bool pat_set_needs_event_scan(const struct pat_set *set);
 

@@ -129,6 +129,7 @@ enum lsf_code scan_engine_new(const struct pat_set *set, const struct pat_db *db
     eng->db = db;
     eng->n_rules = pat_set_n_rules(set);
     eng->n_patterns = pat_set_n_patterns(set);
+    eng->needs_per_event = pat_set_needs_event_scan(set);
     eng->rule_formats = calloc(eng->n_rules ? eng->n_rules : 1, sizeof(*eng->rule_formats));
     if (eng->rule_formats == NULL) {
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory creating the scan engine");

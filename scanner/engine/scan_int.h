@@ -19,6 +19,7 @@ struct scan_engine {
     size_t n_rules;
     size_t n_patterns;
     hs_scratch_t *proto_scratch; /* cloned once per worker */
+    bool needs_per_event;        /* some pattern is anchored or offset-bounded */
 };
 
 /* One pattern hit in one event of the current window. */

@@ -8,6 +8,8 @@
  * and the framer has turned the bytes between events into '\n', so a pattern without DOTALL
  * cannot match across two events. A match is attributed to the event holding its last byte;
  * a match ending outside every event (a file envelope such as {"Records":[) is dropped.
+ * Anchors and offset bounds refer to the scanned buffer, so a rule set that uses them is
+ * scanned event by event instead (pat_set_needs_event_scan).
  *
  * Hyperscan reports matches in ascending end offset, so a cursor finds the event in O(1)
  * amortized; a binary search covers any report that comes out of order. Per window, a pattern
@@ -121,7 +123,7 @@ static enum lsf_code collect_hits(struct scan_worker *w, const struct scan_confi
     w->generation++;
     if (batch->n == 0)
         return LSF_OK;
-    if (cfg->per_event) {
+    if (cfg->per_event || w->eng->needs_per_event) {
         for (size_t i = 0; i < batch->n; i++) {
             w->scan_base = batch->ev[i].off;
             w->cursor = i;

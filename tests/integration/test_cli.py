@@ -280,6 +280,15 @@ class Usage(Base):
         self.assertTrue(got[0]["source"].endswith("console-login-without-mfa.json"))
         self.assertEqual(got[0]["patterns"], [1, 2])
 
+    def test_anchored_patterns_anchor_at_each_event(self):
+        sample = os.path.join(os.path.dirname(__file__), "..", "data", "sample", "auth.log")
+        rules = self.write("anchored.rules", "1:/^Mar  2 10:31/\n2:/ssh2$/\n")
+        code, out, err = run(["-r", rules, "--sort", sample])
+        self.assertEqual(code, 0, err)
+        got = findings(out)
+        self.assertEqual(len([f for f in got if f["rule"] == "pattern-1"]), 7, out)
+        self.assertEqual(len([f for f in got if f["rule"] == "pattern-2"]), 7, out)
+
     def test_second_run_loads_rules_from_cache(self):
         env = {"LOGSIFT_CACHE_DIR": os.path.join(self.tmp, "cache")}
         for expect in ("compiled", "loaded from cache"):
