@@ -441,8 +441,11 @@ static enum lsf_code frame_window(struct scan_worker *w, struct scan_stream *s,
             pos = len;
             break;
         }
+        if (consumed == 0 && pos == len)
+            break; /* a problem found at the very end (an envelope left open): reported */
         if (consumed == 0) {
             /* The framer promises progress after a problem; never spin if it makes none. */
+            lsf_err_clear(&ferr);
             lsf_fail(&ferr, LSF_E_INTERNAL, "%s: framing made no progress at byte %llu; "
                     "the rest of this input was skipped (please report this)", s->name,
                     (unsigned long long)(s->base_off + pos));

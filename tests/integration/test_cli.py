@@ -212,6 +212,18 @@ class BadInput(Base):
         deletes = [f for f in findings(out) if "delete_trail" in f["rule"]]
         self.assertGreaterEqual(len(deletes), 1)
 
+    def test_cloudtrail_file_cut_after_a_record_is_one_problem(self):
+        records = read_json(STRATUS + "/aws.defense-evasion.cloudtrail-stop.json")
+        body = ('{"Records":[' + json.dumps(records[0], separators=(",", ":")) + ",").encode()
+        path = self.write("cut.json", body)
+        for chunk in ("4K", str(len(body))):  # also a window ending exactly at the end
+            code, out, err = run(["--chunk-size", chunk, path])
+            self.assertEqual(code, 2, err)
+            lines = [line for line in err.splitlines() if line.startswith("logsift: ")]
+            self.assertEqual(len(lines), 1, err)
+            self.assertIn("cut.json", lines[0])
+            self.assertEqual(len(findings(out)), 1, out)
+
     def test_a_100mb_line_is_skipped_with_bounded_memory(self):
         path = os.path.join(self.tmp, "huge.log")
         with open(path, "wb") as f:
