@@ -9,7 +9,7 @@ packages=(
   libcurl4-openssl-dev libmaxminddb-dev libyaml-dev libexpat1-dev
   libcmocka-dev
   gzip zstd python3 ripgrep ugrep
-  python3-botocore
+  python3-botocore awscli
 )
 
 missing=()

@@ -11,5 +11,6 @@
 #define CLI_EXIT_ERROR 2
 
 int cli_scan(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 
 #endif

@@ -59,7 +59,7 @@ static void scan_usage(FILE *to)
             "      --sort              findings in (input, offset, rule) order\n"
             "      --excerpt BYTES     event bytes kept in a JSON finding (default 4096)\n"
             "      --max-event-size N  longest event scanned (default 16M); longer: skipped\n"
-            "      --chunk-size N      bytes read per step (default 1M)\n"
+            "      --chunk-size N      bytes read per step (default 256K)\n"
             "      --per-event         one Hyperscan call per event (for measuring)\n"
             "      --cache-dir DIR     compiled-rule cache (default ~/.cache/logsift)\n"
             "      --no-cache          always compile the rules\n"
@@ -117,6 +117,17 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes_value = true;
+        char short_flag[3];
+
+        /* "-j2", "-rFILE", "-otable": a short flag with its value attached. */
+        if (a[0] == '-' && strchr("jro", a[1]) && a[1] != '\0' && a[2] != '\0') {
+            short_flag[0] = '-';
+            short_flag[1] = a[1];
+            short_flag[2] = '\0';
+            val = a + 2;
+            a = short_flag;
+            i--; /* the value is not a separate argument */
+        }
 
         if (only_paths || a[0] != '-' || strcmp(a, "-") == 0) {
             o->paths[o->n_paths++] = a;

@@ -21,7 +21,7 @@
 #include "lsf_reader.h"
 #include "pat.h"
 
-#define SCAN_DEFAULT_CHUNK_LEN ((size_t)1 << 20)
+#define SCAN_DEFAULT_CHUNK_LEN ((size_t)256 << 10)
 #define SCAN_DEFAULT_MAX_EVENT_LEN ((size_t)16 << 20)
 #define SCAN_DEFAULT_EXCERPT_LEN ((size_t)4096)
 

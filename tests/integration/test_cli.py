@@ -315,5 +315,25 @@ class Usage(Base):
         self.assertIn("high", out)
 
 
+class BenchPatterns(Base):
+    def test_per_pattern_report_ranks_and_flags_costly_shapes(self):
+        rules = self.write("tune.rules",
+                           "1:/\"eventName\"\\s*:\\s*\"StopLogging\"/\n"
+                           "2:/.*sshd/\n"
+                           "3:/[A-Za-z0-9+\\/]{80,}/\n")
+        sample = os.path.join(os.path.dirname(__file__), "..", "data", "sample")
+        proc = subprocess.run([LOGSIFT, "bench", "patterns", rules, sample],
+                              capture_output=True, timeout=600)
+        out = proc.stdout.decode()
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode())
+        self.assertIn("3 patterns", out)
+        self.assertIn("database", out)
+        self.assertIn("leading .*", out)
+        self.assertIn("open bounded repeat at the end", out)
+        rows = [line.split() for line in out.splitlines()]
+        rows = [r for r in rows if len(r) >= 5 and r[3] in ("PASS", "FAIL")]
+        self.assertEqual(sorted(r[0] for r in rows), ["1", "2", "3"])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
