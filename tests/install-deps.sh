@@ -12,6 +12,14 @@ packages=(
   python3-botocore awscli
 )
 
+# s3rver (npm) for the S3 integration tests; its install script is a no-op when up to date.
+if command -v npm >/dev/null; then
+  "$(dirname "$0")/integration/s3rver/install.sh" ||
+    echo "install-deps: npm could not install s3rver; the S3 integration tests will be skipped" >&2
+else
+  echo "install-deps: no npm; the S3 integration tests will be skipped" >&2
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

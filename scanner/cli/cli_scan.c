@@ -20,6 +20,7 @@
 #include "pat.h"
 #include "scan.h"
 #include "src_file.h"
+#include "src_s3.h"
 
 enum cli_output {
     CLI_OUT_JSONL,
@@ -40,6 +41,9 @@ struct cli_scan_opts {
     bool is_quiet;
     const char **paths;
     size_t n_paths;
+    struct fetch_s3_opts s3; /* s3:// inputs */
+    const char **s3_include;
+    const char **s3_exclude;
 };
 
 static void scan_usage(FILE *to)
@@ -64,6 +68,13 @@ static void scan_usage(FILE *to)
             "      --cache-dir DIR     compiled-rule cache (default ~/.cache/logsift)\n"
             "      --no-cache          always compile the rules\n"
             "      --stats-json FILE   write the run's counters as JSON\n"
+            "S3 inputs (s3://bucket/prefix; credentials and region as the AWS CLI finds them):\n"
+            "      --endpoint-url URL  S3 endpoint (also AWS_ENDPOINT_URL_S3)\n"
+            "      --region R, --profile P   AWS region and profile\n"
+            "      --concurrency N     objects downloaded at once (default 8)\n"
+            "      --since DATE, --until DATE  only keys whose YYYY/MM/DD path element\n"
+            "                          (CloudTrail's delivery day) is in [DATE, DATE]\n"
+            "      --include GLOB, --exclude GLOB  keys to scan or skip (repeatable)\n"
             "  -q, --quiet             no summary on stderr (problems are still reported)\n"
             "      --progress          progress line on stderr (default when it is a terminal)\n"
             "Sizes take K, M or G suffixes (powers of 1024).\n");
@@ -109,7 +120,12 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
     o->excerpt_len = SCAN_DEFAULT_EXCERPT_LEN;
     o->rule_files = calloc((size_t)argc, sizeof(char *));
     o->paths = calloc((size_t)argc + 1, sizeof(char *));
-    if (o->rule_files == NULL || o->paths == NULL) {
+    o->s3_include = calloc((size_t)argc, sizeof(char *));
+    o->s3_exclude = calloc((size_t)argc, sizeof(char *));
+    o->s3.include = o->s3_include;
+    o->s3.exclude = o->s3_exclude;
+    if (o->rule_files == NULL || o->paths == NULL || o->s3_include == NULL ||
+            o->s3_exclude == NULL) {
         fprintf(stderr, "logsift: out of memory\n");
         return CLI_EXIT_ERROR;
     }
@@ -217,6 +233,29 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
             o->cache_dir = val;
         } else if (is_flag(a, NULL, "--stats-json")) {
             o->stats_json = val;
+        } else if (is_flag(a, NULL, "--endpoint-url")) {
+            o->s3.endpoint_url = val;
+        } else if (is_flag(a, NULL, "--region")) {
+            o->s3.region = val;
+        } else if (is_flag(a, NULL, "--profile")) {
+            o->s3.profile = val;
+        } else if (is_flag(a, NULL, "--since")) {
+            o->s3.since = val;
+        } else if (is_flag(a, NULL, "--until")) {
+            o->s3.until = val;
+        } else if (is_flag(a, NULL, "--concurrency")) {
+            char *end;
+            unsigned long n = strtoul(val, &end, 10);
+            if (*end != '\0' || n < 1 || n > 1024) {
+                fprintf(stderr, "logsift scan: --concurrency %s: give a number from 1 to 1024\n",
+                        val);
+                return CLI_EXIT_ERROR;
+            }
+            o->s3.concurrency = (unsigned)n;
+        } else if (is_flag(a, NULL, "--include")) {
+            o->s3_include[o->s3.n_include++] = val;
+        } else if (is_flag(a, NULL, "--exclude")) {
+            o->s3_exclude[o->s3.n_exclude++] = val;
         } else {
             fprintf(stderr, "logsift scan: unknown option %s; see 'logsift scan --help'\n", a);
             return CLI_EXIT_ERROR;
@@ -240,6 +279,34 @@ static enum lsf_code files_next(void *self, char **name, struct lsf_reader *rd, 
         struct lsf_err *err)
 {
     return fetch_files_next(self, name, rd, done, err);
+}
+
+static enum lsf_code s3_next(void *self, char **name, struct lsf_reader *rd, bool *done,
+        struct lsf_err *err)
+{
+    return fetch_s3_next(self, name, rd, done, err);
+}
+
+/* s3:// inputs go to src_s3, paths to src_file; one run takes one kind. */
+static enum lsf_code open_source(const struct cli_scan_opts *o, struct fetch_files **files,
+        struct fetch_s3 **s3, struct scan_source *source, struct lsf_err *err)
+{
+    size_t n_s3 = 0;
+    enum lsf_code rc;
+
+    for (size_t i = 0; i < o->n_paths; i++)
+        n_s3 += fetch_s3_is_url(o->paths[i]);
+    if (n_s3 > 0 && n_s3 < o->n_paths)
+        return lsf_fail(err, LSF_E_USAGE, "give either s3:// locations or local paths in one "
+                "run, not both");
+    if (n_s3 == 0) {
+        rc = fetch_files_new(o->paths, o->n_paths, files, err);
+        *source = (struct scan_source){files_next, *files};
+        return rc;
+    }
+    rc = fetch_s3_new(o->paths, o->n_paths, &o->s3, s3, err);
+    *source = (struct scan_source){s3_next, *s3};
+    return rc;
 }
 
 struct cli_sink {
@@ -368,6 +435,8 @@ int cli_scan(int argc, char **argv)
     struct pat_db *db = NULL;
     struct scan_engine *eng = NULL;
     struct fetch_files *files = NULL;
+    struct fetch_s3 *s3 = NULL;
+    struct scan_source source;
     struct scan_stats stats;
     struct lsf_err err;
     enum lsf_code rc;
@@ -384,10 +453,9 @@ int cli_scan(int argc, char **argv)
     if (rc == LSF_OK)
         rc = scan_engine_new(set, db, &eng, &err);
     if (rc == LSF_OK)
-        rc = fetch_files_new(opts.paths, opts.n_paths, &files, &err);
+        rc = open_source(&opts, &files, &s3, &source, &err);
     if (rc == LSF_OK) {
         struct cli_sink sink_state = {opts.output, opts.excerpt_len, stdout};
-        struct scan_source source = {files_next, files};
         struct scan_sink sink = {sink_format, sink_write, sink_problem, &sink_state};
 
         rc = scan_run(eng, &opts.scan, &source, &sink, &stats, &err);
@@ -407,10 +475,13 @@ int cli_scan(int argc, char **argv)
 out:
     scan_stats_cleanup(&stats);
     fetch_files_free(files);
+    fetch_s3_free(s3);
     scan_engine_free(eng);
     pat_db_free(db);
     pat_set_free(set);
     free(opts.rule_files);
     free(opts.paths);
+    free(opts.s3_include);
+    free(opts.s3_exclude);
     return status;
 }
