@@ -136,7 +136,8 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
         char short_flag[3];
 
         /* "-j2", "-rFILE", "-otable": a short flag with its value attached. */
-        if (a[0] == '-' && strchr("jro", a[1]) && a[1] != '\0' && a[2] != '\0') {
+        if (!only_paths && a[0] == '-' && a[1] != '\0' && strchr("jro", a[1]) &&
+                a[2] != '\0') {
             short_flag[0] = '-';
             short_flag[1] = a[1];
             short_flag[2] = '\0';
