@@ -5,10 +5,12 @@
  */
 #include "dec_test_util.h"
 
+#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <zstd.h>
 
 static void *xmalloc(size_t n)
@@ -226,4 +228,33 @@ void tu_failing_init(struct tu_failing *src, const void *data, size_t len, struc
     src->is_closed = false;
     rd->ops = &failing_ops;
     rd->self = src;
+}
+
+enum lsf_code tu_drain(struct lsf_reader *rd, uint64_t *total, uint32_t *crc,
+        struct lsf_err *err)
+{
+    const size_t cap = ((size_t)1 << 20) + 7;
+    unsigned char *buf = malloc(cap);
+    enum lsf_code rc = LSF_OK;
+    size_t n;
+
+    if (buf == NULL)
+        abort();
+    do {
+        rc = lsf_reader_read(rd, buf, cap, &n, err);
+        if (rc != LSF_OK)
+            break;
+        *crc = crc32_gzip_refl(*crc, buf, n);
+        *total += n;
+    } while (n > 0);
+    free(buf);
+    return rc;
+}
+
+long tu_max_rss_kb(void)
+{
+    struct rusage usage;
+
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
 }

@@ -46,6 +46,16 @@ struct tu_bytes tu_log_text(size_t len, uint32_t seed);
 enum lsf_code tu_decode(const unsigned char *data, size_t len, size_t raw_step, size_t out_step,
         struct tu_bytes *out, enum dec_kind *kind, struct lsf_err *err);
 
+/*
+ * Read rd to its end in steps of a little over 1 MiB (so reads end at odd places), adding up
+ * the bytes and their CRC-32 (gzip's) into *total and *crc. Returns the first read failure.
+ */
+enum lsf_code tu_drain(struct lsf_reader *rd, uint64_t *total, uint32_t *crc,
+        struct lsf_err *err);
+
+/* Peak resident memory of this process so far, in KiB. */
+long tu_max_rss_kb(void);
+
 /* A reader that delivers data, then fails with LSF_E_IO (for pass-through tests). */
 struct tu_failing {
     const unsigned char *data;
