@@ -231,9 +231,6 @@ static enum lsf_code eval_event(struct scan_worker *w, const struct scan_config 
     bool fired = false;
 
     next_stamp(w);
-    for (size_t i = 0; i < n_pat; i++)
-        w->event_ids[i] = pat_set_pattern(w->eng->set, w->event_patterns[i])->id;
-    qsort(w->event_ids, n_pat, sizeof(*w->event_ids), cmp_unsigned);
     for (size_t i = 0; i < n_pat; i++) {
         size_t n_rules;
         const unsigned *rules = pat_set_rules_of_pattern(w->eng->set, w->event_patterns[i],
@@ -249,6 +246,13 @@ static enum lsf_code eval_event(struct scan_worker *w, const struct scan_config 
                 continue;
             if (!pat_rule_eval(pat_set_rule(w->eng->set, rule_idx), w->event_patterns, n_pat))
                 continue;
+            /* Most events with hits fire nothing (quiet helpers): name their patterns by
+             * file ID only once one does. */
+            if (!fired) {
+                for (size_t k = 0; k < n_pat; k++)
+                    w->event_ids[k] = pat_set_pattern(w->eng->set, w->event_patterns[k])->id;
+                qsort(w->event_ids, n_pat, sizeof(*w->event_ids), cmp_unsigned);
+            }
             rc = emit_finding(w, cfg, sink, rule_idx, ev, n_pat, err);
             if (rc != LSF_OK)
                 return rc;
