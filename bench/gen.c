@@ -1835,6 +1835,15 @@ static const char *const BRUTE_USERS[] = {"root", "admin", "test", "oracle", "ub
                                           "git", "user", "guest", "pi", "support", "ftpuser"};
 
 /* "Jan 15 11:01:02 HOST " */
+/* "sudo: " and the invoking user right-aligned in 8 columns, as sudo logs it. */
+static void auth_sudo_user(struct gbuf *b, const char *user)
+{
+    GB_LIT(b, "sudo: ");
+    for (size_t pad = strlen(user); pad < 8; pad++)
+        gb_ch(b, ' ');
+    gb_str(b, user);
+}
+
 static void auth_prefix(struct gen *g, struct gbuf *b, int64_t ms)
 {
     struct gen_tm tm;
@@ -1931,10 +1940,7 @@ static void auth_background(struct gen *g, struct gbuf *b)
         gb_u64(b, 1 + rng_below(r, 9000));
         gb_ch(b, '.');
     } else if (x < 62) {
-        GB_LIT(b, "sudo: ");
-        for (size_t pad = strlen(user); pad < 8; pad++)
-            gb_ch(b, ' ');
-        gb_str(b, user);
+        auth_sudo_user(b, user);
         GB_LIT(b, " : TTY=pts/");
         gb_u64(b, rng_below(r, 4));
         GB_LIT(b, " ; PWD=/home/");
@@ -2102,10 +2108,7 @@ static void auth_episode(struct gen *g)
     } else if (x < 75) {
         at = b->len;
         auth_prefix(g, b, t);
-        GB_LIT(b, "sudo: ");
-        for (size_t pad = strlen(user); pad < 8; pad++)
-            gb_ch(b, ' ');
-        gb_str(b, user);
+        auth_sudo_user(b, user);
         GB_LIT(b, " : user NOT in sudoers ; TTY=pts/");
         gb_u64(b, rng_below(r, 4));
         GB_LIT(b, " ; PWD=/tmp ; USER=root ; COMMAND=/bin/cat /etc/shadow");
@@ -2113,10 +2116,7 @@ static void auth_episode(struct gen *g)
     } else if (x < 90) {
         at = b->len;
         auth_prefix(g, b, t);
-        GB_LIT(b, "sudo: ");
-        for (size_t pad = strlen(user); pad < 8; pad++)
-            gb_ch(b, ' ');
-        gb_str(b, user);
+        auth_sudo_user(b, user);
         GB_LIT(b, " : 3 incorrect password attempts ; TTY=pts/");
         gb_u64(b, rng_below(r, 4));
         GB_LIT(b, " ; PWD=/home/");
