@@ -29,6 +29,7 @@
 
 #include "aws_int.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@
 #define XF_MIN_RING     ((size_t)64 << 10)
 #define XF_ERR_BODY_MAX ((size_t)64 << 10)
 #define XF_MAX_HEADERS  4
+#define XF_MAX_EXTRA    4 /* caller headers of aws_client_send (Content-Type, X-Amz-Target) */
 
 enum xf_state {
     XF_QUEUED = 0,
@@ -65,6 +67,11 @@ struct xfer {
     size_t n_query;
     enum aws_protocol proto;
     bool is_stream;
+    struct aws_kv extra[XF_MAX_EXTRA]; /* aws_client_send headers, pointing into extra_owned */
+    char *extra_owned[2 * XF_MAX_EXTRA];
+    size_t n_extra;
+    void *payload; /* aws_client_send body, owned; NULL for none */
+    size_t payload_len;
 
     /* Fetch thread only. */
     CURL *easy;
@@ -147,6 +154,9 @@ static void xfer_free(struct xfer *x)
         free(x->q_owned[i]);
     free(x->q_owned);
     free(x->query);
+    for (size_t i = 0; i < 2 * x->n_extra; i++)
+        free(x->extra_owned[i]);
+    free(x->payload);
     lsf_buf_cleanup(&x->err_body);
     free(x->ring);
     pthread_cond_destroy(&x->cond);
@@ -159,7 +169,8 @@ static char *dup_or_empty(const char *s)
 }
 
 static enum lsf_code xfer_new(struct aws_client *client, const struct aws_call *call,
-        bool is_stream, size_t ring_len, struct xfer **out, struct lsf_err *err)
+        const struct aws_payload *payload, bool is_stream, size_t ring_len, struct xfer **out,
+        struct lsf_err *err)
 {
     struct xfer *x = calloc(1, sizeof(*x));
     bool ok;
@@ -191,6 +202,22 @@ static enum lsf_code xfer_new(struct aws_client *client, const struct aws_call *
             x->query[i].value = x->q_owned[2 * i + 1];
             ok = x->query[i].name && x->query[i].value;
         }
+    }
+    if (ok && payload != NULL) {
+        assert(payload->n_headers <= XF_MAX_EXTRA);
+        for (size_t i = 0; ok && i < payload->n_headers && i < XF_MAX_EXTRA; i++) {
+            x->n_extra++;
+            x->extra_owned[2 * i] = dup_or_empty(payload->headers[i].name);
+            x->extra_owned[2 * i + 1] = dup_or_empty(payload->headers[i].value);
+            x->extra[i].name = x->extra_owned[2 * i];
+            x->extra[i].value = x->extra_owned[2 * i + 1];
+            ok = x->extra[i].name && x->extra[i].value;
+        }
+        x->payload = malloc(payload->len ? payload->len : 1);
+        ok = ok && x->payload != NULL;
+        if (ok && payload->len > 0)
+            memcpy(x->payload, payload->data, payload->len);
+        x->payload_len = payload->len;
     }
     if (ok && is_stream) {
         x->cap = ring_len < XF_MIN_RING ? XF_MIN_RING : ring_len;
@@ -365,7 +392,7 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
     struct aws_client *client = x->client;
     struct aws_creds creds;
     struct aws_signature sig;
-    struct aws_kv hdrs[XF_MAX_HEADERS];
+    struct aws_kv hdrs[XF_MAX_HEADERS + XF_MAX_EXTRA];
     size_t n_hdrs = 0;
     char range[64];
     struct lsf_buf qs;
@@ -396,6 +423,9 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
             hdrs[n_hdrs++] = (struct aws_kv){"If-Match", x->etag};
     }
 
+    for (size_t i = 0; i < x->n_extra; i++)
+        hdrs[n_hdrs++] = x->extra[i];
+
     rc = aws_creds_provider_get(client->creds, &creds, err);
     if (rc != LSF_OK) {
         lsf_err_prefix(err, "%s %s: ", x->operation, x->resource);
@@ -410,6 +440,8 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
             .n_query = x->n_query,
             .headers = hdrs,
             .n_headers = n_hdrs,
+            .payload = x->payload,
+            .payload_len = x->payload_len,
         };
         struct aws_signing signing = {
             .creds = &creds,
@@ -471,6 +503,12 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
     curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+    if (x->payload != NULL) {
+        /* The signed bytes, sent as they are; libcurl adds no Content-Type of its own since
+         * the caller's is in the header list. */
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->payload);
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->payload_len);
+    }
     if (strcmp(x->method, "HEAD") == 0)
         curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
     else if (strcmp(x->method, "GET") != 0)
@@ -867,7 +905,7 @@ enum lsf_code aws_client_stream(struct aws_client *client, const struct aws_call
         size_t buf_len, struct lsf_reader *out, struct lsf_err *err)
 {
     struct xfer *x;
-    enum lsf_code rc = xfer_new(client, call, true, buf_len, &x, err);
+    enum lsf_code rc = xfer_new(client, call, NULL, true, buf_len, &x, err);
 
     if (rc != LSF_OK)
         return rc;
@@ -880,8 +918,14 @@ enum lsf_code aws_client_stream(struct aws_client *client, const struct aws_call
 enum lsf_code aws_client_call(struct aws_client *client, const struct aws_call *call,
         struct lsf_buf *body, struct lsf_err *err)
 {
+    return aws_client_send(client, call, NULL, body, err);
+}
+
+enum lsf_code aws_client_send(struct aws_client *client, const struct aws_call *call,
+        const struct aws_payload *payload, struct lsf_buf *body, struct lsf_err *err)
+{
     struct xfer *x;
-    enum lsf_code rc = xfer_new(client, call, false, 0, &x, err);
+    enum lsf_code rc = xfer_new(client, call, payload, false, 0, &x, err);
 
     if (rc != LSF_OK)
         return rc;

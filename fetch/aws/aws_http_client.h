@@ -72,6 +72,23 @@ struct aws_call {
 enum lsf_code aws_client_call(struct aws_client *client, const struct aws_call *call,
         struct lsf_buf *body, struct lsf_err *err) LSF_WARN_UNUSED;
 
+/* A request body and the headers that describe it (JSON 1.1 APIs: Content-Type and
+ * X-Amz-Target, shared/spec/aws-facts.md 4.1). Borrowed for the duration of the call. */
+struct aws_payload {
+    const struct aws_kv *headers; /* at most 4; signed and sent as given */
+    size_t n_headers;
+    const void *data; /* signed (its SHA-256 is in the signature) and sent as the body */
+    size_t len;
+};
+
+/*
+ * aws_client_call with a body (call->method "POST"): the payload is copied, so every retry
+ * sends and signs the same bytes. payload NULL is aws_client_call. Same codes; thread-safe.
+ */
+enum lsf_code aws_client_send(struct aws_client *client, const struct aws_call *call,
+        const struct aws_payload *payload, struct lsf_buf *body, struct lsf_err *err)
+        LSF_WARN_UNUSED;
+
 /*
  * Queue call as a streamed transfer and return at once; *out reads its 2xx body (the caller
  * closes it, from one thread at a time, possibly not the caller's). buf_len bounds the bytes

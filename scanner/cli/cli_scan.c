@@ -17,9 +17,11 @@
 
 #include "alert.h"
 #include "cli.h"
+#include "cli_state.h"
 #include "pat.h"
 #include "scan.h"
 #include "src_file.h"
+#include "src_cwl.h"
 #include "src_s3.h"
 
 enum cli_output {
@@ -44,6 +46,7 @@ struct cli_scan_opts {
     struct fetch_s3_opts s3; /* s3:// inputs */
     const char **s3_include;
     const char **s3_exclude;
+    struct cli_logs_flags logs; /* logs:// inputs, --state, --output-file */
 };
 
 static void scan_usage(FILE *to)
@@ -75,6 +78,14 @@ static void scan_usage(FILE *to)
             "      --since DATE, --until DATE  only keys whose YYYY/MM/DD path element\n"
             "                          (CloudTrail's delivery day) is in [DATE, DATE]\n"
             "      --include GLOB, --exclude GLOB  keys to scan or skip (repeatable)\n"
+            "CloudWatch Logs inputs (logs://GROUP[/STREAM-PREFIX]; a group with '/' in it takes\n"
+            "its prefix after '//'); --endpoint-url, --region, --profile as above:\n"
+            "      --since T, --until T  window: ISO-8601 (2025-01-31T10:00:00Z) or back from\n"
+            "                          now (15m, 2h, 7d); default the last hour, until now-lag\n"
+            "      --lag SPAN          leave the newest SPAN for late events (default 2m)\n"
+            "      --cwl-tps N         FilterLogEvents requests per second (default 5)\n"
+            "      --state FILE        checkpoint: each run continues where the last stopped\n"
+            "      --output-file FILE  append findings to FILE (exactly once with --state)\n"
             "  -q, --quiet             no summary on stderr (problems are still reported)\n"
             "      --progress          progress line on stderr (default when it is a terminal)\n"
             "Sizes take K, M or G suffixes (powers of 1024).\n");
@@ -257,6 +268,8 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
             o->s3_include[o->s3.n_include++] = val;
         } else if (is_flag(a, NULL, "--exclude")) {
             o->s3_exclude[o->s3.n_exclude++] = val;
+        } else if (cli_logs_flag(&o->logs, a, val)) {
+            continue;
         } else {
             fprintf(stderr, "logsift scan: unknown option %s; see 'logsift scan --help'\n", a);
             return CLI_EXIT_ERROR;
@@ -288,13 +301,25 @@ static enum lsf_code s3_next(void *self, char **name, struct lsf_reader *rd, boo
     return fetch_s3_next(self, name, rd, done, err);
 }
 
-/* s3:// inputs go to src_s3, paths to src_file; one run takes one kind. */
-static enum lsf_code open_source(const struct cli_scan_opts *o, struct fetch_files **files,
-        struct fetch_s3 **s3, struct scan_source *source, struct lsf_err *err)
+/* s3:// inputs go to src_s3, logs:// to src_cwl (through cli_state), paths to src_file; one
+ * run takes one kind. */
+static enum lsf_code open_source(struct cli_scan_opts *o, struct fetch_files **files,
+        struct fetch_s3 **s3, struct cli_logs **logs, struct scan_source *source,
+        struct lsf_err *err)
 {
     size_t n_s3 = 0;
     enum lsf_code rc;
 
+    if (o->n_paths >= 1 && fetch_cwl_is_url(o->paths[0])) {
+        struct cli_logs_aws aws = {o->s3.endpoint_url, o->s3.region, o->s3.profile,
+                o->s3.since, o->s3.until};
+        if (o->n_paths > 1)
+            return lsf_fail(err, LSF_E_USAGE, "give one logs:// location per run (each with "
+                    "its own --state file)");
+        return cli_logs_open(o->paths[0], &o->logs, &aws, &o->scan, logs, source, err);
+    }
+    if (o->logs.state_path)
+        return lsf_fail(err, LSF_E_USAGE, "--state works with a logs:// input only");
     for (size_t i = 0; i < o->n_paths; i++)
         n_s3 += fetch_s3_is_url(o->paths[i]);
     if (n_s3 > 0 && n_s3 < o->n_paths)
@@ -314,6 +339,7 @@ struct cli_sink {
     enum cli_output output;
     size_t excerpt_len;
     FILE *out;
+    struct cli_logs *logs; /* logs:// runs: checkpoints as inputs finish; else NULL */
 };
 
 static enum lsf_code sink_format(void *self, const struct lsf_finding *f, struct lsf_buf *out,
@@ -347,6 +373,13 @@ static void sink_problem(void *self, const struct lsf_err *err)
 {
     (void)self;
     fprintf(stderr, "logsift: %s\n", err->msg);
+}
+
+static void sink_input_done(void *self, uint64_t input_idx)
+{
+    struct cli_sink *sink = self;
+
+    cli_logs_input_done(sink->logs, input_idx);
 }
 
 /* ---- summary ---------------------------------------------------------------------------------- */
@@ -437,6 +470,8 @@ int cli_scan(int argc, char **argv)
     struct scan_engine *eng = NULL;
     struct fetch_files *files = NULL;
     struct fetch_s3 *s3 = NULL;
+    struct cli_logs *logs = NULL;
+    FILE *out_file = NULL;
     struct scan_source source;
     struct scan_stats stats;
     struct lsf_err err;
@@ -454,12 +489,23 @@ int cli_scan(int argc, char **argv)
     if (rc == LSF_OK)
         rc = scan_engine_new(set, db, &eng, &err);
     if (rc == LSF_OK)
-        rc = open_source(&opts, &files, &s3, &source, &err);
+        rc = open_source(&opts, &files, &s3, &logs, &source, &err);
+    if (rc == LSF_OK && logs == NULL && opts.logs.output_path) {
+        out_file = cli_output_open(opts.logs.output_path, &err);
+        rc = out_file ? LSF_OK : LSF_E_IO;
+    }
     if (rc == LSF_OK) {
-        struct cli_sink sink_state = {opts.output, opts.excerpt_len, stdout};
-        struct scan_sink sink = {sink_format, sink_write, sink_problem, &sink_state};
+        FILE *out = logs ? cli_logs_output(logs) : out_file ? out_file : stdout;
+        struct cli_sink sink_state = {opts.output, opts.excerpt_len, out, logs};
+        struct scan_sink sink = {sink_format, sink_write, sink_problem, &sink_state,
+                logs ? sink_input_done : NULL};
 
         rc = scan_run(eng, &opts.scan, &source, &sink, &stats, &err);
+        if (rc == LSF_OK && logs)
+            rc = cli_logs_finish(logs, &err);
+        if (logs && !opts.is_quiet)
+            fprintf(stderr, "logsift: %" PRIu64 " FilterLogEvents pages\n",
+                    cli_logs_n_pages(logs));
         if (!opts.is_quiet)
             print_summary(set, db, &stats);
         if (opts.stats_json && write_stats_json(opts.stats_json, set, &stats) != 0)
@@ -477,6 +523,9 @@ out:
     scan_stats_cleanup(&stats);
     fetch_files_free(files);
     fetch_s3_free(s3);
+    cli_logs_free(logs);
+    if (out_file)
+        fclose(out_file);
     scan_engine_free(eng);
     pat_db_free(db);
     pat_set_free(set);

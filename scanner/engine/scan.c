@@ -32,8 +32,11 @@ struct scan_stream {
     uint64_t base_off;      /* input offset of carry's first byte */
     uint64_t input_idx;     /* position in the source's order */
     uint64_t n_events;      /* events framed so far, for messages */
+    unsigned n_scanning;    /* windows of it read but not yet scanned and written */
     bool is_busy;
     bool is_eof;
+    bool is_unlinked;       /* out of the table; freed when the last window is written */
+    bool is_failed;         /* a step on it stopped the run: it never counts as done */
     struct scan_stream *next_active;
 };
 
@@ -353,7 +356,22 @@ static struct scan_stream *claim_stream(struct scan_run *run)
     }
 }
 
-/* Give a stream back; a finished one leaves the table (called with mu held). */
+/*
+ * Every window of s has been written: tell the sink (unless --sort holds the findings back
+ * until the end, or the run is stopping) and free it. Called with mu held.
+ */
+static void finish_stream(struct scan_run *run, struct scan_stream *s)
+{
+    if (run->sink->input_done && !run->cfg->sort && !s->is_failed && run->fatal == LSF_OK) {
+        pthread_mutex_lock(&run->out_mu);
+        run->sink->input_done(run->sink->self, s->input_idx);
+        pthread_mutex_unlock(&run->out_mu);
+    }
+    stream_free(s);
+}
+
+/* Give a stream back; a finished one leaves the table, and is freed once no worker still
+ * scans a window of it (called with mu held). */
 static void release_stream(struct scan_run *run, struct scan_stream *s)
 {
     s->is_busy = false;
@@ -363,7 +381,9 @@ static void release_stream(struct scan_run *run, struct scan_stream *s)
             p = &(*p)->next_active;
         *p = s->next_active;
         run->n_active--;
-        stream_free(s);
+        s->is_unlinked = true;
+        if (s->n_scanning == 0)
+            finish_stream(run, s);
     }
     pthread_cond_broadcast(&run->cv);
 }
@@ -485,22 +505,31 @@ static enum lsf_code step(struct scan_worker *w, struct scan_stream *s, struct l
         report_problem(run, &read_err);
         w->stats.n_problems++;
     }
-    /* The stream may be finished and freed by another worker while this one scans: keep
-     * our own copy of its name for the findings. */
+    /* The stream may leave the table while this one scans (it is freed only after this
+     * window is written); keep our own copy of its name for the findings anyway. */
     free(w->input_name);
     w->input_name = strdup(s->name);
     if (w->input_name == NULL && rc == LSF_OK)
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory");
     w->input_idx = s->input_idx;
     pthread_mutex_lock(&run->mu);
-    if (rc != LSF_OK)
+    if (rc != LSF_OK) {
         s->is_eof = true;
+        s->is_failed = true;
+    }
+    s->n_scanning++;
     release_stream(run, s);
     pthread_mutex_unlock(&run->mu);
     if (rc == LSF_OK)
         rc = scan_window(w, run->cfg, run->sink, err);
     if (rc == LSF_OK)
         rc = flush_output(w, err);
+    pthread_mutex_lock(&run->mu);
+    if (rc != LSF_OK)
+        s->is_failed = true;
+    if (--s->n_scanning == 0 && s->is_unlinked)
+        finish_stream(run, s);
+    pthread_mutex_unlock(&run->mu);
     return rc;
 }
 
@@ -665,6 +694,9 @@ enum lsf_code scan_run(struct scan_engine *eng, const struct scan_config *cfg_in
         rc = lsf_fail(err, run.fatal, "%s", run.fatal_err.msg);
     if (rc == LSF_OK && cfg.sort)
         rc = write_sorted(&run, workers, cfg.n_workers, err);
+    /* --sort wrote every finding just now: every input is done, in order. */
+    for (uint64_t i = 0; rc == LSF_OK && cfg.sort && sink->input_done && i < run.n_opened; i++)
+        sink->input_done(sink->self, i);
 out:
     /* Inputs still open after a fatal error are closed here. */
     while (run.active) {

@@ -59,6 +59,14 @@ struct scan_sink {
     /* Report a bad input (err->msg names it and says what to do). Called under the lock. */
     void (*problem)(void *self, const struct lsf_err *err);
     void *self;
+    /*
+     * Optional (NULL: unused). Input number input_idx (0, 1, ... in the order the source gave
+     * inputs; inputs the source failed to open get no number) is finished: every finding of it
+     * has gone through write. Called under the output lock, once per input, in any order when
+     * several workers run (with --sort: all at the end, in order). Not called for an input cut
+     * short by an error that stops the run, nor after such an error.
+     */
+    void (*input_done)(void *self, uint64_t input_idx);
 };
 
 struct scan_stats {
