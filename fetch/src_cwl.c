@@ -7,8 +7,8 @@
  * it takes a stream prefix, interleaves streams by timestamp, and its order (timestamp, then
  * ingestion) is what the restart below relies on.
  *
- * Rate: a token bucket in front of every FilterLogEvents request keeps this process within
- * --cwl-tps (default AWS's shared 5 TPS quota, aws-facts 4.4). ThrottlingException answers
+ * Rate: a limiter in front of every FilterLogEvents request keeps this process within
+ * --cwl-tps (default AWS's shared 5 TPS quota, aws-facts 4.4), counted as AWS counts it. ThrottlingException answers
  * are retried by the client with botocore's standard-mode backoff (aws_http_client).
  *
  * Hand-out: each page is split by log stream (in order of first appearance) and each part is
@@ -36,6 +36,7 @@
 #define CWL_PAGE_BODY_MAX ((size_t)64 << 20) /* a page is at most 1 MB of messages (4.2) */
 #define CWL_GROUP_MAX     512
 #define CWL_TARGET        "Logs_20140328.FilterLogEvents"
+#define CWL_RATE_GUARD_S  0.1 /* slack per quota window for network and server jitter */
 
 /* ---- URLs and times -------------------------------------------------------------------------- */
 
@@ -212,10 +213,11 @@ struct fetch_cwl {
     struct aws_client *client;
     struct aws_endpoint ep;
 
-    /* Rate limit (FilterLogEvents). */
+    /* Rate limit (FilterLogEvents): send times of the last n_slots requests, a ring. */
     double tps;
-    double tokens;
-    struct timespec refill_at;
+    double *sent_s;
+    unsigned n_slots;
+    unsigned slot;
 
     /* Position. */
     char *token;         /* next page's token; NULL: from start_ms (or last_ts) */
@@ -329,9 +331,9 @@ enum lsf_code fetch_cwl_new(const char *url, const struct fetch_cwl_opts *opts,
     cwl->skip_ts = INT64_MIN;
     cwl->last_ids = json_array();
     cwl->tps = opts->filter_tps > 0 ? opts->filter_tps : FETCH_CWL_DEFAULT_TPS;
-    cwl->tokens = 1.0;
-    clock_gettime(CLOCK_MONOTONIC, &cwl->refill_at);
-    rc = cwl->last_ids ? parse_url(cwl, url, err) : lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    cwl->n_slots = cwl->tps < 1.0 ? 1 : cwl->tps > 1000.0 ? 1000 : (unsigned)cwl->tps;
+    cwl->sent_s = calloc(cwl->n_slots, sizeof(*cwl->sent_s));
+    rc = cwl->last_ids && cwl->sent_s ? parse_url(cwl, url, err) : lsf_fail(err, LSF_E_NOMEM, "out of memory");
     if (rc == LSF_OK && opts->start_ms > opts->end_ms)
         rc = lsf_fail(err, LSF_E_USAGE, "%s: the time window starts after it ends; check "
                 "--since and --until (and --lag)", cwl->resource);
@@ -389,6 +391,7 @@ void fetch_cwl_free(struct fetch_cwl *cwl)
         aws_global_cleanup();
     free(cwl->prefix);
     free(cwl->token);
+    free(cwl->sent_s);
     free(cwl);
 }
 
@@ -397,32 +400,35 @@ uint64_t fetch_cwl_n_pages(const struct fetch_cwl *cwl)
     return cwl->n_pages;
 }
 
-/* Wait for a FilterLogEvents token: the bucket holds at most one second of requests. */
+static double mono_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Wait until a FilterLogEvents request may go: at most n_slots requests in any window of
+ * n_slots / tps seconds plus CWL_RATE_GUARD_S. AWS (and the emulator) count a quota over a
+ * sliding second as requests arrive, so a plain 1/tps spacing sent right at the quota is
+ * throttled whenever one request is delayed in transit and the next is not; the guard absorbs
+ * that jitter. This is a token bucket whose tokens come back one window after their use.
+ */
 static void rate_wait(struct fetch_cwl *cwl)
 {
-    double cap = cwl->tps < 1.0 ? 1.0 : cwl->tps;
+    double window_s = (double)cwl->n_slots / cwl->tps + CWL_RATE_GUARD_S;
+    double oldest = cwl->sent_s[cwl->slot];
+    double now = mono_s();
 
-    for (;;) {
-        struct timespec now;
-        double dt;
-
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        dt = (double)(now.tv_sec - cwl->refill_at.tv_sec) +
-             (double)(now.tv_nsec - cwl->refill_at.tv_nsec) / 1e9;
-        cwl->refill_at = now;
-        cwl->tokens += dt * cwl->tps;
-        if (cwl->tokens > cap)
-            cwl->tokens = cap;
-        if (cwl->tokens >= 1.0) {
-            cwl->tokens -= 1.0;
-            return;
-        }
-        {
-            double wait_s = (1.0 - cwl->tokens) / cwl->tps;
-            struct timespec ts = {(time_t)wait_s, (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
-            nanosleep(&ts, NULL);
-        }
+    if (oldest > 0 && now - oldest < window_s) {
+        double wait_s = window_s - (now - oldest);
+        struct timespec ts = {(time_t)wait_s, (long)((wait_s - (double)(time_t)wait_s) * 1e9)};
+        nanosleep(&ts, NULL);
+        now = mono_s();
     }
+    cwl->sent_s[cwl->slot] = now;
+    cwl->slot = (cwl->slot + 1) % cwl->n_slots;
 }
 
 /* One FilterLogEvents request from the current position; the parsed answer in *page. */
@@ -445,6 +451,8 @@ static enum lsf_code request_page(struct fetch_cwl *cwl, json_t **page, struct l
             (cwl->prefix &&
                     json_object_set_new(req, "logStreamNamePrefix", json_string(cwl->prefix))) ||
             (cwl->token && json_object_set_new(req, "nextToken", json_string(cwl->token))) ||
+            (cwl->opts->page_events > 0 &&
+                    json_object_set_new(req, "limit", json_integer(cwl->opts->page_events))) ||
             (text = json_dumps(req, JSON_COMPACT)) == NULL) {
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory building a FilterLogEvents request");
         goto out;

@@ -36,6 +36,7 @@ struct fetch_cwl_opts {
     int64_t start_ms;         /* window start, ms since the epoch, inclusive */
     int64_t end_ms;           /* window end, inclusive (FilterLogEvents' endTime) */
     double filter_tps;        /* FilterLogEvents requests per second; 0: the default */
+    unsigned page_events;     /* FilterLogEvents limit (1-10000); 0: the service's (10000) */
     const json_t *resume;     /* a cursor from fetch_cwl_cursor, or NULL; borrowed */
 };
 

@@ -84,6 +84,7 @@ static void scan_usage(FILE *to)
             "                          now (15m, 2h, 7d); default the last hour, until now-lag\n"
             "      --lag SPAN          leave the newest SPAN for late events (default 2m)\n"
             "      --cwl-tps N         FilterLogEvents requests per second (default 5)\n"
+            "      --cwl-page-events N  events per FilterLogEvents page (default 10000)\n"
             "      --state FILE        checkpoint: each run continues where the last stopped\n"
             "      --output-file FILE  append findings to FILE (exactly once with --state)\n"
             "  -q, --quiet             no summary on stderr (problems are still reported)\n"

@@ -68,6 +68,8 @@ bool cli_logs_flag(struct cli_logs_flags *f, const char *flag, const char *val)
         f->lag = val;
     else if (strcmp(flag, "--cwl-tps") == 0)
         f->tps = val;
+    else if (strcmp(flag, "--cwl-page-events") == 0)
+        f->page_events = val;
     else
         return false;
     return true;
@@ -423,6 +425,14 @@ enum lsf_code cli_logs_open(const char *url, const struct cli_logs_flags *flags,
         if (*end != '\0' || !(logs->copts.filter_tps > 0 && logs->copts.filter_tps <= 1000))
             rc = lsf_fail(err, LSF_E_USAGE, "--cwl-tps %s: give requests per second, more than "
                     "0 (AWS's shared FilterLogEvents quota is 5)", flags->tps);
+    }
+    if (rc == LSF_OK && flags->page_events) {
+        char *end;
+        unsigned long n = strtoul(flags->page_events, &end, 10);
+        if (*end != '\0' || n < 1 || n > 10000)
+            rc = lsf_fail(err, LSF_E_USAGE, "--cwl-page-events %s: give a number from 1 to "
+                    "10000", flags->page_events);
+        logs->copts.page_events = (unsigned)n;
     }
     if (rc == LSF_OK && logs->state_path)
         rc = state_load(logs->state_path, &state, err);
