@@ -419,6 +419,42 @@ class Kill(unittest.TestCase):
     """SIGKILL at random points, new events between runs: the output file ends up holding
     exactly the findings of one uninterrupted run."""
 
+    @staticmethod
+    def committed_length(state):
+        try:
+            with open(state) as f:
+                return json.load(f)["output"]["length"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def run_once(self, cmd, state, out, rng, may_kill):
+        """One run; killed after a random delay, or (every other run) as soon as findings
+        past the last checkpoint are visible in the output, the window a kill must survive."""
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env())
+        killed = False
+        if not may_kill:
+            p.wait(120)
+        elif rng.random() < 0.5:
+            try:
+                p.wait(rng.uniform(0.005, 0.3))
+            except subprocess.TimeoutExpired:
+                killed = True
+        else:
+            deadline = time.monotonic() + 5
+            while p.poll() is None and time.monotonic() < deadline:
+                committed = self.committed_length(state)
+                if (committed is not None and os.path.exists(out) and
+                        os.path.getsize(out) > committed):
+                    killed = True
+                    break
+                time.sleep(0.0003)
+        if killed:
+            p.send_signal(signal.SIGKILL)
+        p.wait()
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        return p.returncode, err
+
     def test_sigkill_at_random_points_loses_and_repeats_nothing(self):
         rng = random.Random(SEED)
         emu = EMU["emu"]
@@ -430,33 +466,28 @@ class Kill(unittest.TestCase):
         emu.seed(group, "a", [(base + i, m) for i, m in enumerate(pool[:1500])])
         emu.seed(group, "b", [(base + i, m) for i, m in enumerate(pool[1500:2500])])
         used = 2500
-        # Slow answers on a third of the pages widen the windows between write and commit.
+        # Slow answers now and then, and small read steps (--chunk-size) so findings of a
+        # page reach the file bit by bit before its checkpoint.
         emu.faults([{"match": {"target": "Logs_20140328.FilterLogEvents"}, "fault": "slow",
-                     "delay_ms": 120, "count": -1, "skip": rng.randrange(3)}])
-        args = ["logs://" + group, "--since", "1h", "--lag", "0", "--cwl-page-events", "100",
-                "--cwl-tps", "100", "--state", state, "--output-file", out]
+                     "delay_ms": 60, "count": -1, "skip": 5}])
+        args = ["logs://" + group, "--since", "1h", "--lag", "0", "--cwl-page-events", "300",
+                "--cwl-tps", "100", "--chunk-size", "4K", "--state", state, "--output-file", out]
         cmd = [LOGSIFT, "scan", "--cache-dir", os.path.join(EMU["tmp"], "cache"),
                "--endpoint-url", emu.url, "-q", *args]
-        kills = completed = 0
+        kills = completed = drops = 0
         deadline = time.monotonic() + 75
         try:
             while True:
-                p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     env=env())
-                may_kill = kills < 25 and time.monotonic() < deadline
-                try:
-                    p.wait(rng.uniform(0.02, 1.5) if may_kill else 120)
-                except subprocess.TimeoutExpired:
-                    p.send_signal(signal.SIGKILL)
-                    p.wait()
-                    kills += 1
-                err = p.stderr.read().decode()
-                p.stderr.close()
-                if p.returncode in (0, 1):
+                may_kill = kills < 60 and time.monotonic() < deadline
+                rc, err = self.run_once(cmd, state, out, rng, may_kill)
+                drops += "interrupted run wrote" in err
+                if rc in (0, 1):
                     completed += 1
+                elif rc == -signal.SIGKILL:
+                    kills += 1
                 else:
-                    self.assertEqual(p.returncode, -signal.SIGKILL, err)
-                if completed and (kills >= 6 or not may_kill):
+                    self.fail("run failed (%d): %s" % (rc, err))
+                if completed and (kills >= 20 or not may_kill):
                     break
                 # New events between runs, timestamped now (after every window so far).
                 n = rng.randrange(10, 80)
@@ -467,13 +498,12 @@ class Kill(unittest.TestCase):
                 used += n
                 time.sleep(0.02 + n / 10000)
             # One more run reads what was appended after the completed run's window.
-            time.sleep(0.02)
-            last = subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=120)
-            self.assertIn(last.returncode, (0, 1), last.stderr)
+            rc, err = self.run_once(cmd, state, out, rng, False)
+            self.assertIn(rc, (0, 1), err)
         finally:
             emu.faults([])
-        print("test_cwl: %d kills, %d completed runs, %d events" % (kills, completed, used),
-              flush=True)
+        print("test_cwl: %d kills (%d left a tail the next run cut off), %d completed runs, "
+              "%d events" % (kills, drops, completed, used), flush=True)
         self.assertGreaterEqual(kills, 1)
         whole = logsift(["logs://" + group, "--since", "1h", "--lag", "0"])
         self.assertEqual(whole.returncode, 0, whole.stderr)
