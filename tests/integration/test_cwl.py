@@ -93,8 +93,12 @@ class Emulator:
         with open(self.log.name) as f:
             text = f.read()
         shutil.rmtree(self.dir, ignore_errors=True)
-        if "Traceback" in text:
-            raise RuntimeError("emulator logged a traceback:\n" + text[-3000:])
+        # A client killed with SIGKILL resets its connection: the stdlib server logs that as a
+        # traceback, which is expected here. Any other traceback is an emulator bug.
+        for block in text.split("-" * 40):
+            if "Traceback" in block and not any(
+                    e in block for e in ("ConnectionResetError", "BrokenPipeError")):
+                raise RuntimeError("emulator logged a traceback:\n" + block[-3000:])
 
 
 def env(**extra):
