@@ -619,8 +619,10 @@ static bool xfer_done(struct xfer *x, CURLcode cc)
             return true;
     }
     lsf_fail(&e, LSF_E_TRANSIENT, "%s %s: %s after %u attempts; check the network and the "
-            "endpoint (--endpoint-url, AWS_ENDPOINT_URL_S3), then rerun", x->operation,
-            x->resource, curl_easy_strerror(cc), x->retry.attempts);
+            "endpoint (--endpoint-url, %s), then rerun", x->operation, x->resource,
+            curl_easy_strerror(cc), x->retry.attempts,
+            strcmp(x->ep.service, "logs") == 0 ? "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"
+                                               : "AWS_ENDPOINT_URL_S3");
     xfer_finish(x, LSF_E_TRANSIENT, &e);
     return false;
 }
