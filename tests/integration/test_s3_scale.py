@@ -219,6 +219,63 @@ class ListingProxy:
         self.server.server_close()
 
 
+class FrontProxy:
+    """A proxy in front of s3rver that lets answer(path, headers) reply to a request itself
+    (return (status, headers, body)) or pass it on (return None)."""
+
+    def __init__(self, upstream_port, answer):
+        self.requests = []
+        lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                headers = dict(self.headers.items())
+                with lock:
+                    proxy.requests.append((self.path, headers))
+                reply = answer(self.path, headers)
+                if reply is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
+                    conn.request("GET", self.path, headers=headers)
+                    resp = conn.getresponse()
+                    reply = (resp.status, resp.getheaders(), resp.read())
+                    conn.close()
+                status, hdrs, body = reply
+                self.send_response(status)
+                for name, value in hdrs:
+                    if name.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def scope_region(headers):
+    """The region of a SigV4 Authorization header's credential scope."""
+    auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+    m = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/s3/aws4_request", auth)
+    return m.group(1) if m else None
+
+
+def s3_error(status, code, extra="", headers=()):
+    body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code><Message>injected"
+            "</Message>%s<RequestId>4442587FB7D0A2F9</RequestId></Error>" % (code, extra)).encode()
+    return status, [("Content-Type", "application/xml"), *headers], body
+
+
 def canonical(findings, strip):
     """Findings as sorted JSON lines, sources relative (strip the s3:// or local root)."""
     out = []
@@ -444,6 +501,128 @@ class ScaleTest(unittest.TestCase):
                                       "s3://%s/AWSLogs/" % BUCKET])
         self.assertEqual(code, 0, err)
         self.assertEqual(st["inputs"], len(wanted))
+
+    # ---- region redirects and expired tokens ---------------------------------------------------
+
+    REDIRECT_PREFIX = "AWSLogs/111111111111/CloudTrail/eu-west-1/2024/"
+
+    def expected_local(self, prefix):
+        root = self.local_copy([k for k in self.objects if k.startswith(prefix)])
+        code, local, _, err = self.scan([root])
+        self.assertEqual(code, 0, err)
+        self.assertGreater(len(local), 0)
+        return canonical(local, root)
+
+    def test_wrong_region_is_followed_once_and_remembered_for_the_bucket(self):
+        """The bucket lives in eu-west-1; logsift is configured for us-east-1. s3rver answers
+        requests signed for any other region with a 301 PermanentRedirect carrying
+        x-amz-bucket-region, or a 400 AuthorizationHeaderMalformed with <Region> in the body.
+        logsift re-signs for eu-west-1, and only the first request goes to the wrong region."""
+        expect = self.expected_local(self.REDIRECT_PREFIX)
+        replies = {
+            "301": lambda: s3_error(301, "PermanentRedirect", "<Bucket>%s</Bucket>" % BUCKET,
+                                    [("x-amz-bucket-region", "eu-west-1")]),
+            "400": lambda: s3_error(400, "AuthorizationHeaderMalformed",
+                                    "<Region>eu-west-1</Region>"),
+        }
+        for style, reply in replies.items():
+            with self.subTest(style=style):
+                proxy = FrontProxy(self.server.port, lambda path, headers: None
+                                   if scope_region(headers) == "eu-west-1" else reply())
+                try:
+                    code, found, st, err = self.scan(
+                        ["--endpoint-url", proxy.url, "--concurrency", "8",
+                         "s3://%s/%s" % (BUCKET, self.REDIRECT_PREFIX)])
+                finally:
+                    proxy.stop()
+                self.assertEqual(code, 0, err)
+                self.assertEqual(st["errors"], 0, err)
+                regions = [scope_region(h) for _, h in proxy.requests]
+                self.assertEqual(regions.count("us-east-1"), 1, regions)
+                self.assertEqual(regions[0], "us-east-1")  # the listing, then all in eu-west-1
+                self.assertEqual(len(regions) - 1, 1 + st["inputs"])
+                self.assertEqual(canonical(found, "s3://%s/" % BUCKET), expect)
+
+    def test_redirect_without_a_region_is_a_clear_error(self):
+        proxy = FrontProxy(self.server.port, lambda path, headers: s3_error(
+            301, "PermanentRedirect", "<Bucket>%s</Bucket>" % BUCKET))
+        try:
+            code, found, st, err = self.scan(["--endpoint-url", proxy.url,
+                                              "s3://%s/%s" % (BUCKET, self.REDIRECT_PREFIX)])
+        finally:
+            proxy.stop()
+        self.assertEqual(code, 2)
+        self.assertEqual(found, [])
+        self.assertIn("s3://%s/%s" % (BUCKET, self.REDIRECT_PREFIX), err)
+        self.assertIn("PermanentRedirect", err)
+        self.assertEqual(len(proxy.requests), 1)  # not retried blindly
+
+    def token_env(self, tokens):
+        """Credentials from a credential_process that hands out tokens[0], tokens[1], ... (the
+        last one again when they run out) and counts its runs in a file."""
+        folder = tempfile.mkdtemp(prefix="logsift-creds-", dir=self.server.dir)
+        script = os.path.join(folder, "creds.py")
+        count = os.path.join(folder, "runs")
+        with open(script, "w") as f:
+            f.write("import json, os, sys\n"
+                    "path = %r\n"
+                    "n = int(open(path).read()) if os.path.exists(path) else 0\n"
+                    "open(path, 'w').write(str(n + 1))\n"
+                    "tokens = %r\n"
+                    "print(json.dumps({'Version': 1, 'AccessKeyId': 'S3RVER',\n"
+                    "    'SecretAccessKey': 'S3RVER', 'SessionToken': tokens[min(n, len(tokens) - 1)],\n"
+                    "    'Expiration': '2099-01-01T00:00:00Z'}))\n" % (count, tokens))
+        config = os.path.join(folder, "config")
+        with open(config, "w") as f:
+            f.write("[profile scanner]\ncredential_process = %s %s\nregion = us-east-1\n" % (
+                sys.executable, script))
+        env = {k: v for k, v in self.env.items()
+               if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        env.update({"AWS_CONFIG_FILE": config, "AWS_PROFILE": "scanner"})
+        return env, count
+
+    @staticmethod
+    def expire(stale):
+        def answer(path, headers):
+            token = {k.lower(): v for k, v in headers.items()}.get("x-amz-security-token")
+            return s3_error(400, "ExpiredToken") if token in stale else None
+        return answer
+
+    def test_expired_token_refreshes_credentials_once_and_loses_nothing(self):
+        expect = self.expected_local(self.REDIRECT_PREFIX)
+        env, count = self.token_env(["token-1", "token-2"])
+        proxy = FrontProxy(self.server.port, self.expire({"token-1"}))
+        try:
+            code, found, st, err = self.scan(["--endpoint-url", proxy.url, "--concurrency", "8",
+                                              "s3://%s/%s" % (BUCKET, self.REDIRECT_PREFIX)],
+                                             env)
+        finally:
+            proxy.stop()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(st["errors"], 0, err)
+        with open(count) as f:
+            self.assertEqual(f.read(), "2")  # the first fetch and one refresh
+        self.assertEqual(canonical(found, "s3://%s/" % BUCKET), expect)
+        tokens = [{k.lower(): v for k, v in h.items()}.get("x-amz-security-token")
+                  for _, h in proxy.requests]
+        self.assertEqual(tokens.count("token-1"), 1)
+
+    def test_token_still_expired_after_a_refresh_is_an_auth_error(self):
+        env, count = self.token_env(["token-1"])
+        proxy = FrontProxy(self.server.port, self.expire({"token-1"}))
+        try:
+            code, found, _, err = self.scan(["--endpoint-url", proxy.url,
+                                             "s3://%s/%s" % (BUCKET, self.REDIRECT_PREFIX)], env)
+        finally:
+            proxy.stop()
+        self.assertEqual(code, 2)
+        self.assertEqual(found, [])
+        self.assertIn("ExpiredToken", err)
+        self.assertIn("s3://%s/%s" % (BUCKET, self.REDIRECT_PREFIX), err)
+        self.assertNotIn("token-1", err)  # the token never appears
+        with open(count) as f:
+            self.assertEqual(f.read(), "2")
+        self.assertEqual(len(proxy.requests), 2)
 
 
 if __name__ == "__main__":
