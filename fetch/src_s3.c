@@ -12,6 +12,19 @@
  * key's first YYYY/MM/DD run of directory elements is compared with --since/--until; keys
  * without one are kept. Globs filter what is left.
  *
+ * With --since/--until the listing itself is pruned too, so a three-month window over years of
+ * trail lists about three months of keys: the prefix is walked one level at a time with
+ * delimiter "/" (AWSLogs/, org ids, accounts, CloudTrail/) to find every region folder, and each
+ * region folder is listed from start-after "<region>/<since day>" and stops at the first page
+ * that reaches past --until. Found folders are listed right after the folder that found them,
+ * so the order stays deterministic. Only the dated day folders of a region folder are listed
+ * (CloudTrail writes nothing else there); everything beside the layout is listed flat.
+ *
+ * Sharding (--shard K/N): a key is kept by the worker whose K is a hash of the key mod N. The
+ * hash sees only the key, never the page or the order it came in, so N independent workers of
+ * a scheduler (Kubernetes Indexed Job, AWS Batch array job) list the same prefix and together
+ * scan every key exactly once, with no coordination between them.
+ *
  * Download: a window of up to --concurrency objects is queued on the aws_http_client ahead of
  * the scan; each streams into its own bounded buffer (paused when full), and next() hands out
  * the oldest one wrapped by dec_open. The window is refilled after each hand-out, so downloads
@@ -149,7 +162,130 @@ bool fetch_s3_filter_keep(const struct fetch_s3_filter *filter, const char *key)
         if (glob_match(filter->exclude[i], key))
             return false;
     }
+    if (is_included && filter->shard_count > 1)
+        is_included = fetch_s3_key_shard(key, filter->shard_count) == filter->shard_index;
     return is_included;
+}
+
+/* ---- --shard K/N ----------------------------------------------------------------------------- */
+
+uint32_t fetch_s3_key_shard(const char *key, uint32_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a 64 */
+
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 0x100000001b3u;
+    /* splitmix64's finaliser: FNV's low bits are weak for keys that differ only at the end,
+     * and CloudTrail keys share long prefixes. */
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9u;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebu;
+    h ^= h >> 31;
+    return (uint32_t)(h % n);
+}
+
+static bool parse_u32(const char *s, size_t len, uint32_t *out)
+{
+    uint64_t v = 0;
+
+    if (len == 0 || len > 9)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+enum lsf_code fetch_s3_shard_parse(const char *spec, const char *k8s_index,
+        const char *batch_index, uint32_t *index, uint32_t *count, struct lsf_err *err)
+{
+    const char *slash = strchr(spec, '/');
+    const char *k_text = NULL;
+    const char *k_from = NULL;
+
+    if (slash == NULL || !parse_u32(slash + 1, strlen(slash + 1), count) || *count < 1 ||
+            *count > FETCH_S3_SHARD_MAX)
+        return lsf_fail(err, LSF_E_USAGE, "--shard %s: give K/N (this worker's index K from 0 "
+                "to N-1, N workers up to %d) or auto/N", spec, FETCH_S3_SHARD_MAX);
+    if ((size_t)(slash - spec) == 4 && strncmp(spec, "auto", 4) == 0) {
+        k_text = k8s_index ? k8s_index : batch_index;
+        k_from = k8s_index ? "JOB_COMPLETION_INDEX" : "AWS_BATCH_JOB_ARRAY_INDEX";
+        if (k_text == NULL)
+            return lsf_fail(err, LSF_E_USAGE, "--shard %s: neither JOB_COMPLETION_INDEX "
+                    "(Kubernetes Indexed Job) nor AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array "
+                    "job) is set; outside those schedulers give the index as K/N", spec);
+        if (!parse_u32(k_text, strlen(k_text), index))
+            return lsf_fail(err, LSF_E_USAGE, "--shard %s: %s is \"%.32s\", not a number",
+                    spec, k_from, k_text);
+    } else if (!parse_u32(spec, (size_t)(slash - spec), index)) {
+        return lsf_fail(err, LSF_E_USAGE, "--shard %s: give K/N (this worker's index K from 0 "
+                "to N-1) or auto/N", spec);
+    }
+    if (*index >= *count)
+        return lsf_fail(err, LSF_E_USAGE, "--shard %s: index %u%s%s%s is not below the %u "
+                "workers; indexes run from 0 to %u (make N the job's completions or array size)",
+                spec, *index, k_from ? " (from " : "", k_from ? k_from : "", k_from ? ")" : "",
+                *count, *count - 1);
+    return LSF_OK;
+}
+
+/* ---- CloudTrail layout: which prefixes to list how ----------------------------------------- */
+
+static bool is_account(const char *s, size_t n)
+{
+    return n == 12 && digits(s, n);
+}
+
+static bool is_org(const char *s, size_t n)
+{
+    return n > 2 && s[0] == 'o' && s[1] == '-';
+}
+
+enum fetch_s3_list_kind fetch_s3_list_kind(const char *prefix, bool is_root)
+{
+    const char *el[8];
+    size_t len[8];
+    size_t n = 0;
+    size_t after = 0; /* elements after the last AWSLogs */
+    bool has_awslogs = false;
+
+    if (prefix[0] != '\0' && prefix[strlen(prefix) - 1] != '/')
+        return FETCH_S3_LIST_FLAT; /* ends inside an element: nothing to descend */
+    for (const char *p = prefix; *p;) {
+        const char *slash = strchr(p, '/');
+        if (slash - p == 7 && strncmp(p, "AWSLogs", 7) == 0) {
+            has_awslogs = true;
+            n = 0;
+        } else if (has_awslogs && n < 8) {
+            el[n] = p;
+            len[n] = (size_t)(slash - p);
+            n++;
+        } else if (has_awslogs) {
+            return FETCH_S3_LIST_FLAT;
+        }
+        p = slash + 1;
+    }
+    if (!has_awslogs)
+        return is_root ? FETCH_S3_LIST_DISCOVER : FETCH_S3_LIST_FLAT;
+    if (n > 0 && is_org(el[0], len[0]))
+        after = 1; /* organization trail: AWSLogs/o-xxx/<account>/... */
+    if (n == after)
+        return FETCH_S3_LIST_DISCOVER; /* accounts (or org ids) below */
+    if (!is_account(el[after], len[after]))
+        return FETCH_S3_LIST_FLAT;
+    if (n == after + 1)
+        return FETCH_S3_LIST_DISCOVER; /* CloudTrail, CloudTrail-Digest, ... below */
+    if (len[after + 1] != 10 || strncmp(el[after + 1], "CloudTrail", 10) != 0)
+        return FETCH_S3_LIST_FLAT;
+    if (n == after + 2)
+        return FETCH_S3_LIST_DISCOVER; /* regions below */
+    if (n == after + 3)
+        return FETCH_S3_LIST_DAYS;
+    return FETCH_S3_LIST_FLAT;
 }
 
 /* ---- ListObjectsV2 XML ---------------------------------------------------------------------- */
@@ -157,6 +293,9 @@ bool fetch_s3_filter_keep(const struct fetch_s3_filter *filter, const char *key)
 enum list_field {
     LF_NONE = 0,
     LF_KEY,
+    LF_SIZE,
+    LF_ETAG,
+    LF_PREFIX,
     LF_TRUNCATED,
     LF_TOKEN,
     LF_ENCODING
@@ -168,9 +307,13 @@ struct list_parse {
     unsigned depth;
     bool is_root_ok;
     bool in_contents;
+    bool in_prefixes;
     bool is_url_encoded;
     enum list_field field;
     struct lsf_buf text;
+    char *cur_key; /* of the Contents element being read */
+    char *cur_etag;
+    uint64_t cur_size;
     enum lsf_code rc;
     struct lsf_err *err;
 };
@@ -187,6 +330,9 @@ static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **
         lp->is_root_ok = strcmp(name, "ListBucketResult") == 0;
     } else if (lp->depth == 2 && strcmp(name, "Contents") == 0) {
         lp->in_contents = true;
+        lp->cur_size = UINT64_MAX;
+    } else if (lp->depth == 2 && strcmp(name, "CommonPrefixes") == 0) {
+        lp->in_prefixes = true;
     } else if (lp->depth == 2) {
         if (strcmp(name, "IsTruncated") == 0)
             lp->field = LF_TRUNCATED;
@@ -194,8 +340,15 @@ static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **
             lp->field = LF_TOKEN;
         else if (strcmp(name, "EncodingType") == 0)
             lp->field = LF_ENCODING;
-    } else if (lp->depth == 3 && lp->in_contents && strcmp(name, "Key") == 0) {
-        lp->field = LF_KEY;
+    } else if (lp->depth == 3 && lp->in_contents) {
+        if (strcmp(name, "Key") == 0)
+            lp->field = LF_KEY;
+        else if (strcmp(name, "Size") == 0)
+            lp->field = LF_SIZE;
+        else if (strcmp(name, "ETag") == 0)
+            lp->field = LF_ETAG;
+    } else if (lp->depth == 3 && lp->in_prefixes && strcmp(name, "Prefix") == 0) {
+        lp->field = LF_PREFIX;
     }
 }
 
@@ -212,20 +365,67 @@ static char *text_dup(struct list_parse *lp)
     return s;
 }
 
+/* Append the finished Contents entry (key, size, etag) to the page. */
+static void add_entry(struct list_parse *lp)
+{
+    struct fetch_s3_page *page = lp->page;
+    size_t n = page->n_keys + 1;
+    char **keys = realloc(page->keys, n * sizeof(*keys));
+    uint64_t *sizes = keys ? realloc(page->sizes, n * sizeof(*sizes)) : NULL;
+    char **etags = sizes ? realloc(page->etags, n * sizeof(*etags)) : NULL;
+
+    if (keys)
+        page->keys = keys;
+    if (sizes)
+        page->sizes = sizes;
+    if (etags)
+        page->etags = etags;
+    if (etags == NULL) {
+        lp->rc = lsf_fail(lp->err, LSF_E_NOMEM, "out of memory reading a ListObjectsV2 page");
+        return;
+    }
+    page->keys[page->n_keys] = lp->cur_key;
+    page->sizes[page->n_keys] = lp->cur_size;
+    page->etags[page->n_keys] = lp->cur_etag;
+    page->n_keys = n;
+    lp->cur_key = NULL;
+    lp->cur_etag = NULL;
+}
+
+static void add_prefix(struct list_parse *lp)
+{
+    struct fetch_s3_page *page = lp->page;
+    char **grown = realloc(page->prefixes, (page->n_prefixes + 1) * sizeof(*grown));
+    char *prefix = grown ? text_dup(lp) : NULL;
+
+    if (grown == NULL)
+        lp->rc = lsf_fail(lp->err, LSF_E_NOMEM, "out of memory reading a ListObjectsV2 page");
+    if (grown)
+        page->prefixes = grown;
+    if (prefix)
+        page->prefixes[page->n_prefixes++] = prefix;
+}
+
 static void XMLCALL on_end(void *user, const XML_Char *name)
 {
     struct list_parse *lp = user;
     struct fetch_s3_page *page = lp->page;
 
     if (lp->rc == LSF_OK && lp->field == LF_KEY) {
-        char **grown = realloc(page->keys, (page->n_keys + 1) * sizeof(*grown));
-        char *key = grown ? text_dup(lp) : NULL;
-        if (grown == NULL)
-            lp->rc = lsf_fail(lp->err, LSF_E_NOMEM, "out of memory reading a ListObjectsV2 page");
-        if (grown)
-            page->keys = grown;
-        if (key)
-            page->keys[page->n_keys++] = key;
+        free(lp->cur_key);
+        lp->cur_key = text_dup(lp);
+    } else if (lp->rc == LSF_OK && lp->field == LF_SIZE) {
+        char digits_text[24];
+        size_t n = lp->text.len < sizeof(digits_text) - 1 ? lp->text.len : 0;
+        memcpy(digits_text, lp->text.data ? (const char *)lp->text.data : "", n);
+        digits_text[n] = '\0';
+        if (n > 0 && digits(digits_text, n))
+            lp->cur_size = strtoull(digits_text, NULL, 10);
+    } else if (lp->rc == LSF_OK && lp->field == LF_ETAG) {
+        free(lp->cur_etag);
+        lp->cur_etag = text_dup(lp);
+    } else if (lp->rc == LSF_OK && lp->field == LF_PREFIX) {
+        add_prefix(lp);
     } else if (lp->rc == LSF_OK && lp->field == LF_TRUNCATED) {
         page->is_truncated = lp->text.len == 4 && memcmp(lp->text.data, "true", 4) == 0;
     } else if (lp->rc == LSF_OK && lp->field == LF_TOKEN) {
@@ -234,8 +434,17 @@ static void XMLCALL on_end(void *user, const XML_Char *name)
     } else if (lp->rc == LSF_OK && lp->field == LF_ENCODING) {
         lp->is_url_encoded = lp->text.len == 3 && memcmp(lp->text.data, "url", 3) == 0;
     }
-    if (lp->depth == 2 && strcmp(name, "Contents") == 0)
+    if (lp->depth == 2 && strcmp(name, "Contents") == 0) {
+        if (lp->rc == LSF_OK && lp->cur_key)
+            add_entry(lp);
+        free(lp->cur_key);
+        free(lp->cur_etag);
+        lp->cur_key = NULL;
+        lp->cur_etag = NULL;
         lp->in_contents = false;
+    }
+    if (lp->depth == 2 && strcmp(name, "CommonPrefixes") == 0)
+        lp->in_prefixes = false;
     lp->field = LF_NONE;
     lp->depth--;
     if (lp->rc != LSF_OK)
@@ -296,6 +505,13 @@ enum lsf_code fetch_s3_list_parse(const char *xml, size_t len, struct fetch_s3_p
             lp.rc = lsf_fail(err, LSF_E_INPUT, "ListObjectsV2 page has a key that is not "
                     "url-encoded as encoding-type=url promises");
     }
+    for (size_t i = 0; lp.rc == LSF_OK && lp.is_url_encoded && i < page->n_prefixes; i++) {
+        if (!fetch_s3_url_decode(page->prefixes[i]))
+            lp.rc = lsf_fail(err, LSF_E_INPUT, "ListObjectsV2 page has a common prefix that "
+                    "is not url-encoded as encoding-type=url promises");
+    }
+    free(lp.cur_key);
+    free(lp.cur_etag);
     XML_ParserFree(lp.parser);
     lsf_buf_cleanup(&lp.text);
     return lp.rc;
@@ -303,21 +519,31 @@ enum lsf_code fetch_s3_list_parse(const char *xml, size_t len, struct fetch_s3_p
 
 void fetch_s3_page_cleanup(struct fetch_s3_page *page)
 {
-    for (size_t i = 0; i < page->n_keys; i++)
+    for (size_t i = 0; i < page->n_keys; i++) {
         free(page->keys[i]);
+        free(page->etags[i]);
+    }
+    for (size_t i = 0; i < page->n_prefixes; i++)
+        free(page->prefixes[i]);
     free(page->keys);
+    free(page->sizes);
+    free(page->etags);
+    free(page->prefixes);
     free(page->next_token);
     memset(page, 0, sizeof(*page));
 }
 
 /* ---- the source ------------------------------------------------------------------------------ */
 
+/* One listing to run: a URL the user gave, or a prefix found below one by a DISCOVER listing. */
 struct s3_target {
     char *bucket;
     char *prefix;
-    char *token;   /* continuation token of the next page */
-    bool is_done;  /* every page listed (or listing failed) */
-    bool has_page; /* at least one page listed */
+    enum fetch_s3_list_kind kind;
+    char *token;       /* continuation token of the next page */
+    bool is_done;      /* every page listed (or listing failed) */
+    bool has_page;     /* at least one page listed */
+    size_t n_children; /* prefixes it found, inserted right after it in targets */
 };
 
 /* One entry of the download window: a started object, or a failure to hand out in order. */
@@ -338,6 +564,8 @@ struct fetch_s3 {
     struct aws_endpoint ep;
     struct s3_target *targets;
     size_t n_targets;
+    size_t cap_targets;
+    bool is_pruned; /* --since/--until: list by the CloudTrail layout */
     size_t cur;                /* target being listed */
     struct fetch_s3_page page; /* current page, filtered keys pending from page_pos */
     size_t page_pos;
@@ -386,14 +614,22 @@ enum lsf_code fetch_s3_new(const char *const *urls, size_t n_urls, const struct 
             s3->filter.since_day > s3->filter.until_day)
         rc = lsf_fail(err, LSF_E_USAGE, "--since %s is after --until %s", opts->since,
                 opts->until);
+    if (rc == LSF_OK && opts->shard)
+        rc = fetch_s3_shard_parse(opts->shard, getenv("JOB_COMPLETION_INDEX"),
+                getenv("AWS_BATCH_JOB_ARRAY_INDEX"), &s3->filter.shard_index,
+                &s3->filter.shard_count, err);
     s3->win_cap = opts->concurrency ? opts->concurrency : FETCH_S3_DEFAULT_CONCURRENCY;
-    s3->targets = calloc(n_urls ? n_urls : 1, sizeof(*s3->targets));
+    s3->cap_targets = n_urls ? n_urls : 1;
+    s3->targets = calloc(s3->cap_targets, sizeof(*s3->targets));
+    s3->is_pruned = s3->filter.since_day != 0 || s3->filter.until_day != 0;
     s3->win = calloc(s3->win_cap, sizeof(*s3->win));
     if (rc == LSF_OK && (s3->targets == NULL || s3->win == NULL))
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory");
     for (size_t i = 0; rc == LSF_OK && i < n_urls; i++) {
         s3->n_targets++;
         rc = parse_url(urls[i], &s3->targets[i], err);
+        if (rc == LSF_OK && s3->is_pruned)
+            s3->targets[i].kind = fetch_s3_list_kind(s3->targets[i].prefix, true);
     }
     if (rc == LSF_OK) {
         rc = aws_global_init(err);
@@ -445,9 +681,62 @@ void fetch_s3_free(struct fetch_s3 *s3)
     free(s3);
 }
 
-static int cmp_keys(const void *a, const void *b)
+struct page_entry {
+    char *key;
+    uint64_t size;
+    char *etag;
+};
+
+static int cmp_entries(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const struct page_entry *)a)->key, ((const struct page_entry *)b)->key);
+}
+
+/* Sort a page's entries bytewise by key, keeping sizes and ETags with their keys. */
+static enum lsf_code sort_page(struct fetch_s3_page *page, struct lsf_err *err)
+{
+    struct page_entry *e = calloc(page->n_keys, sizeof(*e));
+
+    if (e == NULL)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting a ListObjectsV2 page");
+    for (size_t i = 0; i < page->n_keys; i++)
+        e[i] = (struct page_entry){page->keys[i], page->sizes[i], page->etags[i]};
+    qsort(e, page->n_keys, sizeof(*e), cmp_entries);
+    for (size_t i = 0; i < page->n_keys; i++) {
+        page->keys[i] = e[i].key;
+        page->sizes[i] = e[i].size;
+        page->etags[i] = e[i].etag;
+    }
+    free(e);
+    return LSF_OK;
+}
+
+/* Insert a listing of bucket/prefix at index at (the caller re-reads its target pointers). */
+static enum lsf_code insert_target(struct fetch_s3 *s3, size_t at, const char *bucket,
+        const char *prefix, struct lsf_err *err)
+{
+    struct s3_target t = {0};
+
+    if (s3->n_targets == s3->cap_targets) {
+        size_t cap = s3->cap_targets * 2;
+        struct s3_target *grown = realloc(s3->targets, cap * sizeof(*grown));
+        if (grown == NULL)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory listing s3://%s/%s", bucket, prefix);
+        s3->targets = grown;
+        s3->cap_targets = cap;
+    }
+    t.bucket = strdup(bucket);
+    t.prefix = strdup(prefix);
+    t.kind = fetch_s3_list_kind(prefix, false);
+    if (t.bucket == NULL || t.prefix == NULL) {
+        free(t.bucket);
+        free(t.prefix);
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory listing s3://%s/%s", bucket, prefix);
+    }
+    memmove(&s3->targets[at + 1], &s3->targets[at], (s3->n_targets - at) * sizeof(t));
+    s3->targets[at] = t;
+    s3->n_targets++;
+    return LSF_OK;
 }
 
 /* Bucket-level address and resource name of t, or of key in it. */
@@ -464,9 +753,10 @@ static enum lsf_code list_page(struct fetch_s3 *s3, struct s3_target *t, struct 
 {
     char host[AWS_HOST_MAX];
     char resource[S3_KEY_MAX + 80];
+    char start_after[S3_KEY_MAX + 16];
     struct lsf_buf path;
     struct lsf_buf body;
-    struct aws_kv query[4];
+    struct aws_kv query[6];
     size_t n_query = 0;
     enum lsf_code rc;
 
@@ -481,6 +771,16 @@ static enum lsf_code list_page(struct fetch_s3 *s3, struct s3_target *t, struct 
         query[n_query++] = (struct aws_kv){"prefix", t->prefix};
     if (t->token)
         query[n_query++] = (struct aws_kv){"continuation-token", t->token};
+    if (t->kind == FETCH_S3_LIST_DISCOVER)
+        query[n_query++] = (struct aws_kv){"delimiter", "/"};
+    if (t->kind == FETCH_S3_LIST_DAYS && !t->token && s3->filter.since_day != 0) {
+        /* Every key of the first day sorts after "<region>/YYYY/MM/DD", every earlier day's
+         * before it (aws-facts 3.2: keys list in UTF-8 binary order). */
+        int32_t d = s3->filter.since_day;
+        snprintf(start_after, sizeof(start_after), "%s%04d/%02d/%02d", t->prefix,
+                (int)(d / 10000), (int)(d / 100 % 100), (int)(d % 100));
+        query[n_query++] = (struct aws_kv){"start-after", start_after};
+    }
     rc = address(s3, t, NULL, host, &path, err);
     if (rc == LSF_OK) {
         struct aws_call call = {&s3->ep, "GET", host, (const char *)path.data, query, n_query,
@@ -491,6 +791,13 @@ static enum lsf_code list_page(struct fetch_s3 *s3, struct s3_target *t, struct 
         rc = fetch_s3_list_parse((const char *)body.data, body.len, &s3->page, err);
         if (rc != LSF_OK)
             lsf_err_prefix(err, "%s: ", resource);
+    }
+    if (rc == LSF_OK && t->kind == FETCH_S3_LIST_DISCOVER && !t->has_page &&
+            s3->page.n_keys == 0 && s3->page.n_prefixes == 0 && !s3->page.is_truncated) {
+        /* Nothing at all: an empty folder, or a store that ignores delimiter below the first
+         * level (s3rver 3.7.1 does). One flat listing tells them apart and loses nothing. */
+        t->kind = FETCH_S3_LIST_FLAT;
+        goto out;
     }
     t->has_page = true;
     free(t->token);
@@ -503,7 +810,15 @@ static enum lsf_code list_page(struct fetch_s3 *s3, struct s3_target *t, struct 
     if (rc != LSF_OK || !s3->page.is_truncated)
         t->is_done = true;
     if (rc == LSF_OK && s3->page.n_keys > 1)
-        qsort(s3->page.keys, s3->page.n_keys, sizeof(char *), cmp_keys);
+        rc = sort_page(&s3->page, err);
+    if (rc == LSF_OK && t->kind == FETCH_S3_LIST_DAYS && s3->filter.until_day != 0 &&
+            s3->page.n_keys > 0 &&
+            fetch_s3_key_day(s3->page.keys[s3->page.n_keys - 1]) > s3->filter.until_day) {
+        t->is_done = true; /* the rest of the listing is after --until */
+        free(t->token);
+        t->token = NULL;
+    }
+out:
     lsf_buf_cleanup(&path);
     lsf_buf_cleanup(&body);
     return rc;
@@ -558,7 +873,16 @@ static void top_up(struct fetch_s3 *s3)
         }
         memset(slot, 0, sizeof(*slot));
         slot->rc = list_page(s3, t, &slot->err);
+        for (size_t i = 0; slot->rc == LSF_OK && i < s3->page.n_prefixes; i++) {
+            t = &s3->targets[s3->cur];
+            slot->rc = insert_target(s3, s3->cur + 1 + t->n_children, t->bucket,
+                    s3->page.prefixes[i], &slot->err);
+            t = &s3->targets[s3->cur];
+            t->n_children += slot->rc == LSF_OK;
+        }
         if (slot->rc != LSF_OK) {
+            t = &s3->targets[s3->cur];
+            t->is_done = true;
             /* The failure takes its place in the order; the target's listing ends. */
             size_t n = strlen(t->bucket) + strlen(t->prefix) + 7;
             slot->name = malloc(n);

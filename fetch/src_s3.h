@@ -30,6 +30,7 @@ struct fetch_s3_opts {
     size_t n_include;
     const char *const *exclude;
     size_t n_exclude;
+    const char *shard; /* --shard "K/N" or "auto/N" (fetch_s3_shard_parse), or NULL */
 };
 
 /* True when path names an S3 location ("s3://..."). */
@@ -65,7 +66,11 @@ enum lsf_code fetch_s3_next(struct fetch_s3 *s3, char **name, struct lsf_reader 
 /* One ListObjectsV2 page: keys as S3 stores them (url-decoded when the page was url-encoded). */
 struct fetch_s3_page {
     char **keys;
+    uint64_t *sizes; /* Size of keys[i]; UINT64_MAX when the page did not say */
+    char **etags;    /* ETag of keys[i] as sent (quoted), or NULL */
     size_t n_keys;
+    char **prefixes; /* CommonPrefixes (listed with a delimiter), decoded like keys */
+    size_t n_prefixes;
     bool is_truncated;
     char *next_token; /* NextContinuationToken, or NULL */
 };
@@ -99,6 +104,8 @@ struct fetch_s3_filter {
     size_t n_include;
     const char *const *exclude;
     size_t n_exclude;
+    uint32_t shard_index; /* this worker's K in [0, shard_count) */
+    uint32_t shard_count; /* N workers; 0 or 1: no sharding */
 };
 
 /*
@@ -109,5 +116,46 @@ struct fetch_s3_filter {
  * element (fnmatch, '*' crossing '/').
  */
 bool fetch_s3_filter_keep(const struct fetch_s3_filter *filter, const char *key);
+
+/* How a prefix is listed when --since/--until prune by CloudTrail's layout (aws-facts 6.1:
+ * [prefix/]AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/file). */
+enum fetch_s3_list_kind {
+    FETCH_S3_LIST_FLAT = 0, /* every key below it, filtered key by key */
+    FETCH_S3_LIST_DISCOVER, /* one level with delimiter "/": its files, and its folders to list
+                               in turn (accounts, org ids, CloudTrail, regions) */
+    FETCH_S3_LIST_DAYS      /* a CloudTrail/REGION/ folder: from --since's day (start-after)
+                               until a page reaches past --until */
+};
+
+/*
+ * Kind of listing for prefix under the layout above: DISCOVER down to CloudTrail/, DAYS at a
+ * region, FLAT below a region, beside the layout (CloudTrail-Digest/, other folders) and for a
+ * prefix that ends inside an element. A prefix above any AWSLogs/ element is DISCOVER when is_root
+ * (the user's own prefix, whose AWSLogs/ folder may be below) and FLAT otherwise (a sibling of
+ * AWSLogs/ found while discovering is not CloudTrail's).
+ */
+enum fetch_s3_list_kind fetch_s3_list_kind(const char *prefix, bool is_root);
+
+/* ---- scale-out: --shard K/N ----------------------------------------------------------------- */
+
+#define FETCH_S3_SHARD_MAX 65536
+
+/*
+ * The shard of key among n (n >= 1): a 64-bit hash of the key's bytes alone, so it is the same
+ * in every run, every worker, and whatever page size or prefix the listing used. Every key has
+ * exactly one shard, so N workers each keeping shard K cover the listing exactly once.
+ */
+uint32_t fetch_s3_key_shard(const char *key, uint32_t n);
+
+/*
+ * Parse a --shard value: "K/N" (0 <= K < N <= FETCH_S3_SHARD_MAX), or "auto/N", which takes K
+ * from k8s_index (JOB_COMPLETION_INDEX, set in each pod of a Kubernetes Indexed Job) or, when
+ * that is NULL, batch_index (AWS_BATCH_JOB_ARRAY_INDEX, set in each child of an AWS Batch array
+ * job). LSF_E_USAGE, naming the value and the fix, for anything else, an index out of range, or
+ * auto with neither variable set.
+ */
+enum lsf_code fetch_s3_shard_parse(const char *spec, const char *k8s_index,
+        const char *batch_index, uint32_t *index, uint32_t *count,
+        struct lsf_err *err) LSF_WARN_UNUSED;
 
 #endif

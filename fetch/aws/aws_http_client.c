@@ -19,6 +19,14 @@
  *     libcurl call, because curl_easy_pause may call the write callback at once.
  *   - A stream cut off after part of its body resumes with "Range: bytes=N-" and If-Match on
  *     the first ETag; a server that answers 200 instead of 206 has its first N bytes skipped.
+ *   - S3 region redirects (shared/spec/aws-facts.md 3.5): a 301/302/307, PermanentRedirect or
+ *     AuthorizationHeaderMalformed naming another region (x-amz-bucket-region, else the error
+ *     body's <Region>) moves the transfer to that region (signing scope, and the regional host
+ *     unless the endpoint is custom) and sends it again at once, outside the retry budget. The
+ *     bucket's region is remembered, so later requests for it start in the right region.
+ *   - ExpiredToken(Exception): the credentials are marked rejected and the request is sent
+ *     again once with fresh ones. A generation counter makes many transfers rejected by the
+ *     same token cause one refresh, not one each.
  *   - Bodies of aws_client_call requests are collected whole in the caller's buffer (the caller
  *     is blocked meanwhile) and dropped if the attempt fails, so a retried listing never hands
  *     out half a page.
@@ -44,6 +52,7 @@
 #define XF_ERR_BODY_MAX ((size_t)64 << 10)
 #define XF_MAX_HEADERS  4
 #define XF_MAX_EXTRA    4 /* caller headers of aws_client_send (Content-Type, X-Amz-Target) */
+#define XF_MAX_REGIONS  64 /* buckets whose region is remembered */
 
 enum xf_state {
     XF_QUEUED = 0,
@@ -86,6 +95,9 @@ struct xfer {
     char etag[256];
     char request_id[128];
     char bucket_region[64];
+    bool is_redirected;      /* moved to the bucket's region once already */
+    bool is_creds_refreshed; /* sent again once with refreshed credentials */
+    unsigned creds_gen;      /* client->creds_gen when this attempt was signed */
     struct lsf_buf err_body;
     struct lsf_buf *call_body; /* aws_client_call: the caller's buffer */
     size_t call_base_len;
@@ -124,6 +136,12 @@ struct aws_client {
     bool quit;
     struct xfer *q_head;
     struct xfer *q_tail;
+    unsigned creds_gen; /* bumped each time the credentials are marked rejected */
+    struct {
+        char bucket[64];
+        char region[64];
+    } regions[XF_MAX_REGIONS]; /* S3 buckets found in another region than asked */
+    size_t n_regions;
 
     /* Fetch thread only. */
     struct xfer **active;
@@ -386,6 +404,144 @@ static enum lsf_code slist_add(struct curl_slist **list, const char *name, const
     return LSF_OK;
 }
 
+/* ---- S3 region redirects ----------------------------------------------------------------- */
+
+/* The bucket x addresses (S3 only): the label before the endpoint host (virtual-host style)
+ * or the first path element after the base path. False when there is none. */
+static bool xfer_bucket(const struct xfer *x, char *bucket, size_t cap, bool *is_virtual)
+{
+    size_t host_len = strlen(x->host);
+    size_t ep_len = strlen(x->ep.host);
+    const char *p = x->path + strlen(x->ep.base_path);
+    size_t n;
+
+    if (strcmp(x->ep.service, "s3") != 0)
+        return false;
+    *is_virtual = host_len > ep_len + 1 && x->host[host_len - ep_len - 1] == '.' &&
+            strcmp(x->host + host_len - ep_len, x->ep.host) == 0;
+    if (*is_virtual) {
+        n = host_len - ep_len - 1;
+        p = x->host;
+    } else {
+        if (strncmp(x->path, x->ep.base_path, strlen(x->ep.base_path)) != 0 || *p != '/')
+            return false;
+        p++;
+        n = strcspn(p, "/");
+    }
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(bucket, p, n);
+    bucket[n] = '\0';
+    return true;
+}
+
+/* Point x at region: signing scope, and the regional AWS host unless the endpoint is custom
+ * (a VPC endpoint or S3-compatible store keeps its host). */
+static bool xfer_set_region(struct xfer *x, const char *bucket, bool is_virtual,
+        const char *region)
+{
+    char host[AWS_HOST_MAX];
+    char *dup;
+    int n;
+
+    snprintf(x->ep.region, sizeof(x->ep.region), "%s", region);
+    if (x->ep.is_custom)
+        return true;
+    snprintf(x->ep.host, sizeof(x->ep.host), "s3.%s.amazonaws.com%s", region,
+            strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+    n = is_virtual ? snprintf(host, sizeof(host), "%s.%s", bucket, x->ep.host)
+                   : snprintf(host, sizeof(host), "%s", x->ep.host);
+    if (n < 0 || (size_t)n >= sizeof(host))
+        return false;
+    dup = strdup(host);
+    if (dup == NULL)
+        return false;
+    free(x->host);
+    x->host = dup;
+    return true;
+}
+
+/* Before the first attempt: start in the bucket's remembered region, if one is known. */
+static void xfer_use_known_region(struct xfer *x)
+{
+    struct aws_client *client = x->client;
+    char bucket[64];
+    char region[64] = "";
+    bool is_virtual;
+
+    if (x->is_redirected || x->retry.attempts > 0 ||
+            !xfer_bucket(x, bucket, sizeof(bucket), &is_virtual))
+        return;
+    pthread_mutex_lock(&client->mu);
+    for (size_t i = 0; i < client->n_regions; i++) {
+        if (strcmp(client->regions[i].bucket, bucket) == 0)
+            snprintf(region, sizeof(region), "%s", client->regions[i].region);
+    }
+    pthread_mutex_unlock(&client->mu);
+    if (region[0] != '\0' && strcmp(region, x->ep.region) != 0 &&
+            xfer_set_region(x, bucket, is_virtual, region))
+        x->is_redirected = true;
+}
+
+/* After a redirect to region: remember it for the bucket and move x there. */
+static bool xfer_redirect(struct xfer *x, const char *region)
+{
+    struct aws_client *client = x->client;
+    char bucket[64];
+    bool is_virtual;
+    bool is_known = false;
+
+    if (!xfer_bucket(x, bucket, sizeof(bucket), &is_virtual))
+        return false;
+    pthread_mutex_lock(&client->mu);
+    for (size_t i = 0; i < client->n_regions; i++) {
+        if (strcmp(client->regions[i].bucket, bucket) == 0) {
+            snprintf(client->regions[i].region, sizeof(client->regions[i].region), "%s",
+                    region);
+            is_known = true;
+        }
+    }
+    if (!is_known && client->n_regions < XF_MAX_REGIONS) {
+        snprintf(client->regions[client->n_regions].bucket, 64, "%s", bucket);
+        snprintf(client->regions[client->n_regions].region, 64, "%s", region);
+        client->n_regions++;
+    }
+    pthread_mutex_unlock(&client->mu);
+    aws_debug(client->hooks, "%s %s: bucket %s is in region %s, not %s: sending it there",
+            x->operation, x->resource, bucket, region, x->ep.region);
+    x->is_redirected = true;
+    return xfer_set_region(x, bucket, is_virtual, region);
+}
+
+static bool is_redirect(const struct xfer *x, long status, const char *code)
+{
+    return status == 301 || status == 302 || status == 307 ||
+           strcmp(code, "PermanentRedirect") == 0 || strcmp(code, "TemporaryRedirect") == 0 ||
+           strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
+           strcmp(code, "IllegalLocationConstraintException") == 0 ||
+           (strcmp(x->method, "HEAD") == 0 && status == 400);
+}
+
+static bool is_expired_token(const char *code)
+{
+    return strcmp(code, "ExpiredToken") == 0 || strcmp(code, "ExpiredTokenException") == 0;
+}
+
+/* Send x again at once, outside the retry budget (a redirect, refreshed credentials). */
+static void xfer_again(struct xfer *x)
+{
+    struct aws_client *client = x->client;
+
+    if (x->easy) {
+        curl_multi_remove_handle(client->multi, x->easy);
+        curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+    }
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+    x->not_before_ms = 0;
+}
+
 /* Build, sign and add one attempt of x to the multi handle. */
 static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
 {
@@ -426,6 +582,10 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
     for (size_t i = 0; i < x->n_extra; i++)
         hdrs[n_hdrs++] = x->extra[i];
 
+    xfer_use_known_region(x);
+    pthread_mutex_lock(&client->mu);
+    x->creds_gen = client->creds_gen;
+    pthread_mutex_unlock(&client->mu);
     rc = aws_creds_provider_get(client->creds, &creds, err);
     if (rc != LSF_OK) {
         lsf_err_prefix(err, "%s %s: ", x->operation, x->resource);
@@ -589,10 +749,31 @@ static bool xfer_done(struct xfer *x, CURLcode cc)
             x->err_body.len = 0;
         aws_error_parse(x->proto, status, (const char *)x->err_body.data, x->err_body.len,
                 x->request_id[0] ? x->request_id : NULL, &info);
+        region = x->bucket_region[0] ? x->bucket_region : info.region;
+        if (!x->is_redirected && region[0] != '\0' && strcmp(region, x->ep.region) != 0 &&
+                is_redirect(x, status, info.code) && xfer_redirect(x, region)) {
+            xfer_again(x);
+            return true;
+        }
+        if (is_expired_token(info.code) && !x->is_creds_refreshed) {
+            bool is_first = false;
+            pthread_mutex_lock(&client->mu);
+            if (x->creds_gen == client->creds_gen) {
+                client->creds_gen++; /* later rejections of the same token refresh nothing */
+                is_first = true;
+            }
+            pthread_mutex_unlock(&client->mu);
+            if (is_first)
+                aws_creds_provider_expire(client->creds);
+            aws_debug(client->hooks, "%s %s: %s: sending it again with refreshed credentials",
+                    x->operation, x->resource, info.code);
+            x->is_creds_refreshed = true;
+            xfer_again(x);
+            return true;
+        }
         outcome = (struct aws_outcome){status, info.code[0] ? info.code : NULL, false, false};
         if (xfer_retry(x, aws_retry_classify(&outcome)))
             return true;
-        region = x->bucket_region[0] ? x->bucket_region : info.region;
         if (region[0] != '\0' && strcmp(region, x->ep.region) != 0 &&
                 (status == 301 || status == 307 || strcmp(info.code, "PermanentRedirect") == 0 ||
                  strcmp(info.code, "AuthorizationHeaderMalformed") == 0)) {

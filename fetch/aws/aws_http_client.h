@@ -11,7 +11,11 @@
  * thread; connections are reused by the multi handle.
  *
  * TLS peer and host verification are always on; AWS_CA_BUNDLE (aws_config_ca_bundle) only
- * chooses the CA file. Redirects are not followed. Messages never contain secrets.
+ * chooses the CA file. HTTP redirects are not followed; an S3 answer that names the bucket's
+ * region (301/307 PermanentRedirect, 400 AuthorizationHeaderMalformed, x-amz-bucket-region) is
+ * re-signed for that region and sent again once, and the bucket's region is remembered for the
+ * client's later requests; an ExpiredToken answer refreshes the credentials and sends the
+ * request again once. Messages never contain secrets.
  */
 #ifndef AWS_HTTP_CLIENT_H
 #define AWS_HTTP_CLIENT_H

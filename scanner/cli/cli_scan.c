@@ -87,6 +87,9 @@ static void scan_usage(FILE *to)
             "      --cwl-page-events N  events per FilterLogEvents page (default 10000)\n"
             "      --state FILE        checkpoint: each run continues where the last stopped\n"
             "      --output-file FILE  append findings to FILE (exactly once with --state)\n"
+            "      --shard K/N         scan only worker K's share (0..N-1) of the keys; auto/N\n"
+            "                          takes K from JOB_COMPLETION_INDEX (Kubernetes Indexed\n"
+            "                          Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)\n"
             "  -q, --quiet             no summary on stderr (problems are still reported)\n"
             "      --progress          progress line on stderr (default when it is a terminal)\n"
             "Sizes take K, M or G suffixes (powers of 1024).\n");
@@ -271,6 +274,8 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
             o->s3_exclude[o->s3.n_exclude++] = val;
         } else if (cli_logs_flag(&o->logs, a, val)) {
             continue;
+        } else if (is_flag(a, NULL, "--shard")) {
+            o->s3.shard = val;
         } else {
             fprintf(stderr, "logsift scan: unknown option %s; see 'logsift scan --help'\n", a);
             return CLI_EXIT_ERROR;
@@ -326,6 +331,9 @@ static enum lsf_code open_source(struct cli_scan_opts *o, struct fetch_files **f
     if (n_s3 > 0 && n_s3 < o->n_paths)
         return lsf_fail(err, LSF_E_USAGE, "give either s3:// locations or local paths in one "
                 "run, not both");
+    if (n_s3 == 0 && o->s3.shard)
+        return lsf_fail(err, LSF_E_USAGE, "--shard splits s3:// listings; local paths cannot "
+                "be sharded: give each worker its own paths instead");
     if (n_s3 == 0) {
         rc = fetch_files_new(o->paths, o->n_paths, files, err);
         *source = (struct scan_source){files_next, *files};

@@ -168,9 +168,39 @@ static void test_key_with_bad_percent_escape_is_refused(void **state)
     fetch_s3_page_cleanup(&page);
 }
 
+static void test_common_prefixes_sizes_and_etags_are_read(void **state)
+{
+    const char *xml = HEAD
+            "<Prefix>AWSLogs/</Prefix><Delimiter>/</Delimiter><EncodingType>url</EncodingType>"
+            "<IsTruncated>false</IsTruncated>"
+            "<Contents><Key>AWSLogs/b+c.json</Key><ETag>\"abc\"</ETag><Size>123456789012</Size>"
+            "</Contents>"
+            "<Contents><Key>AWSLogs/a.json</Key></Contents>"
+            "<CommonPrefixes><Prefix>AWSLogs/111122223333/</Prefix></CommonPrefixes>"
+            "<CommonPrefixes><Prefix>AWSLogs/o-abc%2Bd/</Prefix></CommonPrefixes>"
+            "</ListBucketResult>";
+    struct fetch_s3_page page;
+    struct lsf_err err;
+
+    (void)state;
+    assert_int_equal(parse(xml, &page, &err), LSF_OK);
+    assert_int_equal(page.n_keys, 2);
+    assert_string_equal(page.keys[0], "AWSLogs/b c.json");
+    assert_true(page.sizes[0] == 123456789012u);
+    assert_string_equal(page.etags[0], "\"abc\"");
+    assert_string_equal(page.keys[1], "AWSLogs/a.json");
+    assert_true(page.sizes[1] == UINT64_MAX);
+    assert_null(page.etags[1]);
+    assert_int_equal(page.n_prefixes, 2);
+    assert_string_equal(page.prefixes[0], "AWSLogs/111122223333/");
+    assert_string_equal(page.prefixes[1], "AWSLogs/o-abc+d/");
+    fetch_s3_page_cleanup(&page);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_common_prefixes_sizes_and_etags_are_read),
         cmocka_unit_test(test_truncated_page_gives_keys_in_order_and_the_token),
         cmocka_unit_test(test_last_page_is_not_truncated_and_may_be_empty),
         cmocka_unit_test(test_url_encoded_keys_are_decoded_with_form_semantics),

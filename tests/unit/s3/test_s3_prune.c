@@ -39,7 +39,7 @@ static void test_keys_without_a_date_element_have_none(void **state)
 
 static void test_since_and_until_are_inclusive_days(void **state)
 {
-    struct fetch_s3_filter f = {20240730, 20240731, NULL, 0, NULL, 0};
+    struct fetch_s3_filter f = {20240730, 20240731, NULL, 0, NULL, 0, 0, 0};
 
     (void)state;
     assert_false(fetch_s3_filter_keep(&f, TRAIL "2024/07/29/a.json.gz"));
@@ -52,8 +52,8 @@ static void test_since_and_until_are_inclusive_days(void **state)
 
 static void test_open_ended_ranges(void **state)
 {
-    struct fetch_s3_filter since = {20240730, 0, NULL, 0, NULL, 0};
-    struct fetch_s3_filter until = {0, 20240730, NULL, 0, NULL, 0};
+    struct fetch_s3_filter since = {20240730, 0, NULL, 0, NULL, 0, 0, 0};
+    struct fetch_s3_filter until = {0, 20240730, NULL, 0, NULL, 0, 0, 0};
 
     (void)state;
     assert_true(fetch_s3_filter_keep(&since, TRAIL "2030/01/01/a"));
@@ -64,7 +64,7 @@ static void test_open_ended_ranges(void **state)
 
 static void test_folder_markers_are_skipped(void **state)
 {
-    struct fetch_s3_filter f = {0, 0, NULL, 0, NULL, 0};
+    struct fetch_s3_filter f = {0, 0, NULL, 0, NULL, 0, 0, 0};
 
     (void)state;
     assert_false(fetch_s3_filter_keep(&f, "AWSLogs/"));
@@ -91,7 +91,7 @@ static void test_globs_match_the_basename_or_the_whole_key(void **state)
 {
     const char *inc[] = {"*.json.gz"};
     const char *exc[] = {"*/CloudTrail-Digest/*", "*_eu-west-1_*"};
-    struct fetch_s3_filter f = {0, 0, inc, 1, exc, 2};
+    struct fetch_s3_filter f = {0, 0, inc, 1, exc, 2, 0, 0};
 
     (void)state;
     assert_true(fetch_s3_filter_keep(&f, TRAIL "2024/07/31/1_CloudTrail_us-east-2_x.json.gz"));
@@ -122,6 +122,29 @@ static void test_s3_urls_are_recognised(void **state)
     assert_false(fetch_s3_is_url("S3:/bk"));
 }
 
+static void test_listing_kind_follows_the_cloudtrail_layout(void **state)
+{
+    (void)state;
+    assert_int_equal(fetch_s3_list_kind("", true), FETCH_S3_LIST_DISCOVER);
+    assert_int_equal(fetch_s3_list_kind("backups/", true), FETCH_S3_LIST_DISCOVER);
+    assert_int_equal(fetch_s3_list_kind("backups/", false), FETCH_S3_LIST_FLAT);
+    assert_int_equal(fetch_s3_list_kind("backups/AWSLogs/", false), FETCH_S3_LIST_DISCOVER);
+    assert_int_equal(fetch_s3_list_kind("AWSLogs/o-abcdefghij/", false), FETCH_S3_LIST_DISCOVER);
+    assert_int_equal(fetch_s3_list_kind("AWSLogs/111122223333/", false), FETCH_S3_LIST_DISCOVER);
+    assert_int_equal(fetch_s3_list_kind("AWSLogs/o-abcdefghij/111122223333/", false),
+            FETCH_S3_LIST_DISCOVER);
+    assert_int_equal(fetch_s3_list_kind("AWSLogs/111122223333/CloudTrail/", false),
+            FETCH_S3_LIST_DISCOVER);
+    assert_int_equal(fetch_s3_list_kind(TRAIL, true), FETCH_S3_LIST_DAYS);
+    assert_int_equal(fetch_s3_list_kind(ORG, false), FETCH_S3_LIST_DAYS);
+    /* beside or below the layout, or inside an element: flat */
+    assert_int_equal(fetch_s3_list_kind("AWSLogs/111122223333/CloudTrail-Digest/", false),
+            FETCH_S3_LIST_FLAT);
+    assert_int_equal(fetch_s3_list_kind("AWSLogs/1234/", false), FETCH_S3_LIST_FLAT);
+    assert_int_equal(fetch_s3_list_kind(TRAIL "2024/", true), FETCH_S3_LIST_FLAT);
+    assert_int_equal(fetch_s3_list_kind("AWSLogs/1111", true), FETCH_S3_LIST_FLAT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +157,7 @@ int main(void)
         cmocka_unit_test(test_globs_match_the_basename_or_the_whole_key),
         cmocka_unit_test(test_url_decode_form_semantics),
         cmocka_unit_test(test_s3_urls_are_recognised),
+        cmocka_unit_test(test_listing_kind_follows_the_cloudtrail_layout),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
