@@ -40,6 +40,7 @@ struct pat_sigma_event {
     size_t lf_off[LF_N], lf_len[LF_N];
     bool lf_has[LF_N];
     hs_scratch_t *scratch;       /* for SG_RE values; NULL when the set has none */
+    enum sg_log_kind rule_kind;  /* of the rule being evaluated */
 };
 
 enum leaf_kind {
@@ -304,6 +305,11 @@ static bool walk(const json_t *node, char *const *path, size_t n_path, visit_fn 
 static bool field_visit(struct pat_sigma_event *ev, char *const *path, size_t n_path,
         visit_fn fn, void *ctx)
 {
+    /* A rule for one kind of event sees no fields on the other kind (a Firehose stream may
+     * mix JSON records and lines): its prefilter assumed that kind's text. */
+    if ((ev->rule_kind == SG_LOG_JSON && !ev->is_json) ||
+            (ev->rule_kind == SG_LOG_LINE && ev->is_json))
+        return false;
     ensure_parsed(ev);
     if (ev->is_json)
         return ev->root != NULL && walk(ev->root, path, n_path, fn, ctx);
@@ -529,5 +535,6 @@ static bool cond_match(const struct pat_sigma_rule *rule, const struct sg_cond *
 
 bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_event *ev)
 {
+    ev->rule_kind = rule->log_kind;
     return rule->cond != NULL && cond_match(rule, rule->cond, ev);
 }
