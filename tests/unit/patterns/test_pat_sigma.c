@@ -341,7 +341,7 @@ static const struct refusal refusals[] = {
     {HEAD "  sel:\n    c: x\n  condition: 1 of nothing*\n", "r.yml:8:", "matches no"},
     {HEAD "  sel:\n    c: x\n  condition: sel_*\n", "r.yml:8:", "wildcard"},
     {HEAD "  sel:\n    - x\n    - c: y\n  condition: sel\n", "r.yml:7:", "mixes keywords"},
-    {HEAD "  sel:\n    '|re': x\n  condition: sel\n", "r.yml:6:", "field name"},
+    {HEAD "  sel:\n    '|re': x\n  condition: sel\n", "r.yml:7:", "field name"},
 };
 
 static void test_refusals_name_line_and_feature(void **state)
