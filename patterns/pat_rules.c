@@ -1197,6 +1197,31 @@ enum lsf_code pat_set_add_sigma(struct pat_set *set, const char *name, struct sg
         pat->line = parsed->line;
         map[i] = set->n_patterns++;
     }
+    if (set->n_patterns == 0) {
+        /* Only unprefiltered rules so far: Hyperscan cannot compile an empty database, so
+         * give it one quiet literal that no rule mentions (its hits fire nothing). */
+        struct pat_pattern *pat;
+        rc = GROW(set->patterns, set->cap_patterns, 1, err);
+        if (rc != LSF_OK)
+            goto out;
+        if (set->next_sigma_id < PAT_SIGMA_ID_BASE)
+            set->next_sigma_id = PAT_SIGMA_ID_BASE;
+        rc = add_def(&fp, set->next_sigma_id, false, 0);
+        if (rc != LSF_OK)
+            goto out;
+        pat = &set->patterns[0];
+        memset(pat, 0, sizeof(*pat));
+        pat->id = set->next_sigma_id++;
+        pat->expr = strdup("\\\\u");
+        if (pat->expr == NULL) {
+            rc = nomem(&fp);
+            goto out;
+        }
+        pat->is_quiet = true;
+        pat->file = fp.name;
+        pat->line = parsed->line;
+        set->n_patterns = 1;
+    }
     rc = GROW(set->rules, set->cap_rules, set->n_rules + 1, err);
     if (rc != LSF_OK)
         goto out;

@@ -176,6 +176,14 @@ class Mixing(unittest.TestCase):
         rules = {json.loads(l)["rule"] for l in out.splitlines() if l.strip()}
         self.assertEqual(rules, {"test.start_logging", "6f1f5a1e-0c1d-4c1e-9a51-1d2b3c4d5e01"})
 
+    def test_only_unprefiltered_rules_still_scan(self):
+        # Nothing for Hyperscan to look for: every event is confirmed, none is skipped.
+        rc, out, err = scan_rules([os.path.join(RULES, "cloudtrail/pure_not.yml")], [EVENTS])
+        self.assertEqual(rc, 0, err)
+        with open(EVENTS, "rb") as f:
+            wanted = sum(1 for line in f if line.strip() and b'"eventVersion":"1.' not in line)
+        self.assertEqual(len([l for l in out.splitlines() if l.strip()]), wanted)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
