@@ -13,7 +13,8 @@
  *   - Lines: fields are substrings of the line, so the run itself.
  *   - Keywords: the run itself in the raw event (what the evaluator searches).
  * Runs shorter than 3 bytes say too little (and would fire on most events); a value with no
- * longer run, and values of kind re, cidr, null, fieldref and exists: false, become TRUE.
+ * longer run, a value that may be a JSON number (see may_be_number), and values of kind re,
+ * cidr, null, fieldref and exists: false, become TRUE.
  * Literals are fixed strings, so each ends at a fixed byte: no open repeat, one report per
  * occurrence. Case: caseless unless the value is cased, as the evaluator.
  *
@@ -307,10 +308,29 @@ static struct pf *run_node(struct pf_build *b, const struct sg_value *v, bool is
     return json;
 }
 
+/* Could the value be a JSON number? The evaluator compares a number as jansson prints it
+ * (1e5 as 100000, 22.0 as 22), which need not be the record's bytes: no literal then. */
+static bool may_be_number(const struct sg_value *v)
+{
+    bool has_digit = false;
+
+    for (size_t i = 0; i < v->len; i++) {
+        if (v->wild[i])
+            continue;
+        if (!strchr("0123456789+-.eE", v->text[i]))
+            return false;
+        has_digit |= v->text[i] >= '0' && v->text[i] <= '9';
+    }
+    return has_digit;
+}
+
 static struct pf *glob_node(struct pf_build *b, const struct sg_value *v, bool is_keyword)
 {
     struct pf *acc = pf_new(b, PF_TRUE, NULL, NULL, 0);
     size_t i = 0;
+
+    if (!is_keyword && b->log_kind != SG_LOG_LINE && may_be_number(v))
+        return acc;
 
     while (acc != NULL && i < v->len) {
         size_t j = i;
