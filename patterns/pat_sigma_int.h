@@ -29,7 +29,8 @@ enum sg_kind {
 
 struct sg_value {
     enum sg_kind kind;
-    /* SG_GLOB: text[i] is a wildcard when wild[i] ('*' or '?'), else a literal byte */
+    /* SG_GLOB: text[i] is a wildcard when wild[i] ('*' or '?'), else a literal byte;
+     * SG_RE: text is the regex source (wild NULL), is_cased false with modifier i */
     char *text;
     unsigned char *wild;
     size_t len;

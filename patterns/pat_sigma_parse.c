@@ -261,6 +261,10 @@ static enum lsf_code make_re(struct sg_parse *ps, const yaml_node_t *n, const ch
                 "support (%s); rewrite the regex without it", what);
     }
     v->kind = SG_RE;
+    v->text = strdup(s); /* kept for the prefilter's literal extraction */
+    if (v->text == NULL)
+        return nomem(ps);
+    v->is_cased = !m->re_i;
     ps->rule->n_regex++;
     return LSF_OK;
 }

@@ -13,8 +13,9 @@
  *   - Lines: fields are substrings of the line, so the run itself.
  *   - Keywords: the run itself in the raw event (what the evaluator searches).
  * Runs shorter than 3 bytes say too little (and would fire on most events); a value with no
- * longer run, a value that may be a JSON number (see may_be_number), and values of kind re,
- * cidr, null, fieldref and exists: false, become TRUE.
+ * longer run, a value that may be a JSON number (see may_be_number), and values of kind
+ * cidr, null, fieldref and exists: false, become TRUE. A regex gives the literal runs every
+ * match must hold (re_node), when it has any.
  * Literals are fixed strings, so each ends at a fixed byte: no open repeat, one report per
  * occurrence. Case: caseless unless the value is cased, as the evaluator.
  *
@@ -346,11 +347,121 @@ static struct pf *glob_node(struct pf_build *b, const struct sg_value *v, bool i
     return acc;
 }
 
+/* "*run*" as a glob value: its literal, unanchored, through glob_node. */
+static struct pf *unanchored_run(struct pf_build *b, const char *run, size_t n, bool is_cased)
+{
+    struct sg_value tmp;
+    struct pf *f;
+
+    memset(&tmp, 0, sizeof(tmp));
+    tmp.text = malloc(n + 2);
+    tmp.wild = calloc(n + 2, 1);
+    if (tmp.text == NULL || tmp.wild == NULL) {
+        free(tmp.text);
+        free(tmp.wild);
+        b->is_nomem = true;
+        return NULL;
+    }
+    tmp.text[0] = '*';
+    memcpy(tmp.text + 1, run, n);
+    tmp.text[n + 1] = '*';
+    tmp.wild[0] = tmp.wild[n + 1] = 1;
+    tmp.len = n + 2;
+    tmp.is_cased = is_cased;
+    f = glob_node(b, &tmp, false);
+    free(tmp.text);
+    free(tmp.wild);
+    return f;
+}
+
+/*
+ * The literal runs every match of a regex must contain: characters (or escaped punctuation)
+ * outside any group or class, cut where a quantifier could drop or repeat one. Nothing at all
+ * (TRUE) when the regex has an alternation or inline options, which could make any run
+ * optional or change its case.
+ */
+static struct pf *re_node(struct pf_build *b, const struct sg_value *v)
+{
+    const char *re = v->text;
+    char run[256];
+    size_t n = 0;
+    unsigned depth = 0;
+    struct pf *acc = pf_new(b, PF_TRUE, NULL, NULL, 0);
+
+    if (strchr(re, '|') != NULL || strstr(re, "(?") != NULL || strstr(re, "\\Q") != NULL)
+        return acc;
+#define FLUSH()                                                                                \
+    do {                                                                                       \
+        if (n > 0 && acc != NULL)                                                              \
+            acc = pf_and(b, acc, unanchored_run(b, run, n, v->is_cased));                      \
+        n = 0;                                                                                 \
+    } while (0)
+    for (const char *p = re; *p && acc != NULL; p++) {
+        char c = *p;
+        bool is_literal = false;
+
+        if (c == '\\' && p[1] != '\0') {
+            c = *++p;
+            is_literal = !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9'));
+            if (!is_literal)
+                FLUSH(); /* \d, \w, \x41, \b ...: a class or an anchor, not text */
+        } else if (c == '(') {
+            FLUSH();
+            depth++;
+        } else if (c == ')') {
+            FLUSH();
+            if (depth > 0)
+                depth--;
+        } else if (c == '[') {
+            FLUSH();
+            p++;
+            if (*p == '^')
+                p++;
+            if (*p == ']')
+                p++;
+            while (*p && *p != ']') {
+                if (*p == '\\' && p[1])
+                    p++;
+                p++;
+            }
+            if (*p == '\0')
+                break;
+        } else if (c == '?' || c == '*' || c == '{') {
+            if (n > 0)
+                n--; /* the quantified character may be absent */
+            FLUSH();
+            if (c == '{') {
+                while (*p && *p != '}')
+                    p++;
+                if (*p == '\0')
+                    break;
+            }
+        } else if (c == '+') {
+            FLUSH(); /* present at least once, but may repeat: the run ends here */
+        } else if (c == '.' || c == '^' || c == '$') {
+            FLUSH();
+        } else {
+            is_literal = true;
+        }
+        if (is_literal && depth == 0) {
+            if (n == sizeof(run))
+                FLUSH();
+            run[n++] = c;
+        }
+    }
+    FLUSH();
+#undef FLUSH
+    return acc;
+}
+
 static struct pf *value_node(struct pf_build *b, const struct sg_field *f,
         const struct sg_value *v)
 {
     if (v->kind == SG_GLOB)
         return glob_node(b, v, f->name == NULL);
+    if (v->kind == SG_RE)
+        return re_node(b, v);
     if (v->kind == SG_EXISTS && v->want_exists && b->log_kind == SG_LOG_JSON) {
         /* The leaf key is in the record, quoted, before a colon (also inside "a.b"). */
         const char *leaf = f->path[f->n_path - 1];

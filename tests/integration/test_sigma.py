@@ -131,11 +131,15 @@ class RulesCheck(unittest.TestCase):
         n_files = sum(1 for _, _, fs in os.walk(RULES) for f in fs if f.endswith(".yml"))
         self.assertEqual(out.count("\n    sigma, "), n_files)
         self.assertIn("0 refused", out)
-        # The regex-only rule and the pure negation cannot be prefiltered, and say so.
+        # A regex with an alternation and a pure negation cannot be prefiltered, and say so;
+        # a regex with a mandatory literal is prefiltered by it.
         blocks = out.split("\n")
         for i, line in enumerate(blocks):
-            if "stratus_user_agent_re.yml" in line or "pure_not.yml" in line:
+            if "regex_alternation.yml" in line or "pure_not.yml" in line:
                 self.assertIn("not prefiltered", blocks[i + 1])
+            if "stratus_user_agent_re.yml" in line:
+                self.assertIn("prefiltered by", blocks[i + 1])
+                self.assertIn("STRATUS", blocks[i + 1])
             if "cloudtrail_tampering.yml" in line:
                 self.assertIn("prefiltered by", blocks[i + 1])
                 self.assertIn("StopLogging", blocks[i + 1])

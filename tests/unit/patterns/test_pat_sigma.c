@@ -215,6 +215,15 @@ static void test_re_exists_cidr_fieldref(void **state)
     assert_true(json_rule(re, "{\"ua\":\"aws-cli/2.1\"}"));
     assert_false(json_rule(re, "{\"ua\":\"x aws-cli/2.1\"}"));
     assert_true(json_rule(rei, "{\"ua\":\"aws-cli\"}"));
+    /* Literal runs a regex must hold feed the prefilter; optional parts must not. */
+    assert_true(json_rule("  sel:\n    v|re: 'ab+cde?fgh(ijk)?lmn[op]qrs'\n  condition: sel\n",
+            "{\"v\":\"abbbcdfghlmnoqrs\"}"));
+    assert_true(json_rule("  sel:\n    v|re: 'x\\.exe(.*)?zzz{0,3}$'\n  condition: sel\n",
+            "{\"v\":\"a.x.exezz\"}"));
+    assert_true(json_rule("  sel:\n    v|re|i: 'Stop.+Log'\n  condition: sel\n",
+            "{\"v\":\"stopXlog\"}"));
+    assert_false(json_rule("  sel:\n    v|re: 'abc'\n  condition: sel\n",
+            "{\"v\":\"ABC\"}"));
     assert_true(json_rule(ex, "{\"n\":\"X\"}"));
     assert_false(json_rule(ex, "{\"n\":\"X\",\"errorCode\":\"AccessDenied\"}"));
     assert_true(json_rule(ext, "{\"a\":{\"invokedBy\":\"s\"}}"));
