@@ -58,6 +58,8 @@
 
 #include "lsf_err.h"
 
+struct pat_sigma_rule;
+
 enum pat_severity {
     PAT_SEV_INFO = 0,
     PAT_SEV_LOW,
@@ -109,6 +111,10 @@ struct pat_rule {
     size_t n_code;
     const char *file;
     unsigned line;
+    /* Sigma rules (pat_sigma.h): the detection to confirm on the event's fields once code,
+     * the prefilter, holds; n_code 0 then means "evaluate on every event". NULL for hsbench
+     * rules. Owned by the set. */
+    struct pat_sigma_rule *sigma;
 };
 
 struct pat_set;

@@ -47,7 +47,11 @@ struct pat_set {
      * rop_start[p + 1]). Rebuilt after every successful add. */
     unsigned *rop_start;
     unsigned *rop_rules;
+    unsigned next_sigma_id; /* ID for the next Sigma literal (PAT_SIGMA_ID_BASE and up) */
 };
+
+/* Sigma prefilter literals get pattern IDs from here up (hsbench files use small IDs). */
+#define PAT_SIGMA_ID_BASE 4000000000u
 
 /*
  * What the condition compiler needs from its caller: the pattern index of a referenced ID.
@@ -88,5 +92,18 @@ void pat_cache_store(const char *dir, const unsigned char key[32], const hs_data
  * one extra NUL byte after the len bytes of the file. */
 extern const unsigned char pat_default_rules[];
 extern const size_t pat_default_rules_len;
+
+/* Every .yml and .yaml file under patterns/packs, embedded by embed_rules.cmake (PACKS mode)
+ * in name order. */
+struct pat_embedded_file {
+    const char *name; /* "packs/cloudtrail/x.yml" */
+    const unsigned char *bytes;
+    size_t len;
+};
+extern const struct pat_embedded_file pat_default_packs[];
+extern const size_t pat_default_n_packs;
+
+/* Add the embedded Sigma packs (pat_sigma_load.c). Codes as pat_sigma_add_text. */
+enum lsf_code pat_sigma_add_embedded(struct pat_set *set, struct lsf_err *err) LSF_WARN_UNUSED;
 
 #endif

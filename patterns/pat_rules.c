@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "lsf_buf.h"
+#include "pat_sigma_int.h"
 
 #define NO_ENTRY SIZE_MAX
 
@@ -202,6 +203,7 @@ static void rule_cleanup(struct pat_rule *rule)
     free(rule->formats);
     free(rule->description);
     free(rule->code);
+    pat_sigma_rule_free(rule->sigma);
     memset(rule, 0, sizeof(*rule));
 }
 
@@ -1112,6 +1114,161 @@ out:
 
 enum lsf_code pat_set_add_default(struct pat_set *set, struct lsf_err *err)
 {
-    return pat_set_add_text(set, "default.rules", (const char *)pat_default_rules,
-            pat_default_rules_len, err);
+    enum lsf_code rc = pat_set_add_text(set, "default.rules",
+            (const char *)pat_default_rules, pat_default_rules_len, err);
+
+    if (rc == LSF_OK)
+        rc = pat_sigma_add_embedded(set, err); /* the Sigma packs under patterns/packs */
+    return rc;
+}
+
+/* ---- Sigma rules (compiled by pat_sigma_*.c) ------------------------------------------- */
+
+/* Pattern index of an earlier Sigma literal with the same text and flags, or NO_ENTRY. */
+static size_t sigma_pattern_find(const struct pat_set *set, const char *expr, unsigned flags)
+{
+    for (size_t i = 0; i < set->n_patterns; i++) {
+        const struct pat_pattern *p = &set->patterns[i];
+        if (p->id >= PAT_SIGMA_ID_BASE && p->hs_flags == flags && strcmp(p->expr, expr) == 0)
+            return i;
+    }
+    return NO_ENTRY;
+}
+
+enum lsf_code pat_set_add_sigma(struct pat_set *set, const char *name, struct sg_parsed *parsed,
+        struct sg_prefilter *pf, const char *formats, struct lsf_err *err)
+{
+    const size_t n_patterns0 = set->n_patterns, n_rules0 = set->n_rules;
+    const size_t n_defs0 = set->n_defs, n_files0 = set->n_files;
+    const unsigned next_id0 = set->next_sigma_id;
+    struct file_parse fp;
+    size_t *map = NULL;
+    struct pat_rule *rule;
+    size_t prev;
+    enum lsf_code rc;
+
+    memset(&fp, 0, sizeof(fp));
+    fp.set = set;
+    fp.err = err;
+    fp.meta.severity = -1;
+    rc = GROW(set->files, set->cap_files, set->n_files + 1, err);
+    if (rc != LSF_OK)
+        goto out;
+    set->files[set->n_files] = strdup(name);
+    if (set->files[set->n_files] == NULL) {
+        rc = lsf_fail(err, LSF_E_NOMEM, "%s: out of memory reading rules", name);
+        goto out;
+    }
+    fp.name = set->files[set->n_files++];
+    fp.line = parsed->line;
+    map = calloc(pf->n_exprs + 1, sizeof(*map));
+    if (map == NULL) {
+        rc = nomem(&fp);
+        goto out;
+    }
+    for (size_t i = 0; i < pf->n_exprs; i++) {
+        struct pat_pattern *pat;
+
+        map[i] = sigma_pattern_find(set, pf->exprs[i], pf->flags[i]);
+        if (map[i] != NO_ENTRY)
+            continue;
+        if (set->next_sigma_id < PAT_SIGMA_ID_BASE)
+            set->next_sigma_id = PAT_SIGMA_ID_BASE;
+        if (set->next_sigma_id == UINT_MAX) {
+            rc = lsf_fail(err, LSF_E_RULE, "%s: too many Sigma literals in one set", name);
+            goto out;
+        }
+        rc = add_def(&fp, set->next_sigma_id, false, set->n_patterns);
+        if (rc == LSF_OK)
+            rc = GROW(set->patterns, set->cap_patterns, set->n_patterns + 1, err);
+        if (rc != LSF_OK)
+            goto out;
+        pat = &set->patterns[set->n_patterns];
+        memset(pat, 0, sizeof(*pat));
+        pat->id = set->next_sigma_id++;
+        pat->expr = strdup(pf->exprs[i]);
+        if (pat->expr == NULL) {
+            rc = nomem(&fp);
+            goto out;
+        }
+        pat->hs_flags = pf->flags[i];
+        pat->is_quiet = true;
+        pat->file = fp.name;
+        pat->line = parsed->line;
+        map[i] = set->n_patterns++;
+    }
+    if (set->n_patterns == 0) {
+        /* Only unprefiltered rules so far: Hyperscan cannot compile an empty database, so
+         * give it one quiet literal that no rule mentions (its hits fire nothing). */
+        struct pat_pattern *pat;
+        rc = GROW(set->patterns, set->cap_patterns, 1, err);
+        if (rc != LSF_OK)
+            goto out;
+        if (set->next_sigma_id < PAT_SIGMA_ID_BASE)
+            set->next_sigma_id = PAT_SIGMA_ID_BASE;
+        rc = add_def(&fp, set->next_sigma_id, false, 0);
+        if (rc != LSF_OK)
+            goto out;
+        pat = &set->patterns[0];
+        memset(pat, 0, sizeof(*pat));
+        pat->id = set->next_sigma_id++;
+        pat->expr = strdup("\\\\u");
+        if (pat->expr == NULL) {
+            rc = nomem(&fp);
+            goto out;
+        }
+        pat->is_quiet = true;
+        pat->file = fp.name;
+        pat->line = parsed->line;
+        set->n_patterns = 1;
+    }
+    rc = GROW(set->rules, set->cap_rules, set->n_rules + 1, err);
+    if (rc != LSF_OK)
+        goto out;
+    rule = &set->rules[set->n_rules];
+    memset(rule, 0, sizeof(*rule));
+    rule->file = fp.name;
+    rule->line = parsed->line;
+    rule->severity = parsed->severity;
+    rule->id = parsed->id ? parsed->id : strdup(name);
+    parsed->id = NULL;
+    rule->title = parsed->title;
+    parsed->title = NULL;
+    rule->description = parsed->description;
+    parsed->description = NULL;
+    rule->formats = formats ? strdup(formats) : NULL;
+    rule->code = pf->code;
+    rule->n_code = pf->n_code;
+    pf->code = NULL;
+    pf->n_code = 0;
+    for (size_t i = 0; i < rule->n_code; i++) {
+        if (rule->code[i].op == PAT_OP_HIT)
+            rule->code[i].arg = (unsigned)map[rule->code[i].arg];
+    }
+    rule->sigma = parsed->rule;
+    parsed->rule = NULL;
+    if (rule->id == NULL || rule->title == NULL || (formats && rule->formats == NULL)) {
+        rule_cleanup(rule);
+        rc = nomem(&fp);
+        goto out;
+    }
+    prev = rule_find(set, rule->id);
+    if (prev != NO_ENTRY) {
+        rc = lsf_fail(err, LSF_E_RULE, "%s:%u: rule id '%s' is already used by the rule at "
+                "%s:%u; give each rule its own id", fp.name, fp.line, rule->id,
+                set->rules[prev].file, set->rules[prev].line);
+        rule_cleanup(rule);
+        goto out;
+    }
+    set->n_rules++;
+    rc = index_put(set, &set->rule_index, rule_hash, set->n_rules - 1, err);
+    if (rc == LSF_OK)
+        rc = build_rules_of_pattern(set, err);
+out:
+    if (rc != LSF_OK) {
+        set_truncate(set, n_patterns0, n_rules0, n_defs0, n_files0);
+        set->next_sigma_id = next_id0;
+    }
+    free(map);
+    return rc;
 }

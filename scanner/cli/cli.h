@@ -12,5 +12,6 @@
 
 int cli_scan(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_rules(int argc, char **argv); /* cli_rules.c: logsift rules check */
 
 #endif

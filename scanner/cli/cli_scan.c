@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "cli_state.h"
 #include "pat.h"
+#include "pat_sigma.h"
 #include "scan.h"
 #include "src_file.h"
 #include "src_cwl.h"
@@ -56,8 +57,9 @@ static void scan_usage(FILE *to)
             "Scan files, directories (recursively, in sorted order) or - (stdin); plain, gzip\n"
             "and zstd are recognised by their bytes. Findings go to stdout, the summary to\n"
             "stderr. Exit status: 0 findings, 1 none, 2 errors.\n"
-            "  -r, --rules FILE        hsbench-format rule file (repeatable); replaces the\n"
-            "                          default pack unless --default-rules is also given\n"
+            "  -r, --rules PATH        hsbench rule file, Sigma .yml/.yaml file or folder of\n"
+            "                          Sigma rules (repeatable); replaces the default pack\n"
+            "                          unless --default-rules is also given\n"
             "      --default-rules     also load the bundled default pack\n"
             "  -j, --jobs N            worker threads (default: all cores)\n"
             "      --format FMT        auto, cloudtrail, json-array, json-lines, json-stream,\n"
@@ -68,6 +70,8 @@ static void scan_usage(FILE *to)
             "      --max-event-size N  longest event scanned (default 16M); longer: skipped\n"
             "      --chunk-size N      bytes read per step (default 256K)\n"
             "      --per-event         one Hyperscan call per event (for measuring)\n"
+            "      --sigma-confirm-only  confirm every Sigma rule on every event, ignoring\n"
+            "                          the Hyperscan prefilter (slow; for checking it)\n"
             "      --cache-dir DIR     compiled-rule cache (default ~/.cache/logsift)\n"
             "      --no-cache          always compile the rules\n"
             "      --stats-json FILE   write the run's counters as JSON\n"
@@ -181,6 +185,9 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
             takes_value = false;
         } else if (is_flag(a, NULL, "--per-event")) {
             o->scan.per_event = true;
+            takes_value = false;
+        } else if (is_flag(a, NULL, "--sigma-confirm-only")) {
+            o->scan.sigma_confirm_only = true;
             takes_value = false;
         } else if (is_flag(a, NULL, "--no-cache")) {
             o->use_cache = false;
@@ -460,7 +467,7 @@ static enum lsf_code load_rules(const struct cli_scan_opts *o, struct pat_set **
     if (rc == LSF_OK && o->use_default_pack)
         rc = pat_set_add_default(*set, err);
     for (size_t i = 0; rc == LSF_OK && i < o->n_rule_files; i++)
-        rc = pat_set_add_file(*set, o->rule_files[i], err);
+        rc = pat_set_add_path(*set, o->rule_files[i], err); /* hsbench, Sigma file or folder */
     if (rc == LSF_OK && pat_set_n_rules(*set) == 0)
         rc = lsf_fail(err, LSF_E_RULE, "the rule files hold no rule (only quiet patterns or "
                 "comments); add a pattern line such as 1:/StopLogging/");

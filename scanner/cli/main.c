@@ -20,6 +20,7 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: logsift scan [OPTIONS] [PATH...]   scan logs for suspicious activity\n"
             "       logsift bench patterns FILE [CORPUS...]  per-pattern cost of a rule file\n"
+            "       logsift rules check PATH...        validate rules; how each is prefiltered\n"
             "       logsift version                    print versions\n"
             "       logsift help                       this text\n"
             "Run 'logsift scan --help' for the scan options.\n");
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
         return cli_scan(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0)
         return cli_bench(argc - 1, argv + 1);
+    if (strcmp(argv[1], "rules") == 0)
+        return cli_rules(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("logsift %s (Hyperscan %s)\n", LOGSIFT_VERSION, hs_version());
         return 0;

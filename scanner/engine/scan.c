@@ -119,6 +119,26 @@ static enum lsf_code rule_format_bits(const struct pat_rule *rule, unsigned *bit
     return LSF_OK;
 }
 
+/* The Sigma rules, and those among them with no prefilter (evaluated on every event). */
+static enum lsf_code sigma_lists(struct scan_engine *eng, struct lsf_err *err)
+{
+    size_t n = eng->n_rules ? eng->n_rules : 1;
+
+    eng->sigma_rules = calloc(n, sizeof(*eng->sigma_rules));
+    eng->unfiltered_rules = calloc(n, sizeof(*eng->unfiltered_rules));
+    if (eng->sigma_rules == NULL || eng->unfiltered_rules == NULL)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory creating the scan engine");
+    for (size_t i = 0; i < eng->n_rules; i++) {
+        const struct pat_rule *rule = pat_set_rule(eng->set, i);
+        if (rule->sigma == NULL)
+            continue;
+        eng->sigma_rules[eng->n_sigma++] = (unsigned)i;
+        if (rule->n_code == 0)
+            eng->unfiltered_rules[eng->n_unfiltered++] = (unsigned)i;
+    }
+    return LSF_OK;
+}
+
 enum lsf_code scan_engine_new(const struct pat_set *set, const struct pat_db *db,
         struct scan_engine **out, struct lsf_err *err)
 {
@@ -143,6 +163,9 @@ enum lsf_code scan_engine_new(const struct pat_set *set, const struct pat_db *db
         if (rc != LSF_OK)
             goto out;
     }
+    rc = sigma_lists(eng, err);
+    if (rc != LSF_OK)
+        goto out;
     if (hs_alloc_scratch(pat_db_hs(db), &eng->proto_scratch) != HS_SUCCESS) {
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory allocating Hyperscan scratch space");
         goto out;
@@ -161,6 +184,8 @@ void scan_engine_free(struct scan_engine *eng)
     if (eng->proto_scratch)
         hs_free_scratch(eng->proto_scratch);
     free(eng->rule_formats);
+    free(eng->sigma_rules);
+    free(eng->unfiltered_rules);
     free(eng);
 }
 
@@ -191,6 +216,8 @@ static enum lsf_code worker_init(struct scan_worker *w, struct scan_run *run, st
         return lsf_fail(err, LSF_E_NOMEM, "out of memory starting a scan worker");
     if (hs_clone_scratch(eng->proto_scratch, &w->scratch) != HS_SUCCESS)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory cloning Hyperscan scratch space");
+    if (eng->n_sigma > 0)
+        return pat_sigma_event_new(eng->set, &w->sigma_ev, err);
     return LSF_OK;
 }
 
@@ -199,6 +226,8 @@ static void worker_cleanup(struct scan_worker *w)
     if (w->scratch)
         hs_free_scratch(w->scratch);
     w->scratch = NULL;
+    pat_sigma_event_free(w->sigma_ev);
+    w->sigma_ev = NULL;
     lsf_buf_cleanup(&w->window);
     frame_batch_cleanup(&w->batch);
     lsf_buf_cleanup(&w->out);

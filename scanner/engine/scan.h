@@ -33,6 +33,8 @@ struct scan_config {
     bool sort;               /* write findings ordered by (input, offset, rule) at the end */
     bool per_event;          /* one hs_scan per event instead of one per chunk (for measuring) */
     bool progress;           /* a progress line on stderr while scanning */
+    bool sigma_confirm_only; /* every Sigma rule confirmed on every event, prefilter ignored
+                                (the differential test's reference; slow) */
 };
 
 /* Fill cfg with the defaults above. */

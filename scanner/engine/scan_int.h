@@ -10,6 +10,7 @@
 
 #include <hs.h>
 
+#include "pat_sigma.h"
 #include "scan.h"
 
 struct scan_engine {
@@ -20,6 +21,12 @@ struct scan_engine {
     size_t n_patterns;
     hs_scratch_t *proto_scratch; /* cloned once per worker */
     bool needs_per_event;        /* some pattern is anchored or offset-bounded */
+    /* Sigma rules (pat_sigma.h): those with no prefilter are confirmed on every event of
+     * their formats; confirm-only mode does that with all of them. */
+    unsigned *unfiltered_rules;
+    size_t n_unfiltered;
+    unsigned *sigma_rules;
+    size_t n_sigma;
 };
 
 /* One pattern hit in one event of the current window. */
@@ -66,6 +73,8 @@ struct scan_worker {
     unsigned *event_ids;      /* their file IDs, ascending, for the finding */
     uint32_t *rule_stamp;     /* per rule: last event stamp it was evaluated for */
     uint32_t stamp;
+    struct pat_sigma_event *sigma_ev; /* Sigma confirmation context, NULL without Sigma rules */
+    bool sigma_ev_stale;              /* not yet pointed at the current event */
 
     /* output */
     struct lsf_buf out;           /* findings formatted since the last flush */

@@ -15,6 +15,12 @@
  * amortized; a binary search covers any report that comes out of order. Per window, a pattern
  * is recorded at most once per event (pattern_stamp), so a pattern that fires on every byte
  * of an event costs one hit, not thousands.
+ *
+ * Sigma rules: a rule's code is then only a prefilter (a necessary condition over literal
+ * hits, pat_sigma.h); where it holds, the event is handed to the Sigma evaluator, which
+ * parses it at most once however many rules ask. Rules that cannot be prefiltered are
+ * confirmed on every event of their formats, as every Sigma rule is in confirm-only mode
+ * (the differential test's reference).
  */
 #include "scan_int.h"
 
@@ -223,44 +229,132 @@ static void next_stamp(struct scan_worker *w)
     }
 }
 
-/* Evaluate every rule that mentions one of the event's patterns. */
+/* Is this window's event a JSON record (else a text line) for the Sigma evaluator? */
+static bool event_is_json(enum frame_format fmt, const unsigned char *bytes, size_t len)
+{
+    switch (fmt) {
+    case FRAME_SYSLOG:
+    case FRAME_CWL_EXPORT:
+        return false;
+    case FRAME_FIREHOSE: /* messages may be JSON records or plain lines */
+        for (size_t i = 0; i < len; i++) {
+            if (bytes[i] != ' ' && bytes[i] != '\t')
+                return bytes[i] == '{';
+        }
+        return false;
+    default:
+        return true;
+    }
+}
+
+/* Confirm a Sigma rule on the event; the event is parsed on the first call for it. */
+static bool sigma_confirm(struct scan_worker *w, const struct pat_rule *rule,
+        const struct frame_event *ev)
+{
+    if (w->sigma_ev_stale) {
+        const unsigned char *bytes = w->window.data + ev->off;
+        pat_sigma_event_reset(w->sigma_ev, bytes, ev->len,
+                event_is_json(w->format, bytes, ev->len));
+        w->sigma_ev_stale = false;
+    }
+    return pat_sigma_rule_match(rule->sigma, w->sigma_ev);
+}
+
+/* Evaluate rule_idx on the event unless done already; emit a finding when it fires. */
+static enum lsf_code eval_rule(struct scan_worker *w, const struct scan_config *cfg,
+        struct scan_sink *sink, const struct frame_event *ev, size_t n_pat, unsigned rule_idx,
+        bool use_prefilter, bool *fired, struct lsf_err *err)
+{
+    const struct pat_rule *rule = pat_set_rule(w->eng->set, rule_idx);
+
+    if (w->rule_stamp[rule_idx] == w->stamp)
+        return LSF_OK;
+    w->rule_stamp[rule_idx] = w->stamp;
+    if (!(w->eng->rule_formats[rule_idx] & (1u << w->format)))
+        return LSF_OK;
+    if (use_prefilter && !pat_rule_eval(rule, w->event_patterns, n_pat))
+        return LSF_OK;
+    if (rule->sigma != NULL && !sigma_confirm(w, rule, ev))
+        return LSF_OK;
+    /* Most events with hits fire nothing (quiet helpers): name their patterns by file ID
+     * only once one does. */
+    if (!*fired) {
+        for (size_t k = 0; k < n_pat; k++)
+            w->event_ids[k] = pat_set_pattern(w->eng->set, w->event_patterns[k])->id;
+        qsort(w->event_ids, n_pat, sizeof(*w->event_ids), cmp_unsigned);
+    }
+    *fired = true;
+    return emit_finding(w, cfg, sink, rule_idx, ev, n_pat, err);
+}
+
+/* Rules confirmed on every event: the unprefiltered Sigma ones, or all Sigma rules in
+ * confirm-only mode. */
+static const unsigned *every_event_rules(const struct scan_worker *w,
+        const struct scan_config *cfg, size_t *n)
+{
+    if (cfg->sigma_confirm_only) {
+        *n = w->eng->n_sigma;
+        return w->eng->sigma_rules;
+    }
+    *n = w->eng->n_unfiltered;
+    return w->eng->unfiltered_rules;
+}
+
+/* Evaluate every rule that mentions one of the event's patterns, then the every-event ones. */
 static enum lsf_code eval_event(struct scan_worker *w, const struct scan_config *cfg,
         struct scan_sink *sink, const struct frame_event *ev, size_t n_pat, struct lsf_err *err)
 {
-    const unsigned format_bit = 1u << w->format;
     bool fired = false;
+    size_t n_every;
+    const unsigned *every = every_event_rules(w, cfg, &n_every);
 
     next_stamp(w);
+    w->sigma_ev_stale = true;
+    if (n_every > 0) {
+        /* Marked first, so the loop below skips them (confirm-only mode ignores the
+         * prefilter of every Sigma rule). */
+        for (size_t r = 0; r < n_every; r++) {
+            enum lsf_code rc = eval_rule(w, cfg, sink, ev, n_pat, every[r], false, &fired,
+                    err);
+            if (rc != LSF_OK)
+                return rc;
+        }
+    }
     for (size_t i = 0; i < n_pat; i++) {
         size_t n_rules;
         const unsigned *rules = pat_set_rules_of_pattern(w->eng->set, w->event_patterns[i],
                 &n_rules);
         for (size_t r = 0; r < n_rules; r++) {
-            unsigned rule_idx = rules[r];
-            enum lsf_code rc;
-
-            if (w->rule_stamp[rule_idx] == w->stamp)
-                continue;
-            w->rule_stamp[rule_idx] = w->stamp;
-            if (!(w->eng->rule_formats[rule_idx] & format_bit))
-                continue;
-            if (!pat_rule_eval(pat_set_rule(w->eng->set, rule_idx), w->event_patterns, n_pat))
-                continue;
-            /* Most events with hits fire nothing (quiet helpers): name their patterns by
-             * file ID only once one does. */
-            if (!fired) {
-                for (size_t k = 0; k < n_pat; k++)
-                    w->event_ids[k] = pat_set_pattern(w->eng->set, w->event_patterns[k])->id;
-                qsort(w->event_ids, n_pat, sizeof(*w->event_ids), cmp_unsigned);
-            }
-            rc = emit_finding(w, cfg, sink, rule_idx, ev, n_pat, err);
+            enum lsf_code rc = eval_rule(w, cfg, sink, ev, n_pat, rules[r], true, &fired, err);
             if (rc != LSF_OK)
                 return rc;
-            fired = true;
         }
     }
     if (fired)
         w->stats.n_events_with_findings++;
+    return LSF_OK;
+}
+
+/* Like the loop in scan_window, but visiting every event, with or without hits. */
+static enum lsf_code scan_every_event(struct scan_worker *w, const struct scan_config *cfg,
+        struct scan_sink *sink, struct lsf_err *err)
+{
+    size_t i = 0;
+
+    for (size_t event = 0; event < w->batch.n; event++) {
+        size_t n_pat = 0;
+        enum lsf_code rc;
+
+        for (; i < w->n_hits && w->hits[i].event == event; i++) {
+            if (n_pat == 0 || w->event_patterns[n_pat - 1] != w->hits[i].pattern)
+                w->event_patterns[n_pat++] = w->hits[i].pattern;
+        }
+        if (!w->hits_unordered)
+            qsort(w->event_patterns, n_pat, sizeof(*w->event_patterns), cmp_unsigned);
+        rc = eval_event(w, cfg, sink, &w->batch.ev[event], n_pat, err);
+        if (rc != LSF_OK)
+            return rc;
+    }
     return LSF_OK;
 }
 
@@ -272,6 +366,12 @@ enum lsf_code scan_window(struct scan_worker *w, const struct scan_config *cfg,
 
     if (rc != LSF_OK)
         return rc;
+    {
+        size_t n_every;
+        (void)every_event_rules(w, cfg, &n_every);
+        if (n_every > 0)
+            return scan_every_event(w, cfg, sink, err);
+    }
     while (i < w->n_hits) {
         uint32_t event = w->hits[i].event;
         size_t n_pat = 0;

@@ -1,0 +1,89 @@
+/*
+ * pat_sigma: Sigma rules (YAML) loaded into a pat_set, prefiltered by Hyperscan and confirmed
+ * on the event's fields.
+ *
+ * A Sigma rule becomes one pat_rule whose condition (pat_rule.code) is a *prefilter*: a
+ * boolean over quiet literal patterns that holds on every event where the rule can be true
+ * (a necessary condition, never a sufficient one). The engine evaluates the Sigma detection
+ * itself (pat_sigma_rule_match) only on events where the prefilter holds. A rule whose
+ * detection cannot be prefiltered (only negations, only regexes, ...) has n_code 0 and is
+ * evaluated on every event of its formats (pat_sigma_rule_info says why).
+ *
+ * Supported subset (anything else is refused with file:line and the feature named):
+ *   logsource (product aws + service cloudtrail: JSON formats; product linux: syslog; other
+ *   or none: every format); detection maps, value lists, lists of maps, keyword lists;
+ *   case-insensitive exact match with * and ? wildcards (\* \? \\ escape them); modifiers
+ *   contains, startswith, endswith, all, re (with i, m, s), exists, cidr, fieldref, cased;
+ *   null; condition with and, or, not, parentheses, "1 of x*", "all of x*", "1 of them",
+ *   "all of them"; a list of conditions (any of them); id, title, level, tags,
+ *   falsepositives, description and the other informational keys.
+ *
+ * Field semantics on JSON events (parsed with jansson): a dotted name walks nested objects
+ * ("userIdentity.sessionContext.sessionIssuer.type"), a key that itself holds dots is found
+ * too, and arrays on the way are searched element by element (values inside arrays).
+ * Numbers and booleans compare as their JSON text ("true", "5"). null matches a missing
+ * field or a JSON null; exists: true wants the field present and not null. Case folding is
+ * ASCII only (as Hyperscan's caseless mode). Keywords (field-less values) match anywhere in
+ * the raw event text, as a case-insensitive "contains".
+ *
+ * Syslog events (formats syslog and cwl-export) are lines: keywords see the whole line, and
+ * these fields are extracted from an RFC 3164 or ISO-timestamp line "TS host prog[pid]: msg":
+ * hostname, program, pid, message. Any other field is missing on a line.
+ *
+ * Thread-safety: rules are read-only once loaded; a pat_sigma_event belongs to one thread.
+ */
+#ifndef PAT_SIGMA_H
+#define PAT_SIGMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lsf_err.h"
+#include "pat.h"
+
+/*
+ * Add rules from path: a .yml/.yaml Sigma file, a directory (every .yml/.yaml below it,
+ * recursively, in name order; hsbench .rules files in it are loaded too), or else an hsbench
+ * rules file (pat_set_add_file). All or nothing per file, as pat_set_add_file. LSF_E_RULE
+ * with file:line and the unsupported feature named; LSF_E_IO; LSF_E_NOMEM.
+ */
+enum lsf_code pat_set_add_path(struct pat_set *set, const char *path,
+        struct lsf_err *err) LSF_WARN_UNUSED;
+
+/* One Sigma rule file's text (name used in messages). Same codes as pat_set_add_path. */
+enum lsf_code pat_sigma_add_text(struct pat_set *set, const char *name, const char *text,
+        size_t len, struct lsf_err *err) LSF_WARN_UNUSED;
+
+/* The parsed detection of one Sigma rule (owned by its pat_rule). */
+struct pat_sigma_rule;
+
+/* Free a rule's detection (NULL is fine). Called by the set. */
+void pat_sigma_rule_free(struct pat_sigma_rule *rule);
+
+/*
+ * How the rule is prefiltered, one line: "prefiltered: <formula over literals>" or
+ * "not prefiltered: <why>; evaluated on every event". Borrowed from the rule.
+ */
+const char *pat_sigma_rule_info(const struct pat_sigma_rule *rule);
+/* ATT&CK and other tags, comma-separated, or "" . Borrowed from the rule. */
+const char *pat_sigma_rule_tags(const struct pat_sigma_rule *rule);
+
+/* A per-thread evaluation context: the current event, parsed once on demand. */
+struct pat_sigma_event;
+
+/* A context able to evaluate every Sigma rule of set (its regex scratch is sized for them).
+ * LSF_E_NOMEM, LSF_E_INTERNAL. */
+enum lsf_code pat_sigma_event_new(const struct pat_set *set, struct pat_sigma_event **out,
+        struct lsf_err *err) LSF_WARN_UNUSED;
+void pat_sigma_event_free(struct pat_sigma_event *ev);
+
+/* Point the context at a new event (borrowed until the next reset). is_json: the event is a
+ * JSON record; otherwise it is a text line. */
+void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *bytes, size_t len,
+        bool is_json);
+
+/* Does the rule's detection hold on the current event? An event that is not valid JSON has
+ * no fields (keywords still apply). */
+bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_event *ev);
+
+#endif

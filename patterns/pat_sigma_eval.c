@@ -1,0 +1,540 @@
+/*
+ * pat_sigma_eval: the plain evaluator of a Sigma detection on one event (semantics in
+ * pat_sigma.h). It is what confirms a prefilter hit, and, in confirm-only mode, what runs on
+ * every event: the differential test holds the prefilter to it.
+ *
+ * Design: the event is parsed at most once (jansson, on the first field lookup) and every
+ * field lookup walks the tree with a visitor, so values inside arrays and dotted keys need
+ * no copies. A line event has four fields cut out of the line once (offsets, no copies).
+ * Regexes run on Hyperscan with this context's scratch, sized at creation for all of the
+ * set's regexes.
+ */
+#include "pat_sigma_int.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* Longest dotted key tried when a field name's parts do not walk (keys holding dots). */
+#define SG_TEXT_MAX 64
+
+enum line_field {
+    LF_HOSTNAME = 0,
+    LF_PROGRAM,
+    LF_PID,
+    LF_MESSAGE,
+    LF_N
+};
+
+static const char *const line_field_names[LF_N] = {"hostname", "program", "pid", "message"};
+
+struct pat_sigma_event {
+    const unsigned char *bytes;
+    size_t len;
+    bool is_json;
+    bool is_parsed;
+    json_t *root;                /* NULL when not JSON or not valid */
+    size_t lf_off[LF_N], lf_len[LF_N];
+    bool lf_has[LF_N];
+    hs_scratch_t *scratch;       /* for SG_RE values; NULL when the set has none */
+    enum sg_log_kind rule_kind;  /* of the rule being evaluated */
+};
+
+enum leaf_kind {
+    LEAF_TEXT = 0, /* string, number or boolean, as text */
+    LEAF_NULL,
+    LEAF_OTHER     /* object */
+};
+
+struct leaf {
+    enum leaf_kind kind;
+    const char *s;
+    size_t n;
+};
+
+typedef bool (*visit_fn)(void *ctx, const struct leaf *lf);
+
+/* ---- context ---- */
+
+static enum lsf_code alloc_scratch_for(const struct sg_value *v, hs_scratch_t **scratch,
+        struct lsf_err *err)
+{
+    if (v->kind != SG_RE)
+        return LSF_OK;
+    if (hs_alloc_scratch(v->re, scratch) != HS_SUCCESS)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory allocating regex scratch space");
+    return LSF_OK;
+}
+
+enum lsf_code pat_sigma_event_new(const struct pat_set *set, struct pat_sigma_event **out,
+        struct lsf_err *err)
+{
+    struct pat_sigma_event *ev = calloc(1, sizeof(*ev));
+    enum lsf_code rc = LSF_OK;
+
+    *out = NULL;
+    if (ev == NULL)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory creating a Sigma evaluator");
+    for (size_t r = 0; r < pat_set_n_rules(set) && rc == LSF_OK; r++) {
+        const struct pat_sigma_rule *sr = pat_set_rule(set, r)->sigma;
+        if (sr == NULL || sr->n_regex == 0)
+            continue;
+        for (size_t s = 0; s < sr->n_sels && rc == LSF_OK; s++) {
+            for (size_t m = 0; m < sr->sels[s].n_maps && rc == LSF_OK; m++) {
+                const struct sg_map *map = &sr->sels[s].maps[m];
+                for (size_t f = 0; f < map->n_fields && rc == LSF_OK; f++) {
+                    for (size_t v = 0; v < map->fields[f].n_values && rc == LSF_OK; v++)
+                        rc = alloc_scratch_for(&map->fields[f].values[v], &ev->scratch, err);
+                }
+            }
+        }
+    }
+    if (rc != LSF_OK) {
+        pat_sigma_event_free(ev);
+        return rc;
+    }
+    *out = ev;
+    return LSF_OK;
+}
+
+void pat_sigma_event_free(struct pat_sigma_event *ev)
+{
+    if (ev == NULL)
+        return;
+    json_decref(ev->root);
+    if (ev->scratch != NULL)
+        hs_free_scratch(ev->scratch);
+    free(ev);
+}
+
+void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *bytes, size_t len,
+        bool is_json)
+{
+    json_decref(ev->root);
+    ev->root = NULL;
+    ev->bytes = bytes;
+    ev->len = len;
+    ev->is_json = is_json;
+    ev->is_parsed = false;
+}
+
+/* ---- line fields ---- */
+
+static bool is_sp(unsigned char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Cut "TS host prog[pid]: msg" (RFC 3164 "Mmm dd hh:mm:ss" or an ISO-8601 stamp). */
+static void parse_line(struct pat_sigma_event *ev)
+{
+    const unsigned char *b = ev->bytes;
+    size_t n = ev->len, i = 0, start;
+
+    memset(ev->lf_has, 0, sizeof(ev->lf_has));
+    if (n >= 16 && b[3] == ' ' && b[6] == ' ' && b[9] == ':' && b[12] == ':' && b[15] == ' ') {
+        i = 16;
+    } else if (n >= 11 && is_digit(b[0]) && is_digit(b[3]) && b[4] == '-' && b[10] == 'T') {
+        while (i < n && !is_sp(b[i]))
+            i++;
+        while (i < n && is_sp(b[i]))
+            i++;
+    } else {
+        ev->lf_has[LF_MESSAGE] = true;
+        ev->lf_off[LF_MESSAGE] = 0;
+        ev->lf_len[LF_MESSAGE] = n;
+        return;
+    }
+    start = i;
+    while (i < n && !is_sp(b[i]))
+        i++;
+    if (i > start) {
+        ev->lf_has[LF_HOSTNAME] = true;
+        ev->lf_off[LF_HOSTNAME] = start;
+        ev->lf_len[LF_HOSTNAME] = i - start;
+    }
+    while (i < n && is_sp(b[i]))
+        i++;
+    start = i;
+    while (i < n && b[i] != '[' && b[i] != ':' && !is_sp(b[i]))
+        i++;
+    if (i < n && (b[i] == '[' || b[i] == ':') && i > start) {
+        ev->lf_has[LF_PROGRAM] = true;
+        ev->lf_off[LF_PROGRAM] = start;
+        ev->lf_len[LF_PROGRAM] = i - start;
+        if (b[i] == '[') {
+            size_t p0 = ++i;
+            while (i < n && b[i] != ']')
+                i++;
+            if (i < n) {
+                ev->lf_has[LF_PID] = true;
+                ev->lf_off[LF_PID] = p0;
+                ev->lf_len[LF_PID] = i - p0;
+                i++;
+            }
+        }
+        if (i < n && b[i] == ':')
+            i++;
+        while (i < n && is_sp(b[i]))
+            i++;
+    } else {
+        i = start; /* no tag: the rest is the message */
+    }
+    ev->lf_has[LF_MESSAGE] = true;
+    ev->lf_off[LF_MESSAGE] = i;
+    ev->lf_len[LF_MESSAGE] = n - i;
+}
+
+static void ensure_parsed(struct pat_sigma_event *ev)
+{
+    json_error_t jerr;
+
+    if (ev->is_parsed)
+        return;
+    ev->is_parsed = true;
+    if (ev->is_json)
+        ev->root = json_loadb((const char *)ev->bytes, ev->len, JSON_ALLOW_NUL, &jerr);
+    else
+        parse_line(ev);
+}
+
+/* ---- walking fields ---- */
+
+static bool visit_node(const json_t *node, visit_fn fn, void *ctx)
+{
+    struct leaf lf;
+    char num[SG_TEXT_MAX];
+
+    switch (json_typeof(node)) {
+    case JSON_ARRAY: {
+        size_t i;
+        const json_t *el;
+        json_array_foreach(node, i, el) {
+            if (visit_node(el, fn, ctx))
+                return true;
+        }
+        return false;
+    }
+    case JSON_STRING:
+        lf.kind = LEAF_TEXT;
+        lf.s = json_string_value(node);
+        lf.n = json_string_length(node);
+        break;
+    case JSON_INTEGER:
+        lf.kind = LEAF_TEXT;
+        lf.n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+                json_integer_value(node));
+        lf.s = num;
+        break;
+    case JSON_REAL:
+        lf.kind = LEAF_TEXT;
+        lf.n = (size_t)snprintf(num, sizeof(num), "%.15g", json_real_value(node));
+        lf.s = num;
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        lf.kind = LEAF_TEXT;
+        lf.s = json_is_true(node) ? "true" : "false";
+        lf.n = strlen(lf.s);
+        break;
+    case JSON_NULL:
+        lf.kind = LEAF_NULL;
+        lf.s = "";
+        lf.n = 0;
+        break;
+    default:
+        lf.kind = LEAF_OTHER;
+        lf.s = "";
+        lf.n = 0;
+        break;
+    }
+    return fn(ctx, &lf);
+}
+
+/* Visit every value at path under node; true as soon as fn says stop. */
+static bool walk(const json_t *node, char *const *path, size_t n_path, visit_fn fn, void *ctx)
+{
+    if (n_path == 0)
+        return visit_node(node, fn, ctx);
+    if (json_is_array(node)) {
+        size_t i;
+        const json_t *el;
+        json_array_foreach(node, i, el) {
+            if (walk(el, path, n_path, fn, ctx))
+                return true;
+        }
+        return false;
+    }
+    if (!json_is_object(node))
+        return false;
+    {
+        const json_t *child = json_object_get(node, path[0]);
+        char key[256];
+        size_t used;
+
+        if (child != NULL && walk(child, path + 1, n_path - 1, fn, ctx))
+            return true;
+        /* Keys that hold dots themselves ("a.b"): try the parts joined. */
+        used = strlen(path[0]);
+        if (used >= sizeof(key))
+            return false;
+        memcpy(key, path[0], used + 1);
+        for (size_t k = 1; k < n_path; k++) {
+            size_t add = strlen(path[k]);
+            if (used + 1 + add >= sizeof(key))
+                break;
+            key[used++] = '.';
+            memcpy(key + used, path[k], add + 1);
+            used += add;
+            child = json_object_get(node, key);
+            if (child != NULL && walk(child, path + k + 1, n_path - k - 1, fn, ctx))
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool field_visit(struct pat_sigma_event *ev, char *const *path, size_t n_path,
+        visit_fn fn, void *ctx)
+{
+    /* A rule for one kind of event sees no fields on the other kind (a Firehose stream may
+     * mix JSON records and lines): its prefilter assumed that kind's text. */
+    if ((ev->rule_kind == SG_LOG_JSON && !ev->is_json) ||
+            (ev->rule_kind == SG_LOG_LINE && ev->is_json))
+        return false;
+    ensure_parsed(ev);
+    if (ev->is_json)
+        return ev->root != NULL && walk(ev->root, path, n_path, fn, ctx);
+    if (n_path != 1)
+        return false;
+    for (size_t i = 0; i < LF_N; i++) {
+        if (ev->lf_has[i] && strcmp(path[0], line_field_names[i]) == 0) {
+            struct leaf lf;
+            lf.kind = LEAF_TEXT;
+            lf.s = (const char *)ev->bytes + ev->lf_off[i];
+            lf.n = ev->lf_len[i];
+            return fn(ctx, &lf);
+        }
+    }
+    return false;
+}
+
+/* ---- value tests ---- */
+
+static unsigned char fold(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+bool sg_glob_match(const struct sg_value *v, const char *s, size_t n)
+{
+    size_t p = 0, i = 0;
+    size_t star_p = SIZE_MAX, star_i = 0;
+
+    /* Iterative wildcard match: on a mismatch, let the last '*' swallow one more byte. */
+    while (i < n) {
+        if (p < v->len && v->wild[p] && v->text[p] == '*') {
+            star_p = p++;
+            star_i = i;
+            continue;
+        }
+        if (p < v->len && ((v->wild[p] && v->text[p] == '?') ||
+                                  (!v->wild[p] && (v->is_cased
+                                                          ? (unsigned char)v->text[p] ==
+                                                                    (unsigned char)s[i]
+                                                          : fold((unsigned char)v->text[p]) ==
+                                                                    fold((unsigned char)s[i]))))) {
+            p++;
+            i++;
+            continue;
+        }
+        if (star_p == SIZE_MAX)
+            return false;
+        p = star_p + 1;
+        i = ++star_i;
+    }
+    while (p < v->len && v->wild[p] && v->text[p] == '*')
+        p++;
+    return p == v->len;
+}
+
+static int on_re_match(unsigned int id, unsigned long long from, unsigned long long to,
+        unsigned int flags, void *ctx)
+{
+    (void)id;
+    (void)from;
+    (void)to;
+    (void)flags;
+    *(bool *)ctx = true;
+    return 1;
+}
+
+static bool cidr_match(const struct sg_value *v, const char *s, size_t n)
+{
+    char buf[64];
+    unsigned char addr[16];
+    unsigned full, rest;
+
+    if (n == 0 || n >= sizeof(buf))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (inet_pton(v->family, buf, addr) != 1)
+        return false;
+    full = v->prefix / 8;
+    rest = v->prefix % 8;
+    if (memcmp(addr, v->net, full) != 0)
+        return false;
+    if (rest == 0)
+        return true;
+    return ((addr[full] ^ v->net[full]) & (unsigned char)(0xff << (8 - rest))) == 0;
+}
+
+struct value_visit {
+    const struct sg_value *v;
+    struct pat_sigma_event *ev;
+    bool saw_value;  /* any node */
+    bool saw_null;
+    bool saw_nonnull;
+    const struct leaf *outer; /* fieldref: the field's value being compared */
+    bool matched;
+};
+
+static bool ref_equal(void *ctx, const struct leaf *lf)
+{
+    struct value_visit *vv = ctx;
+
+    if (lf->kind != LEAF_TEXT || lf->n != vv->outer->n)
+        return false;
+    for (size_t i = 0; i < lf->n; i++) {
+        if (fold((unsigned char)lf->s[i]) != fold((unsigned char)vv->outer->s[i]))
+            return false;
+    }
+    vv->matched = true;
+    return true;
+}
+
+static bool value_leaf(void *ctx, const struct leaf *lf)
+{
+    struct value_visit *vv = ctx;
+    const struct sg_value *v = vv->v;
+
+    vv->saw_value = true;
+    if (lf->kind == LEAF_NULL) {
+        vv->saw_null = true;
+        return v->kind == SG_NULL;
+    }
+    vv->saw_nonnull = true;
+    if (lf->kind != LEAF_TEXT)
+        return v->kind == SG_EXISTS;
+    switch (v->kind) {
+    case SG_GLOB:
+        vv->matched = sg_glob_match(v, lf->s, lf->n);
+        break;
+    case SG_RE: {
+        bool hit = false;
+        if (lf->n <= UINT32_MAX && vv->ev->scratch != NULL)
+            (void)hs_scan(v->re, lf->s, (unsigned)lf->n, 0, vv->ev->scratch, on_re_match, &hit);
+        vv->matched = hit;
+        break;
+    }
+    case SG_CIDR:
+        vv->matched = cidr_match(v, lf->s, lf->n);
+        break;
+    case SG_FIELDREF: {
+        struct value_visit inner = *vv;
+        inner.outer = lf;
+        inner.matched = false;
+        (void)field_visit(vv->ev, v->ref_path, v->n_ref_path, ref_equal, &inner);
+        vv->matched = inner.matched;
+        break;
+    }
+    case SG_EXISTS:
+        return true;
+    case SG_NULL:
+        return false;
+    }
+    return vv->matched;
+}
+
+static bool keyword_match(const struct sg_value *v, const struct pat_sigma_event *ev)
+{
+    if (v->kind != SG_GLOB)
+        return false;
+    return sg_glob_match(v, (const char *)ev->bytes, ev->len);
+}
+
+static bool value_match(const struct sg_field *f, const struct sg_value *v,
+        struct pat_sigma_event *ev)
+{
+    struct value_visit vv;
+
+    if (f->name == NULL)
+        return keyword_match(v, ev);
+    memset(&vv, 0, sizeof(vv));
+    vv.v = v;
+    vv.ev = ev;
+    (void)field_visit(ev, f->path, f->n_path, value_leaf, &vv);
+    switch (v->kind) {
+    case SG_EXISTS:
+        return v->want_exists == vv.saw_nonnull;
+    case SG_NULL:
+        return !vv.saw_value || vv.saw_null;
+    default:
+        return vv.matched;
+    }
+}
+
+static bool field_match(const struct sg_field *f, struct pat_sigma_event *ev)
+{
+    for (size_t i = 0; i < f->n_values; i++) {
+        bool ok = value_match(f, &f->values[i], ev);
+        if (f->is_all && !ok)
+            return false;
+        if (!f->is_all && ok)
+            return true;
+    }
+    return f->is_all;
+}
+
+static bool sel_match(const struct sg_sel *sel, struct pat_sigma_event *ev)
+{
+    for (size_t m = 0; m < sel->n_maps; m++) {
+        bool all = true;
+        for (size_t f = 0; f < sel->maps[m].n_fields && all; f++)
+            all = field_match(&sel->maps[m].fields[f], ev);
+        if (all)
+            return true;
+    }
+    return false;
+}
+
+static bool cond_match(const struct pat_sigma_rule *rule, const struct sg_cond *c,
+        struct pat_sigma_event *ev)
+{
+    switch (c->op) {
+    case SGC_SEL:
+        return sel_match(&rule->sels[c->sel], ev);
+    case SGC_NOT:
+        return !cond_match(rule, c->a, ev);
+    case SGC_AND:
+        return cond_match(rule, c->a, ev) && cond_match(rule, c->b, ev);
+    case SGC_OR:
+        return cond_match(rule, c->a, ev) || cond_match(rule, c->b, ev);
+    }
+    return false;
+}
+
+bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_event *ev)
+{
+    ev->rule_kind = rule->log_kind;
+    return rule->cond != NULL && cond_match(rule, rule->cond, ev);
+}

@@ -1,0 +1,161 @@
+/*
+ * pat_sigma_int.h: the Sigma detection tree shared by the loader (pat_sigma_parse.c,
+ * pat_sigma_cond.c), the prefilter compiler (pat_sigma_prefilter.c) and the evaluator
+ * (pat_sigma_eval.c).
+ */
+#ifndef PAT_SIGMA_INT_H
+#define PAT_SIGMA_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <hs.h>
+
+#include "pat_int.h"
+#include "pat_sigma.h"
+
+/* Nesting a condition may use (the parser recurses once per level). */
+#define SG_COND_NEST_MAX 32
+
+/* What a value asks of a field. */
+enum sg_kind {
+    SG_GLOB = 0, /* exact, contains, startswith, endswith: a pattern with * and ? */
+    SG_RE,       /* re: Hyperscan regex, unanchored search */
+    SG_CIDR,     /* cidr: the field is an IP address inside the network */
+    SG_EXISTS,   /* exists: true/false */
+    SG_NULL,     /* null: missing or JSON null */
+    SG_FIELDREF  /* fieldref: equal to another field's value */
+};
+
+struct sg_value {
+    enum sg_kind kind;
+    /* SG_GLOB: text[i] is a wildcard when wild[i] ('*' or '?'), else a literal byte;
+     * SG_RE: text is the regex source (wild NULL), is_cased false with modifier i */
+    char *text;
+    unsigned char *wild;
+    size_t len;
+    bool is_cased;
+    bool is_bare;      /* the YAML scalar was a number or boolean (may be bare in JSON) */
+    bool want_exists;  /* SG_EXISTS */
+    hs_database_t *re; /* SG_RE */
+    unsigned char net[16]; /* SG_CIDR: network bytes (4 for IPv4) */
+    int family;            /* AF_INET or AF_INET6 */
+    unsigned prefix;
+    char **ref_path;       /* SG_FIELDREF: the other field */
+    size_t n_ref_path;
+    char *ref_name;
+};
+
+/* One "field|modifiers: values" item; name NULL for keywords (raw event text). */
+struct sg_field {
+    char *name;
+    char **path; /* name split at '.' */
+    size_t n_path;
+    bool is_all; /* all values must match (modifier all) instead of any */
+    struct sg_value *values;
+    size_t n_values;
+    unsigned line;
+};
+
+/* A map: all its fields must match. */
+struct sg_map {
+    struct sg_field *fields;
+    size_t n_fields;
+};
+
+/* A search identifier: any of its maps matches (a lone map is a list of one). */
+struct sg_sel {
+    char *name;
+    struct sg_map *maps;
+    size_t n_maps;
+    unsigned line;
+};
+
+enum sg_op {
+    SGC_SEL = 0,
+    SGC_NOT,
+    SGC_AND,
+    SGC_OR
+};
+
+struct sg_cond {
+    enum sg_op op;
+    size_t sel;            /* SGC_SEL */
+    struct sg_cond *a, *b; /* b NULL for SGC_NOT */
+};
+
+enum sg_log_kind {
+    SG_LOG_ANY = 0,
+    SG_LOG_JSON, /* product aws / service cloudtrail */
+    SG_LOG_LINE  /* product linux */
+};
+
+struct pat_sigma_rule {
+    struct sg_sel *sels;
+    size_t n_sels;
+    struct sg_cond *cond;
+    enum sg_log_kind log_kind;
+    char *tags;
+    char *info;
+    size_t n_regex; /* SG_RE values below (for sizing scratch) */
+};
+
+/* A parsed rule with the metadata the set needs (filled by pat_sigma_parse_doc). */
+struct sg_parsed {
+    struct pat_sigma_rule *rule;
+    char *id;
+    char *title;
+    char *description;
+    enum pat_severity severity;
+    unsigned line; /* the document's first line */
+};
+
+void sg_parsed_cleanup(struct sg_parsed *p);
+
+/*
+ * Parse one Sigma YAML text (a single document) into *out. LSF_E_RULE naming
+ * "name:line: ..." and the unsupported feature; LSF_E_NOMEM.
+ */
+enum lsf_code sg_parse_text(const char *name, const char *text, size_t len,
+        struct sg_parsed *out, struct lsf_err *err) LSF_WARN_UNUSED;
+
+/*
+ * Parse a condition string into a tree over rule->sels. where is "file:line" for messages.
+ * LSF_E_RULE, LSF_E_NOMEM.
+ */
+enum lsf_code sg_cond_parse(const struct pat_sigma_rule *rule, const char *text,
+        const char *where, struct sg_cond **out, struct lsf_err *err) LSF_WARN_UNUSED;
+struct sg_cond *sg_cond_new(enum sg_op op, struct sg_cond *a, struct sg_cond *b, size_t sel);
+void sg_cond_free(struct sg_cond *c);
+
+/* Match a SG_GLOB value against s[0..n) (whole string). */
+bool sg_glob_match(const struct sg_value *v, const char *s, size_t n);
+
+/*
+ * A Sigma rule compiled for the set: prefilter literals (regex text, flags) and postfix code
+ * over their local indexes (n_code 0: not prefiltered). Filled by sg_prefilter_build.
+ */
+struct sg_prefilter {
+    char **exprs;
+    unsigned *flags;
+    size_t n_exprs;
+    struct pat_instr *code;
+    size_t n_code;
+};
+
+void sg_prefilter_cleanup(struct sg_prefilter *pf);
+
+/* Build the prefilter of rule and set rule->info. LSF_E_NOMEM only: a rule that cannot be
+ * prefiltered gets n_code 0 and says why in its info. */
+enum lsf_code sg_prefilter_build(struct pat_sigma_rule *rule, struct sg_prefilter *pf,
+        struct lsf_err *err) LSF_WARN_UNUSED;
+
+/*
+ * Add compiled Sigma rules to the set (pat_rules.c): the prefilter literals become quiet
+ * patterns (shared with identical ones already in the set), each rule takes its parsed
+ * tree. All or nothing. formats: the frame formats for the rule's logsource, or NULL.
+ */
+enum lsf_code pat_set_add_sigma(struct pat_set *set, const char *name, struct sg_parsed *parsed,
+        struct sg_prefilter *pf, const char *formats, struct lsf_err *err) LSF_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Sigma rules end to end: the differential test (Hyperscan prefilter + confirmation gives
+exactly the findings of confirming every rule on every event), `logsift rules check`, and
+refusals through the CLI.
+
+Run by ctest with LOGSIFT_BIN, LOGSIFT_GEN (bench/gen.c), LSF_SHARED_DATA (../shared/data) and
+LSF_SOURCE_DIR (the repository, for tests/data/sigma). The rules in tests/data/sigma are
+SigmaHQ-style and use every supported feature; the packs under patterns/packs join the
+differential run through --default-rules.
+"""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+import zipfile
+
+LOGSIFT = os.environ.get("LOGSIFT_BIN", "build/scanner/cli/logsift")
+GEN = os.environ.get("LOGSIFT_GEN", "build/bench/logsift-gen")
+DATA = os.environ.get("LSF_SHARED_DATA", "../shared/data")
+SRC = os.environ.get("LSF_SOURCE_DIR", ".")
+RULES = os.path.join(SRC, "tests/data/sigma")
+EVENTS = os.path.join(SRC, "tests/data/sigma-events/escapes.jsonl")
+PACKS = os.path.join(SRC, "patterns/packs")
+
+TMP = tempfile.mkdtemp(prefix="lsf-sigma-")
+
+
+def tearDownModule():
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def run(args):
+    env = dict(os.environ, LOGSIFT_CACHE_DIR=os.path.join(TMP, "cache"))
+    proc = subprocess.run([LOGSIFT, *args], capture_output=True, env=env, timeout=1200)
+    return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+def scan(paths, extra=()):
+    rc, out, err = run(["scan", "-q", "-j", "2", "--sort", "-r", RULES, *extra, *paths])
+    return rc, [json.loads(line) for line in out.splitlines() if line.strip()], err
+
+
+def rule_args():
+    """Our test rules, plus the bundled packs when the packs helper's rules are present."""
+    if os.path.isdir(PACKS) and any(f.endswith((".yml", ".yaml"))
+                                     for _, _, fs in os.walk(PACKS) for f in fs):
+        return ["--default-rules"]
+    return []
+
+
+class Differential(unittest.TestCase):
+    """Prefilter + confirm must equal confirm-only, finding for finding."""
+
+    def check_same(self, paths, min_findings, min_rules):
+        extra = rule_args()
+        rc1, fast, err1 = scan(paths, extra)
+        rc2, slow, err2 = scan(paths, [*extra, "--sigma-confirm-only"])
+        self.assertEqual(rc1, rc2, err1 + err2)
+        self.assertEqual(len(fast), len(slow))
+        for a, b in zip(fast, slow):
+            self.assertEqual((a["source"], a["offset"], a["rule"]),
+                             (b["source"], b["offset"], b["rule"]))
+        self.assertEqual(fast, slow)
+        # The comparison means something only if many rules fire on many events.
+        self.assertGreaterEqual(len(fast), min_findings)
+        self.assertGreaterEqual(len({f["rule"] for f in fast}), min_rules)
+        return fast
+
+    def test_shared_data_all_files(self):
+        # Zip archives are not a log format logsift reads: unpack them so their events count.
+        unpacked = os.path.join(TMP, "unzipped")
+        for root, _, files in os.walk(DATA):
+            for f in files:
+                if f.endswith(".zip"):
+                    with zipfile.ZipFile(os.path.join(root, f)) as z:
+                        z.extractall(os.path.join(unpacked, f[:-4]))
+        paths = [DATA] + ([unpacked] if os.path.isdir(unpacked) else [])
+        self.check_same(paths, min_findings=500, min_rules=8)
+
+    def test_generated_corpus(self):
+        out = os.path.join(TMP, "gen")
+        kinds = [("ct", ["--kind", "cloudtrail", "--size", "8M"]),
+                 ("auth", ["--kind", "auth", "--size", "4M"]),
+                 ("fh", ["--kind", "firehose", "--size", "1M", "--compress", "gzip"]),
+                 ("cwl", ["--kind", "cwl-export", "--source", "auth", "--size", "1M"])]
+        for name, args in kinds:
+            subprocess.run([GEN, "--out", os.path.join(out, name), "--attack-rate", "0.01",
+                            "--seed", "7", "-q", *args], check=True, timeout=600)
+        self.check_same([out], min_findings=1000, min_rules=8)
+
+    def test_escaped_json_is_still_found(self):
+        # \u0053topLogging and cloudtrail\u002eamazonaws.com: the raw bytes lack the literal,
+        # the escape sentinel sends the record to confirmation anyway.
+        fast = self.check_same([EVENTS], min_findings=10, min_rules=8)
+        with open(EVENTS, "rb") as f:
+            lines = f.read().split(b"\n")
+        offsets = {}
+        pos = 0
+        for line in lines:
+            offsets[line] = pos
+            pos += len(line) + 1
+
+        def fired(rule_suffix, needle):
+            line = next(l for l in lines if needle in l)
+            return any(f["offset"] == offsets[line] and f["rule"].endswith(rule_suffix)
+                       for f in fast)
+
+        self.assertTrue(fired("5e01", b"\\u0053topLogging"))
+        self.assertTrue(fired("5e01", b"cloudtrail\\u002eamazonaws"))
+        self.assertTrue(fired("5e01", b"STOPLOGGING"))  # case-insensitive by default
+        self.assertFalse(fired("5e01", b"StartLogging"))
+        self.assertTrue(fired("5e03", b"0.0.0.0\\/0"))  # inside arrays, escaped slash
+        self.assertTrue(fired("5e03", b"::/0"))
+        self.assertFalse(fired("5e03", b"203.0.113.0/24"))
+        self.assertTrue(fired("5e02", b'"MFAUsed":"NO"'))
+        self.assertFalse(fired("5e02", b"frank"))  # filtered: AssumedRole
+        self.assertTrue(fired("5e06", b'"userName":"victim"'))
+        self.assertFalse(fired("5e06", b'"userName":"Mallory"'))  # fieldref: same user
+        self.assertTrue(fired("5e04", b'"requestParameters":null'))
+        self.assertFalse(fired("5e04", b"invokedBy"))
+        self.assertTrue(fired("5e10", b'"GetPasswordData"'))
+        self.assertFalse(fired("5e10", b'"getpassworddata"'))  # cased
+
+
+class RulesCheck(unittest.TestCase):
+    def test_reports_every_rule_and_how_it_is_prefiltered(self):
+        rc, out, err = run(["rules", "check", RULES])
+        self.assertEqual(rc, 0, out + err)
+        n_files = sum(1 for _, _, fs in os.walk(RULES) for f in fs if f.endswith(".yml"))
+        self.assertEqual(out.count("\n    sigma, "), n_files)
+        self.assertIn("0 refused", out)
+        # A regex with an alternation and a pure negation cannot be prefiltered, and say so;
+        # a regex with a mandatory literal is prefiltered by it.
+        blocks = out.split("\n")
+        for i, line in enumerate(blocks):
+            if "regex_alternation.yml" in line or "pure_not.yml" in line:
+                self.assertIn("not prefiltered", blocks[i + 1])
+            if "stratus_user_agent_re.yml" in line:
+                self.assertIn("prefiltered by", blocks[i + 1])
+                self.assertIn("STRATUS", blocks[i + 1])
+            if "cloudtrail_tampering.yml" in line:
+                self.assertIn("prefiltered by", blocks[i + 1])
+                self.assertIn("StopLogging", blocks[i + 1])
+
+    def test_refused_rule_is_named_and_others_still_checked(self):
+        bad_dir = os.path.join(TMP, "bad")
+        os.makedirs(bad_dir, exist_ok=True)
+        shutil.copy(os.path.join(RULES, "cloudtrail/cloudtrail_tampering.yml"), bad_dir)
+        with open(os.path.join(bad_dir, "zz_bad.yml"), "w") as f:
+            f.write("title: t\nlogsource:\n  product: aws\ndetection:\n  sel:\n"
+                    "    CommandLine|base64offset|contains: foo\n  condition: sel\n")
+        rc, out, _ = run(["rules", "check", bad_dir])
+        self.assertEqual(rc, 2)
+        self.assertIn("zz_bad.yml:6:", out)
+        self.assertIn("base64offset", out)
+        self.assertIn("cloudtrail_tampering.yml", out)
+        # scan refuses to run with a refused rule, naming it.
+        rc, _, err = scan_rules([bad_dir], [EVENTS])
+        self.assertEqual(rc, 2)
+        self.assertIn("zz_bad.yml:6:", err)
+
+
+def scan_rules(rule_paths, inputs):
+    args = ["scan", "-q"]
+    for r in rule_paths:
+        args += ["-r", r]
+    return run([*args, *inputs])
+
+
+class Mixing(unittest.TestCase):
+    def test_hsbench_and_sigma_files_together(self):
+        hs = os.path.join(TMP, "mix.rules")
+        with open(hs, "w") as f:
+            f.write("#@ id=test.start_logging\n1:/\"StartLogging\"/\n")
+        rc, out, err = scan_rules([hs, os.path.join(RULES, "cloudtrail/cloudtrail_tampering.yml")],
+                                  [EVENTS])
+        self.assertEqual(rc, 0, err)
+        rules = {json.loads(l)["rule"] for l in out.splitlines() if l.strip()}
+        self.assertEqual(rules, {"test.start_logging", "6f1f5a1e-0c1d-4c1e-9a51-1d2b3c4d5e01"})
+
+    def test_only_unprefiltered_rules_still_scan(self):
+        # Nothing for Hyperscan to look for: every event is confirmed, none is skipped.
+        rc, out, err = scan_rules([os.path.join(RULES, "cloudtrail/pure_not.yml")], [EVENTS])
+        self.assertEqual(rc, 0, err)
+        with open(EVENTS, "rb") as f:
+            wanted = sum(1 for line in f if line.strip() and b'"eventVersion":"1.' not in line)
+        self.assertEqual(len([l for l in out.splitlines() if l.strip()]), wanted)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
