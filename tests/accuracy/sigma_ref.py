@@ -17,7 +17,8 @@ feature named):
   element (a value inside an array matches);
 - plain values match the whole field value, case-insensitively (`cased` makes it exact),
   with `*` and `?` wildcards (backslash escapes them); numbers and booleans compare by their
-  JSON text (1, true); `null` matches a missing or null field;
+  JSON text (1, true); `null` matches a missing or null field, and `exists: true` needs a
+  value that is not null;
 - modifiers: contains startswith endswith all re (with i m s) exists cidr fieldref cased;
 - keyword lists (field-less strings) search the event text: a keyword without wildcards is a
   substring; one with wildcards must match the whole text (so write '*...*');
@@ -27,7 +28,8 @@ feature named):
 - conditions: and, or, not, parentheses, `1 of X*`, `all of X*`, `1 of them`, `all of them`.
 - correlations (event_count, value_count, temporal, temporal_ordered) run over the matches of
   their rules in event-time order across all inputs, grouped by group-by fields of the event
-  that matched; when one fires, its group starts over (one finding per burst). A correlation
+  that matched; when one fires, its group starts over, and a count correlation (event_count,
+  value_count) stays quiet for that group for one timespan (one finding per burst). A correlation
   may refer to another correlation (its firing event is the event that completed it).
 """
 import argparse
@@ -201,7 +203,8 @@ class FieldCond:
 
     def _one(self, matcher, found, vals, event):
         if self.kind == "exists":
-            return found == matcher
+            # JSON null is "no value": CloudTrail writes "errorCode": null on some records
+            return (found and any(x is not None for x in vals)) == matcher
         if self.kind == "fieldref":
             rfound, rvals = event.field(as_text(matcher))
             if not rfound:
@@ -731,6 +734,7 @@ def _correlate(c, refs, matches):
             stream.append((ts, seq, k, src, ordinal, ev))
     stream.sort(key=lambda x: (x[0], x[1]))
     state = {}
+    quiet = {}  # group -> time before which a count correlation does not fire again
     fired = []
     for ts, seq, k, src, ordinal, ev in stream:
         key = _group_key(c, ev)
@@ -750,9 +754,10 @@ def _correlate(c, refs, matches):
             while st and st[0][0] < ts - c.timespan:
                 st.pop(0)
             n = len(st) if c.type == "event_count" else len({v for _, v in st})
-            if c.holds(n):
+            if c.holds(n) and ts >= quiet.get(key, ts):
                 fired.append((ts, seq, src, ordinal, ev, group))
                 st.clear()
+                quiet[key] = ts + c.timespan
         elif c.type == "temporal":
             st.append((ts, k))
             while st and st[0][0] < ts - c.timespan:

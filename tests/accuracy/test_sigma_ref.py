@@ -99,7 +99,9 @@ class Semantics(unittest.TestCase):
     def test_exists(self):
         r = rule_from(det("    s:\n        a.b|exists: true\n        c|exists: false\n"
                           "    condition: s\n"))
-        self.assertTrue(r.match(jev({"a": {"b": None}})))
+        self.assertTrue(r.match(jev({"a": {"b": 0}})))
+        self.assertTrue(r.match(jev({"a": {"b": 1}, "c": None})))
+        self.assertFalse(r.match(jev({"a": {"b": None}})))
         self.assertFalse(r.match(jev({"a": {"b": 1}, "c": 2})))
         self.assertFalse(r.match(jev({"a": {}})))
 
@@ -218,9 +220,12 @@ class Correlations(unittest.TestCase):
         return out
 
     def test_event_count_fires_once_per_burst_and_per_group(self):
-        c = self.corr("event_count", "    condition:\n        gte: 3\n")
-        got = self.run_pack([self.BASE, c], self.lines(6) + self.lines(2, ip="5.6.7.8"))
-        self.assertEqual([g["group"] for g in got], [{"rhost": "1.2.3.4"}] * 2)
+        c = self.corr("event_count", "    condition:\n        gte: 3\n", span="1m")
+        # 6 failures in 50 s: one finding; 3 more after the quiet minute: a second one
+        got = self.run_pack([self.BASE, c], self.lines(6) + self.lines(2, ip="5.6.7.8") +
+                            self.lines(9, step=20)[6:])
+        self.assertEqual([(g["group"], g["ordinal"]) for g in got],
+                         [({"rhost": "1.2.3.4"}, 2), ({"rhost": "1.2.3.4"}, 10)])
 
     def test_event_count_respects_the_window(self):
         c = self.corr("event_count", "    condition:\n        gte: 3\n", span="15s")
