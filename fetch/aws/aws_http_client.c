@@ -42,6 +42,7 @@
 #define XF_MIN_RING     ((size_t)64 << 10)
 #define XF_ERR_BODY_MAX ((size_t)64 << 10)
 #define XF_MAX_HEADERS  4
+#define XF_MAX_EXTRA_HEADERS 8
 
 enum xf_state {
     XF_QUEUED = 0,
@@ -65,6 +66,12 @@ struct xfer {
     size_t n_query;
     enum aws_protocol proto;
     bool is_stream;
+    struct aws_kv *extra;  /* call->headers, points into x_owned */
+    char **x_owned;        /* 2 * n_extra strings */
+    size_t n_extra;
+    unsigned char *req_body; /* owned copy of call->body */
+    size_t req_body_len;
+    struct lsf_buf *resp_headers; /* aws_client_call: the caller's buffer, or NULL */
 
     /* Fetch thread only. */
     CURL *easy;
@@ -147,6 +154,11 @@ static void xfer_free(struct xfer *x)
         free(x->q_owned[i]);
     free(x->q_owned);
     free(x->query);
+    for (size_t i = 0; i < 2 * x->n_extra; i++)
+        free(x->x_owned[i]);
+    free(x->x_owned);
+    free(x->extra);
+    free(x->req_body);
     lsf_buf_cleanup(&x->err_body);
     free(x->ring);
     pthread_cond_destroy(&x->cond);
@@ -159,7 +171,7 @@ static char *dup_or_empty(const char *s)
 }
 
 static enum lsf_code xfer_new(struct aws_client *client, const struct aws_call *call,
-        bool is_stream, size_t ring_len, struct xfer **out, struct lsf_err *err)
+        const struct aws_call_extra *extra, bool is_stream, size_t ring_len, struct xfer **out, struct lsf_err *err)
 {
     struct xfer *x = calloc(1, sizeof(*x));
     bool ok;
@@ -192,6 +204,32 @@ static enum lsf_code xfer_new(struct aws_client *client, const struct aws_call *
             ok = x->query[i].name && x->query[i].value;
         }
     }
+    if (ok && extra && extra->n_headers > 0) {
+        size_t n = extra->n_headers < XF_MAX_EXTRA_HEADERS ? extra->n_headers
+                                                            : XF_MAX_EXTRA_HEADERS;
+
+        x->extra = calloc(n, sizeof(*x->extra));
+        x->x_owned = calloc(2 * n, sizeof(*x->x_owned));
+        ok = x->extra != NULL && x->x_owned != NULL;
+        for (size_t i = 0; ok && i < n; i++) {
+            x->n_extra++;
+            x->x_owned[2 * i] = dup_or_empty(extra->headers[i].name);
+            x->x_owned[2 * i + 1] = dup_or_empty(extra->headers[i].value);
+            x->extra[i].name = x->x_owned[2 * i];
+            x->extra[i].value = x->x_owned[2 * i + 1];
+            ok = x->extra[i].name && x->extra[i].value;
+        }
+    }
+    if (ok && extra && extra->body != NULL && extra->body_len > 0) {
+        x->req_body = malloc(extra->body_len);
+        ok = x->req_body != NULL;
+        if (ok) {
+            memcpy(x->req_body, extra->body, extra->body_len);
+            x->req_body_len = extra->body_len;
+        }
+    }
+    if (ok && extra && !is_stream)
+        x->resp_headers = extra->resp_headers;
     if (ok && is_stream) {
         x->cap = ring_len < XF_MIN_RING ? XF_MIN_RING : ring_len;
         x->ring = malloc(x->cap);
@@ -233,6 +271,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
     size_t n = size * nmemb;
 
     x->last_progress_ms = mono_ms();
+    if (x->resp_headers != NULL) {
+        /* keep only the final response's headers (a 100 Continue or redirect came first) */
+        if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
+            x->resp_headers->len = 0;
+        else if (lsf_buf_append(x->resp_headers, data, n, NULL) != LSF_OK)
+            return 0; /* headers past the caller's ceiling: fail the transfer */
+    }
     header_value(data, n, "x-amz-request-id", x->request_id, sizeof(x->request_id));
     header_value(data, n, "x-amzn-requestid", x->request_id, sizeof(x->request_id));
     header_value(data, n, "x-amz-bucket-region", x->bucket_region, sizeof(x->bucket_region));
@@ -365,7 +410,7 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
     struct aws_client *client = x->client;
     struct aws_creds creds;
     struct aws_signature sig;
-    struct aws_kv hdrs[XF_MAX_HEADERS];
+    struct aws_kv hdrs[XF_MAX_HEADERS + XF_MAX_EXTRA_HEADERS];
     size_t n_hdrs = 0;
     char range[64];
     struct lsf_buf qs;
@@ -396,6 +441,11 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
             hdrs[n_hdrs++] = (struct aws_kv){"If-Match", x->etag};
     }
 
+    for (size_t i = 0; i < x->n_extra; i++)
+        hdrs[n_hdrs++] = x->extra[i];
+    if (x->resp_headers != NULL)
+        x->resp_headers->len = 0;
+
     rc = aws_creds_provider_get(client->creds, &creds, err);
     if (rc != LSF_OK) {
         lsf_err_prefix(err, "%s %s: ", x->operation, x->resource);
@@ -410,6 +460,8 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
             .n_query = x->n_query,
             .headers = hdrs,
             .n_headers = n_hdrs,
+            .payload = x->req_body,
+            .payload_len = x->req_body_len,
         };
         struct aws_signing signing = {
             .creds = &creds,
@@ -471,9 +523,14 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
     curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
+    if (x->req_body != NULL) {
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, (const char *)x->req_body);
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req_body_len);
+    }
     if (strcmp(x->method, "HEAD") == 0)
         curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
-    else if (strcmp(x->method, "GET") != 0)
+    else if (strcmp(x->method, "GET") != 0 &&
+             !(strcmp(x->method, "POST") == 0 && x->req_body != NULL)) /* POSTFIELDS: a POST */
         curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, x->method);
     x->last_progress_ms = mono_ms();
     if (curl_multi_add_handle(client->multi, x->easy) != CURLM_OK) {
@@ -867,7 +924,7 @@ enum lsf_code aws_client_stream(struct aws_client *client, const struct aws_call
         size_t buf_len, struct lsf_reader *out, struct lsf_err *err)
 {
     struct xfer *x;
-    enum lsf_code rc = xfer_new(client, call, true, buf_len, &x, err);
+    enum lsf_code rc = xfer_new(client, call, NULL, true, buf_len, &x, err);
 
     if (rc != LSF_OK)
         return rc;
@@ -880,8 +937,14 @@ enum lsf_code aws_client_stream(struct aws_client *client, const struct aws_call
 enum lsf_code aws_client_call(struct aws_client *client, const struct aws_call *call,
         struct lsf_buf *body, struct lsf_err *err)
 {
+    return aws_client_call_extra(client, call, NULL, body, err);
+}
+
+enum lsf_code aws_client_call_extra(struct aws_client *client, const struct aws_call *call,
+        const struct aws_call_extra *extra, struct lsf_buf *body, struct lsf_err *err)
+{
     struct xfer *x;
-    enum lsf_code rc = xfer_new(client, call, false, 0, &x, err);
+    enum lsf_code rc = xfer_new(client, call, extra, false, 0, &x, err);
 
     if (rc != LSF_OK)
         return rc;

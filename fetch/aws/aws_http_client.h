@@ -72,6 +72,22 @@ struct aws_call {
 enum lsf_code aws_client_call(struct aws_client *client, const struct aws_call *call,
         struct lsf_buf *body, struct lsf_err *err) LSF_WARN_UNUSED;
 
+/* What some calls add to a struct aws_call; every pointer borrowed for the call. */
+struct aws_call_extra {
+    const struct aws_kv *headers; /* extra headers, sent and signed (Content-Type, X-Amz-Target,
+                                     x-amz-checksum-mode); at most 8 */
+    size_t n_headers;
+    const void *body; /* request body (a POST to a JSON API), or NULL */
+    size_t body_len;
+    struct lsf_buf *resp_headers; /* NULL, or receives the final response's header lines
+                                     ("name: value\r\n"): ETag, x-amz-meta-*, x-amz-checksum-* */
+};
+
+/* aws_client_call with extra (may be NULL): headers, a body, the response headers. */
+enum lsf_code aws_client_call_extra(struct aws_client *client, const struct aws_call *call,
+        const struct aws_call_extra *extra, struct lsf_buf *body,
+        struct lsf_err *err) LSF_WARN_UNUSED;
+
 /*
  * Queue call as a streamed transfer and return at once; *out reads its 2xx body (the caller
  * closes it, from one thread at a time, possibly not the caller's). buf_len bounds the bytes
