@@ -187,13 +187,20 @@ static enum lsf_code s3_get(void *self, const char *bucket, const char *key,
         goto out;
     }
     {
-        char etag[130];
+        char etag[sizeof(obj->etag) + 2];
 
         header_get(&hdrs, "etag", etag, sizeof(etag));
-        if (etag[0] == '"' && strlen(etag) >= 2)
-            snprintf(obj->etag, sizeof(obj->etag), "%.*s", (int)strlen(etag) - 2, etag + 1);
-        else
-            snprintf(obj->etag, sizeof(obj->etag), "%s", etag);
+        size_t n = strlen(etag);
+        const char *from = etag;
+
+        if (n >= 2 && etag[0] == '"') {
+            from++;
+            n -= 2;
+        }
+        if (n < sizeof(obj->etag)) {
+            memcpy(obj->etag, from, n);
+            obj->etag[n] = '\0';
+        }
     }
     header_get(&hdrs, "x-amz-meta-signature", obj->signature, sizeof(obj->signature));
     header_get(&hdrs, "x-amz-meta-signature-algorithm", obj->signature_algorithm,
