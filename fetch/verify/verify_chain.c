@@ -481,7 +481,9 @@ static void check_log(struct walk *w, struct log_task *t)
     }
     if (verify_archive_check(t->key, obj.body.data ? obj.body.data : (const unsigned char *)"",
                 obj.body.len, &ar, &e) != LSF_OK) {
-        t->verdict = VERIFY_INVALID_FORMAT;
+        /* aws-cli inflates what it can of a cut-off gzip and reports the hash; say the same,
+         * with the cause. Other damage it cannot inflate is "invalid format" there too. */
+        t->verdict = strstr(e.msg, "truncated") ? VERIFY_HASH_MISMATCH : VERIFY_INVALID_FORMAT;
         snprintf(t->detail, sizeof(t->detail), "%s", e.msg);
         goto out;
     }
