@@ -464,11 +464,11 @@ static enum lsf_code request_page(struct fetch_cwl *cwl, json_t **page, struct l
                 {"Content-Type", "application/x-amz-json-1.1"},
                 {"X-Amz-Target", CWL_TARGET},
         };
-        struct aws_payload payload = {headers, 2, text, strlen(text)};
+        struct aws_call_extra extra = {headers, 2, text, strlen(text), NULL};
         struct aws_call call = {&cwl->ep, "POST", cwl->ep.host,
                 cwl->ep.base_path[0] ? cwl->ep.base_path : "/", NULL, 0, AWS_PROTO_JSON,
                 "FilterLogEvents", cwl->resource};
-        rc = aws_client_send(cwl->client, &call, &payload, &body, err);
+        rc = aws_client_call_extra(cwl->client, &call, &extra, &body, err);
     }
     if (rc != LSF_OK)
         goto out;

@@ -51,8 +51,8 @@
 #define XF_MIN_RING     ((size_t)64 << 10)
 #define XF_ERR_BODY_MAX ((size_t)64 << 10)
 #define XF_MAX_HEADERS  4
-#define XF_MAX_EXTRA    4 /* caller headers of aws_client_send (Content-Type, X-Amz-Target) */
 #define XF_MAX_REGIONS  64 /* buckets whose region is remembered */
+#define XF_MAX_EXTRA_HEADERS 8
 
 enum xf_state {
     XF_QUEUED = 0,
@@ -76,11 +76,12 @@ struct xfer {
     size_t n_query;
     enum aws_protocol proto;
     bool is_stream;
-    struct aws_kv extra[XF_MAX_EXTRA]; /* aws_client_send headers, pointing into extra_owned */
-    char *extra_owned[2 * XF_MAX_EXTRA];
+    struct aws_kv *extra;  /* call->headers, points into x_owned */
+    char **x_owned;        /* 2 * n_extra strings */
     size_t n_extra;
-    void *payload; /* aws_client_send body, owned; NULL for none */
-    size_t payload_len;
+    unsigned char *req_body; /* owned copy of call->body */
+    size_t req_body_len;
+    struct lsf_buf *resp_headers; /* aws_client_call: the caller's buffer, or NULL */
 
     /* Fetch thread only. */
     CURL *easy;
@@ -173,8 +174,10 @@ static void xfer_free(struct xfer *x)
     free(x->q_owned);
     free(x->query);
     for (size_t i = 0; i < 2 * x->n_extra; i++)
-        free(x->extra_owned[i]);
-    free(x->payload);
+        free(x->x_owned[i]);
+    free(x->x_owned);
+    free(x->extra);
+    free(x->req_body);
     lsf_buf_cleanup(&x->err_body);
     free(x->ring);
     pthread_cond_destroy(&x->cond);
@@ -187,8 +190,7 @@ static char *dup_or_empty(const char *s)
 }
 
 static enum lsf_code xfer_new(struct aws_client *client, const struct aws_call *call,
-        const struct aws_payload *payload, bool is_stream, size_t ring_len, struct xfer **out,
-        struct lsf_err *err)
+        const struct aws_call_extra *extra, bool is_stream, size_t ring_len, struct xfer **out, struct lsf_err *err)
 {
     struct xfer *x = calloc(1, sizeof(*x));
     bool ok;
@@ -221,22 +223,32 @@ static enum lsf_code xfer_new(struct aws_client *client, const struct aws_call *
             ok = x->query[i].name && x->query[i].value;
         }
     }
-    if (ok && payload != NULL) {
-        assert(payload->n_headers <= XF_MAX_EXTRA);
-        for (size_t i = 0; ok && i < payload->n_headers && i < XF_MAX_EXTRA; i++) {
+    if (ok && extra && extra->n_headers > 0) {
+        size_t n = extra->n_headers < XF_MAX_EXTRA_HEADERS ? extra->n_headers
+                                                            : XF_MAX_EXTRA_HEADERS;
+
+        x->extra = calloc(n, sizeof(*x->extra));
+        x->x_owned = calloc(2 * n, sizeof(*x->x_owned));
+        ok = x->extra != NULL && x->x_owned != NULL;
+        for (size_t i = 0; ok && i < n; i++) {
             x->n_extra++;
-            x->extra_owned[2 * i] = dup_or_empty(payload->headers[i].name);
-            x->extra_owned[2 * i + 1] = dup_or_empty(payload->headers[i].value);
-            x->extra[i].name = x->extra_owned[2 * i];
-            x->extra[i].value = x->extra_owned[2 * i + 1];
+            x->x_owned[2 * i] = dup_or_empty(extra->headers[i].name);
+            x->x_owned[2 * i + 1] = dup_or_empty(extra->headers[i].value);
+            x->extra[i].name = x->x_owned[2 * i];
+            x->extra[i].value = x->x_owned[2 * i + 1];
             ok = x->extra[i].name && x->extra[i].value;
         }
-        x->payload = malloc(payload->len ? payload->len : 1);
-        ok = ok && x->payload != NULL;
-        if (ok && payload->len > 0)
-            memcpy(x->payload, payload->data, payload->len);
-        x->payload_len = payload->len;
     }
+    if (ok && extra && extra->body != NULL && extra->body_len > 0) {
+        x->req_body = malloc(extra->body_len);
+        ok = x->req_body != NULL;
+        if (ok) {
+            memcpy(x->req_body, extra->body, extra->body_len);
+            x->req_body_len = extra->body_len;
+        }
+    }
+    if (ok && extra && !is_stream)
+        x->resp_headers = extra->resp_headers;
     if (ok && is_stream) {
         x->cap = ring_len < XF_MIN_RING ? XF_MIN_RING : ring_len;
         x->ring = malloc(x->cap);
@@ -278,6 +290,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *user)
     size_t n = size * nmemb;
 
     x->last_progress_ms = mono_ms();
+    if (x->resp_headers != NULL) {
+        /* keep only the final response's headers (a 100 Continue or redirect came first) */
+        if (n >= 5 && strncmp(data, "HTTP/", 5) == 0)
+            x->resp_headers->len = 0;
+        else if (lsf_buf_append(x->resp_headers, data, n, NULL) != LSF_OK)
+            return 0; /* headers past the caller's ceiling: fail the transfer */
+    }
     header_value(data, n, "x-amz-request-id", x->request_id, sizeof(x->request_id));
     header_value(data, n, "x-amzn-requestid", x->request_id, sizeof(x->request_id));
     header_value(data, n, "x-amz-bucket-region", x->bucket_region, sizeof(x->bucket_region));
@@ -548,7 +567,7 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
     struct aws_client *client = x->client;
     struct aws_creds creds;
     struct aws_signature sig;
-    struct aws_kv hdrs[XF_MAX_HEADERS + XF_MAX_EXTRA];
+    struct aws_kv hdrs[XF_MAX_HEADERS + XF_MAX_EXTRA_HEADERS];
     size_t n_hdrs = 0;
     char range[64];
     struct lsf_buf qs;
@@ -586,6 +605,9 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
     pthread_mutex_lock(&client->mu);
     x->creds_gen = client->creds_gen;
     pthread_mutex_unlock(&client->mu);
+    if (x->resp_headers != NULL)
+        x->resp_headers->len = 0;
+
     rc = aws_creds_provider_get(client->creds, &creds, err);
     if (rc != LSF_OK) {
         lsf_err_prefix(err, "%s %s: ", x->operation, x->resource);
@@ -600,8 +622,8 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
             .n_query = x->n_query,
             .headers = hdrs,
             .n_headers = n_hdrs,
-            .payload = x->payload,
-            .payload_len = x->payload_len,
+            .payload = x->req_body,
+            .payload_len = x->req_body_len,
         };
         struct aws_signing signing = {
             .creds = &creds,
@@ -663,15 +685,14 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
     curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
-    if (x->payload != NULL) {
-        /* The signed bytes, sent as they are; libcurl adds no Content-Type of its own since
-         * the caller's is in the header list. */
-        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, x->payload);
-        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->payload_len);
+    if (x->req_body != NULL) {
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, (const char *)x->req_body);
+        curl_easy_setopt(x->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req_body_len);
     }
     if (strcmp(x->method, "HEAD") == 0)
         curl_easy_setopt(x->easy, CURLOPT_NOBODY, 1L);
-    else if (strcmp(x->method, "GET") != 0)
+    else if (strcmp(x->method, "GET") != 0 &&
+             !(strcmp(x->method, "POST") == 0 && x->req_body != NULL)) /* POSTFIELDS: a POST */
         curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, x->method);
     x->last_progress_ms = mono_ms();
     if (curl_multi_add_handle(client->multi, x->easy) != CURLM_OK) {
@@ -1101,14 +1122,14 @@ enum lsf_code aws_client_stream(struct aws_client *client, const struct aws_call
 enum lsf_code aws_client_call(struct aws_client *client, const struct aws_call *call,
         struct lsf_buf *body, struct lsf_err *err)
 {
-    return aws_client_send(client, call, NULL, body, err);
+    return aws_client_call_extra(client, call, NULL, body, err);
 }
 
-enum lsf_code aws_client_send(struct aws_client *client, const struct aws_call *call,
-        const struct aws_payload *payload, struct lsf_buf *body, struct lsf_err *err)
+enum lsf_code aws_client_call_extra(struct aws_client *client, const struct aws_call *call,
+        const struct aws_call_extra *extra, struct lsf_buf *body, struct lsf_err *err)
 {
     struct xfer *x;
-    enum lsf_code rc = xfer_new(client, call, payload, false, 0, &x, err);
+    enum lsf_code rc = xfer_new(client, call, extra, false, 0, &x, err);
 
     if (rc != LSF_OK)
         return rc;

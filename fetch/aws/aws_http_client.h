@@ -76,22 +76,21 @@ struct aws_call {
 enum lsf_code aws_client_call(struct aws_client *client, const struct aws_call *call,
         struct lsf_buf *body, struct lsf_err *err) LSF_WARN_UNUSED;
 
-/* A request body and the headers that describe it (JSON 1.1 APIs: Content-Type and
- * X-Amz-Target, shared/spec/aws-facts.md 4.1). Borrowed for the duration of the call. */
-struct aws_payload {
-    const struct aws_kv *headers; /* at most 4; signed and sent as given */
+/* What some calls add to a struct aws_call; every pointer borrowed for the call. */
+struct aws_call_extra {
+    const struct aws_kv *headers; /* extra headers, sent and signed (Content-Type, X-Amz-Target,
+                                     x-amz-checksum-mode); at most 8 */
     size_t n_headers;
-    const void *data; /* signed (its SHA-256 is in the signature) and sent as the body */
-    size_t len;
+    const void *body; /* request body (a POST to a JSON API), or NULL */
+    size_t body_len;
+    struct lsf_buf *resp_headers; /* NULL, or receives the final response's header lines
+                                     ("name: value\r\n"): ETag, x-amz-meta-*, x-amz-checksum-* */
 };
 
-/*
- * aws_client_call with a body (call->method "POST"): the payload is copied, so every retry
- * sends and signs the same bytes. payload NULL is aws_client_call. Same codes; thread-safe.
- */
-enum lsf_code aws_client_send(struct aws_client *client, const struct aws_call *call,
-        const struct aws_payload *payload, struct lsf_buf *body, struct lsf_err *err)
-        LSF_WARN_UNUSED;
+/* aws_client_call with extra (may be NULL): headers, a body, the response headers. */
+enum lsf_code aws_client_call_extra(struct aws_client *client, const struct aws_call *call,
+        const struct aws_call_extra *extra, struct lsf_buf *body,
+        struct lsf_err *err) LSF_WARN_UNUSED;
 
 /*
  * Queue call as a streamed transfer and return at once; *out reads its 2xx body (the caller

@@ -13,5 +13,7 @@
 int cli_scan(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_rules(int argc, char **argv); /* cli_rules.c: logsift rules check */
+/* "logsift verify" and "logsift manifest" (argv[0] says which); cli_verify.c. */
+int cli_verify(int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: logsift scan [OPTIONS] [PATH...]   scan logs for suspicious activity\n"
+            "       logsift verify [OPTIONS] SRC       check CloudTrail digests / a manifest\n"
+            "       logsift manifest create SRC -o M   record a backup in a signed manifest\n"
             "       logsift bench patterns FILE [CORPUS...]  per-pattern cost of a rule file\n"
             "       logsift rules check PATH...        validate rules; how each is prefiltered\n"
             "       logsift version                    print versions\n"
@@ -41,6 +43,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "scan") == 0)
         return cli_scan(argc - 1, argv + 1);
+    if (strcmp(argv[1], "verify") == 0 || strcmp(argv[1], "manifest") == 0)
+        return cli_verify(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0)
         return cli_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "rules") == 0)

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import sigv4_check
+from cloudtrail import CloudTrailService
 from faults import FaultTable
 from logs import LogsService
 from metrics import MAX_PAYLOAD_BYTES, MetricsService, cw_error
@@ -26,6 +27,7 @@ from wire import (JSON10, JSON11, ApiError, Response, generic_error, internal_er
 TARGET_PREFIXES = {
     "Logs_20140328": ("logs", "json11", JSON11),
     "GraniteServiceVersion20100801": ("monitoring", "json10q", JSON10),
+    "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101": ("cloudtrail", "json11", JSON11),
 }
 QUERY_VERSIONS = {"2010-03-31": "sns", "2010-08-01": "monitoring"}
 # Default per-account TPS quotas (aws-facts.md 4.4), applied only when quotas are switched on.
@@ -56,6 +58,7 @@ class Emulator:
         self.logs = LogsService(opts.account_id, not opts.no_time_limits)
         self.sns = SnsService(opts.account_id, opts.sns_dedup_seconds, opts.auto_create_topics)
         self.metrics = MetricsService(not opts.no_time_limits)
+        self.cloudtrail = CloudTrailService()
         self.faults = FaultTable()
         self.lock = threading.Lock()
         self.requests = collections.deque(maxlen=MAX_RECORDED_REQUESTS)
@@ -67,6 +70,7 @@ class Emulator:
         self.logs.reset()
         self.sns.reset()
         self.metrics.reset()
+        self.cloudtrail.reset()
         self.faults.clear()
         with self.lock:
             self.requests.clear()
@@ -210,7 +214,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError("InvalidParameterValue", "The request body is not valid gzip data.")
         target = self.headers.get("X-Amz-Target")
         if target:
-            prefix, _, operation = target.partition(".")
+            prefix, _, operation = target.rpartition(".")
             if prefix not in TARGET_PREFIXES:
                 raise ApiError("UnknownOperationException", f"Unknown X-Amz-Target {target}")
             service, protocol, ctype = TARGET_PREFIXES[prefix]
@@ -343,6 +347,9 @@ class Handler(BaseHTTPRequestHandler):
                                  protocol, ctx.request_id)
         if service == "sns":
             return emu.sns.handle(operation, params, ctx)
+        if service == "cloudtrail":
+            return json_response(emu.cloudtrail.handle(operation, self._json_params(body), ctx),
+                                 protocol, ctx.request_id)
         if len(raw) > MAX_PAYLOAD_BYTES:
             raise cw_error("RequestEntityTooLarge", f"Request size {len(raw)} exceeded "
                            f"{MAX_PAYLOAD_BYTES} bytes", protocol, status=413)
@@ -402,6 +409,8 @@ class Handler(BaseHTTPRequestHandler):
                         emu.tps_window.clear()
                 with emu.lock:
                     return self._json(200, {"tps": emu.tps})
+            if path == "/_emulator/cloudtrail/public-keys" and method == "POST":
+                return self._json(200, emu.cloudtrail.set_keys(doc))
             if path == "/_emulator/credentials":
                 if method == "POST":
                     emu.creds.load_json(doc)

@@ -1,0 +1,395 @@
+/*
+ * cli_verify: "logsift verify" and "logsift manifest". Parses flags, opens the store (a local
+ * copy of a bucket, or s3://bucket/prefix), loads public keys, runs fetch/verify and prints the
+ * verdicts the way `aws cloudtrail validate-logs` does, or as JSON lines.
+ *
+ * Exit status: 0 when everything checked is valid, 1 when anything is invalid (a digest, a log,
+ * a chain link, a manifest entry), 2 when the run could not start (bad flags, unreadable key,
+ * a listing that failed).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "frame.h"
+#include "src_s3.h"
+#include "verify.h"
+#include "verify_s3.h"
+
+#include <stdint.h>
+
+#define VERIFY_EXIT_OK      0
+#define VERIFY_EXIT_INVALID 1
+#define VERIFY_EXIT_ERROR   2
+#define MAX_KEYS            64
+
+struct cli_verify_opts {
+    const char *public_keys[MAX_KEYS];
+    size_t n_public_keys;
+    const char *since;
+    const char *until;
+    const char *bucket;
+    const char *manifest;
+    const char *manifest_key;
+    const char *endpoint_url;
+    const char *region;
+    const char *profile;
+    bool is_jsonl;
+    bool is_verbose;
+    bool check_unlisted;
+    bool fetch_public_keys;
+    unsigned jobs;
+    const char *src;
+};
+
+static void verify_usage(FILE *to)
+{
+    fprintf(to,
+            "usage: logsift verify [OPTIONS] SRC\n"
+            "Check a CloudTrail trail's digest chain and log files (as `aws cloudtrail\n"
+            "validate-logs` does, plus stricter checks), or a backup against a manifest.\n"
+            "SRC is s3://bucket/prefix or a local copy of the bucket (aws s3 sync).\n"
+            "Exit status: 0 all valid, 1 something invalid, 2 the run could not start.\n"
+            "      --public-key FILE   RSA public key (PEM/DER, PKCS#1/SPKI; repeatable);\n"
+            "                          on S3, keys also come from cloudtrail:ListPublicKeys\n"
+            "      --no-list-public-keys  never call ListPublicKeys\n"
+            "      --since T, --until T  digests ending in [T, T] (YYYY-MM-DD[THH:MM:SSZ])\n"
+            "      --bucket NAME       the bucket a local copy came from (default: as the\n"
+            "                          digests say)\n"
+            "      --manifest FILE     compare SRC with a manifest (logsift manifest create)\n"
+            "      --manifest-key FILE key to check the manifest's signature (HMAC secret or\n"
+            "                          Ed25519 public key; else $LOGSIFT_MANIFEST_KEY)\n"
+            "      --no-unlisted       do not report log files that no digest lists\n"
+            "  -j, --jobs N            log files fetched and hashed at once (default 8)\n"
+            "  -o, --output FMT        text (default) or jsonl\n"
+            "  -v, --verbose           also print the valid files\n"
+            "      --endpoint-url URL, --region R, --profile P   for s3:// sources\n"
+            "Local copies have no S3 metadata: digest signatures are read from\n"
+            "<digest>.sig.json sidecars when present, else reported as not checked.\n");
+}
+
+static int parse_verify_args(int argc, char **argv, struct cli_verify_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->check_unlisted = true;
+    o->fetch_public_keys = true;
+    o->jobs = 8;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = true;
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            verify_usage(stdout);
+            return VERIFY_EXIT_OK;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            o->is_verbose = true;
+            takes = false;
+        } else if (strcmp(a, "--no-unlisted") == 0) {
+            o->check_unlisted = false;
+            takes = false;
+        } else if (strcmp(a, "--no-list-public-keys") == 0) {
+            o->fetch_public_keys = false;
+            takes = false;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            if (v == NULL) {
+                fprintf(stderr, "logsift verify: %s needs a value; see logsift verify --help\n", a);
+                return VERIFY_EXIT_ERROR;
+            }
+            if (strcmp(a, "--public-key") == 0) {
+                if (o->n_public_keys == MAX_KEYS) {
+                    fprintf(stderr, "logsift verify: more than %d --public-key flags\n", MAX_KEYS);
+                    return VERIFY_EXIT_ERROR;
+                }
+                o->public_keys[o->n_public_keys++] = v;
+            } else if (strcmp(a, "--since") == 0) {
+                o->since = v;
+            } else if (strcmp(a, "--until") == 0) {
+                o->until = v;
+            } else if (strcmp(a, "--bucket") == 0) {
+                o->bucket = v;
+            } else if (strcmp(a, "--manifest") == 0) {
+                o->manifest = v;
+            } else if (strcmp(a, "--manifest-key") == 0) {
+                o->manifest_key = v;
+            } else if (strcmp(a, "--endpoint-url") == 0) {
+                o->endpoint_url = v;
+            } else if (strcmp(a, "--region") == 0) {
+                o->region = v;
+            } else if (strcmp(a, "--profile") == 0) {
+                o->profile = v;
+            } else if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0) {
+                char *end;
+                unsigned long n = strtoul(v, &end, 10);
+
+                if (*end != '\0' || n == 0 || n > 256) {
+                    fprintf(stderr, "logsift verify: --jobs %s: give a number from 1 to 256\n", v);
+                    return VERIFY_EXIT_ERROR;
+                }
+                o->jobs = (unsigned)n;
+            } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+                if (strcmp(v, "jsonl") == 0) {
+                    o->is_jsonl = true;
+                } else if (strcmp(v, "text") != 0) {
+                    fprintf(stderr, "logsift verify: --output %s: use text or jsonl\n", v);
+                    return VERIFY_EXIT_ERROR;
+                }
+            } else {
+                fprintf(stderr, "logsift verify: unknown option %s; see logsift verify --help\n",
+                        a);
+                return VERIFY_EXIT_ERROR;
+            }
+            i++;
+            continue;
+        } else {
+            if (o->src != NULL) {
+                fprintf(stderr, "logsift verify: one SRC only (got %s and %s)\n", o->src, a);
+                return VERIFY_EXIT_ERROR;
+            }
+            o->src = a;
+            takes = false;
+        }
+        (void)takes;
+    }
+    if (o->src == NULL) {
+        fprintf(stderr, "logsift verify: no SRC; give a local copy or s3://bucket/prefix\n");
+        verify_usage(stderr);
+        return VERIFY_EXIT_ERROR;
+    }
+    return -1;
+}
+
+/* Open the store for src: S3 or a local copy. */
+static enum lsf_code open_store(const struct cli_verify_opts *o, struct verify_store *store,
+        struct lsf_err *err)
+{
+    if (fetch_s3_is_url(o->src)) {
+        struct verify_s3_opts s3 = {
+            .endpoint_url = o->endpoint_url,
+            .region = o->region,
+            .profile = o->profile,
+            .concurrency = o->jobs,
+        };
+
+        return verify_store_open_s3(o->src, &s3, store, err);
+    }
+    return verify_store_open_local(o->src, o->bucket, store, err);
+}
+
+static int cli_verify_run(int argc, char **argv);
+
+/* ---- logsift manifest create ----------------------------------------------------------- */
+
+/* Event time range of one object, framed as the scan would frame it. */
+static void event_range(void *ctx, const char *name, const unsigned char *plain, size_t len,
+        char first[32], char last[32])
+{
+    struct framer *f = NULL;
+    struct frame_batch batch;
+    struct lsf_err err;
+    unsigned char *copy;
+    size_t pos = 0;
+    int64_t lo = INT64_MAX;
+    int64_t hi = INT64_MIN;
+
+    (void)ctx;
+    (void)name;
+    lsf_err_clear(&err);
+    frame_batch_init(&batch);
+    copy = malloc(len ? len : 1); /* the framer rewrites its window in place */
+    if (copy == NULL || framer_new(FRAME_AUTO, (size_t)16 << 20, &f, &err) != LSF_OK)
+        goto out;
+    memcpy(copy, plain, len);
+    while (pos < len && !framer_gave_up(f)) {
+        size_t consumed = 0;
+
+        frame_batch_reset(&batch);
+        (void)framer_feed(f, copy + pos, len - pos, pos, true, &batch, &consumed, &err);
+        lsf_err_clear(&err);
+        for (size_t i = 0; i < batch.n; i++) {
+            const struct frame_event *ev = &batch.ev[i];
+            int64_t t = ev->ts_ms != FRAME_TS_UNKNOWN
+                                ? ev->ts_ms
+                                : frame_event_time(framer_format(f), copy + pos + ev->off, ev->len,
+                                          (int64_t)time(NULL) * 1000);
+
+            if (t == FRAME_TS_UNKNOWN)
+                continue;
+            lo = t < lo ? t : lo;
+            hi = t > hi ? t : hi;
+        }
+        if (consumed == 0)
+            break;
+        pos += consumed;
+    }
+    if (lo <= hi) {
+        time_t a = (time_t)(lo / 1000);
+        time_t b = (time_t)(hi / 1000);
+        struct tm tm;
+
+        strftime(first, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&a, &tm));
+        strftime(last, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&b, &tm));
+    }
+out:
+    framer_free(f);
+    frame_batch_cleanup(&batch);
+    free(copy);
+}
+
+static void manifest_usage(FILE *to)
+{
+    fprintf(to,
+            "usage: logsift manifest create [OPTIONS] SRC -o MANIFEST\n"
+            "Record every object of a backup (key, size, SHA-256, ETag, event time range) in a\n"
+            "signed manifest; check it later with logsift verify --manifest MANIFEST SRC.\n"
+            "SRC is a folder or s3://bucket/prefix (CloudWatch Logs exports, Firehose backups).\n"
+            "  -o, --output FILE       where to write the manifest\n"
+            "      --manifest-key FILE HMAC secret (file bytes) or Ed25519 private key (PEM);\n"
+            "                          default: the value of $LOGSIFT_MANIFEST_KEY as a secret\n"
+            "      --endpoint-url URL, --region R, --profile P   for s3:// sources\n");
+}
+
+static int cli_manifest(int argc, char **argv)
+{
+    struct cli_verify_opts o;
+    const char *out_path = NULL;
+    struct verify_store store = {0};
+    struct verify_report rep;
+    struct lsf_err err;
+    int status = VERIFY_EXIT_ERROR;
+
+    memset(&o, 0, sizeof(o));
+    if (argc < 2 || strcmp(argv[1], "create") != 0) {
+        manifest_usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+        return argc >= 2 && strcmp(argv[1], "--help") == 0 ? VERIFY_EXIT_OK : VERIFY_EXIT_ERROR;
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            manifest_usage(stdout);
+            return VERIFY_EXIT_OK;
+        }
+        if (a[0] != '-') {
+            if (o.src != NULL) {
+                fprintf(stderr, "logsift manifest: one SRC only (got %s and %s)\n", o.src, a);
+                return VERIFY_EXIT_ERROR;
+            }
+            o.src = a;
+            continue;
+        }
+        if (v == NULL) {
+            fprintf(stderr, "logsift manifest: %s needs a value\n", a);
+            return VERIFY_EXIT_ERROR;
+        }
+        if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0)
+            out_path = v;
+        else if (strcmp(a, "--manifest-key") == 0)
+            o.manifest_key = v;
+        else if (strcmp(a, "--endpoint-url") == 0)
+            o.endpoint_url = v;
+        else if (strcmp(a, "--region") == 0)
+            o.region = v;
+        else if (strcmp(a, "--profile") == 0)
+            o.profile = v;
+        else {
+            fprintf(stderr, "logsift manifest: unknown option %s; see logsift manifest --help\n",
+                    a);
+            return VERIFY_EXIT_ERROR;
+        }
+        i++;
+    }
+    if (o.src == NULL || out_path == NULL) {
+        fprintf(stderr, "logsift manifest create: give SRC and -o MANIFEST\n");
+        return VERIFY_EXIT_ERROR;
+    }
+    o.jobs = 8;
+    lsf_err_clear(&err);
+    verify_report_init(&rep);
+    if (open_store(&o, &store, &err) == LSF_OK &&
+            verify_manifest_create(&store, out_path, o.manifest_key, o.src, event_range, NULL, &rep,
+                    &err) == LSF_OK) {
+        size_t bad = verify_report_count(&rep, VERIFY_KIND_OBJECT, VERIFY_UNREADABLE);
+
+        for (size_t i = 0; i < rep.n_items; i++)
+            fprintf(stderr, "Object\t%s\t%s\t%s\n", rep.items[i].uri,
+                    verify_verdict_text(rep.items[i].verdict), rep.items[i].detail);
+        printf("manifest written to %s%s\n", out_path,
+                bad ? " (with unreadable objects: see above)" : "");
+        status = bad ? VERIFY_EXIT_INVALID : VERIFY_EXIT_OK;
+    } else {
+        fprintf(stderr, "logsift manifest: %s\n", err.msg);
+    }
+    verify_report_cleanup(&rep);
+    verify_store_close(&store);
+    return status;
+}
+
+int cli_verify(int argc, char **argv)
+{
+    if (strcmp(argv[0], "manifest") == 0)
+        return cli_manifest(argc, argv);
+    return cli_verify_run(argc, argv);
+}
+
+static int cli_verify_run(int argc, char **argv)
+{
+    struct cli_verify_opts o;
+    struct verify_store store = {0};
+    struct verify_keyring *kr = NULL;
+    struct verify_report rep;
+    struct lsf_err err;
+    bool is_failed;
+    int status = parse_verify_args(argc, argv, &o);
+
+    if (status >= 0)
+        return status;
+    lsf_err_clear(&err);
+    verify_report_init(&rep);
+    status = VERIFY_EXIT_ERROR;
+    if (verify_keyring_new(&kr, &err) != LSF_OK)
+        goto out;
+    for (size_t i = 0; i < o.n_public_keys; i++)
+        if (verify_keyring_add_file(kr, o.public_keys[i], &err) != LSF_OK)
+            goto out;
+    if (open_store(&o, &store, &err) != LSF_OK)
+        goto out;
+    if (o.manifest != NULL) {
+        if (verify_manifest_check(&store, o.manifest, o.manifest_key, &rep, &err) != LSF_OK)
+            goto out;
+    } else {
+        struct verify_trail_opts topts = {
+            .since = o.since,
+            .until = o.until,
+            .jobs = o.jobs,
+            .check_unlisted = o.check_unlisted,
+        };
+
+        if (!store.is_local && o.fetch_public_keys &&
+                verify_s3_list_public_keys(&store, kr, o.since, o.until, &err) != LSF_OK)
+            goto out;
+        if (verify_trail(&store, kr, &topts, &rep, &err) != LSF_OK)
+            goto out;
+    }
+    if (o.is_jsonl) {
+        is_failed = verify_report_print_jsonl(&rep, stdout);
+    } else {
+        if (o.manifest == NULL)
+            printf("Validating log files in %s\n\n", o.src);
+        fflush(stdout);
+        is_failed = verify_report_print_text(&rep, o.is_verbose, stdout, stderr);
+    }
+    status = is_failed ? VERIFY_EXIT_INVALID : VERIFY_EXIT_OK;
+out:
+    if (status == VERIFY_EXIT_ERROR && err.code != LSF_OK)
+        fprintf(stderr, "logsift verify: %s\n", err.msg);
+    verify_report_cleanup(&rep);
+    verify_store_close(&store);
+    verify_keyring_free(kr);
+    fflush(stdout);
+    return status;
+}
