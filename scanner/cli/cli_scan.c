@@ -17,6 +17,7 @@
 
 #include "alert.h"
 #include "cli.h"
+#include "cli_alerts.h"
 #include "pat.h"
 #include "scan.h"
 #include "src_file.h"
@@ -25,6 +26,7 @@
 enum cli_output {
     CLI_OUT_JSONL,
     CLI_OUT_TABLE,
+    CLI_OUT_OCSF,
     CLI_OUT_NONE
 };
 
@@ -44,6 +46,7 @@ struct cli_scan_opts {
     struct fetch_s3_opts s3; /* s3:// inputs */
     const char **s3_include;
     const char **s3_exclude;
+    struct cli_alerts_opts alerts; /* SNS, metrics, spool, report (cli_alerts.c) */
 };
 
 static void scan_usage(FILE *to)
@@ -59,7 +62,7 @@ static void scan_usage(FILE *to)
             "  -j, --jobs N            worker threads (default: all cores)\n"
             "      --format FMT        auto, cloudtrail, json-array, json-lines, json-stream,\n"
             "                          cwl-export, firehose, syslog (default: auto per input)\n"
-            "  -o, --output FMT        jsonl (default), table, none\n"
+            "  -o, --output FMT        jsonl (default), table, ocsf, none\n"
             "      --sort              findings in (input, offset, rule) order\n"
             "      --excerpt BYTES     event bytes kept in a JSON finding (default 4096)\n"
             "      --max-event-size N  longest event scanned (default 16M); longer: skipped\n"
@@ -78,6 +81,7 @@ static void scan_usage(FILE *to)
             "  -q, --quiet             no summary on stderr (problems are still reported)\n"
             "      --progress          progress line on stderr (default when it is a terminal)\n"
             "Sizes take K, M or G suffixes (powers of 1024).\n");
+    cli_alerts_usage(to);
 }
 
 /* Parse "16M"-style sizes. */
@@ -208,10 +212,13 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
                 o->output = CLI_OUT_JSONL;
             } else if (strcmp(val, "table") == 0) {
                 o->output = CLI_OUT_TABLE;
+            } else if (strcmp(val, "ocsf") == 0) {
+                o->output = CLI_OUT_OCSF;
             } else if (strcmp(val, "none") == 0) {
                 o->output = CLI_OUT_NONE;
             } else {
-                fprintf(stderr, "logsift scan: --output %s: use jsonl, table or none\n", val);
+                fprintf(stderr, "logsift scan: --output %s: use jsonl, table, ocsf or none\n",
+                        val);
                 return CLI_EXIT_ERROR;
             }
         } else if (is_flag(a, NULL, "--excerpt")) {
@@ -257,6 +264,9 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
             o->s3_include[o->s3.n_include++] = val;
         } else if (is_flag(a, NULL, "--exclude")) {
             o->s3_exclude[o->s3.n_exclude++] = val;
+        } else if (cli_alerts_is_flag(a)) {
+            if (!cli_alerts_parse(&o->alerts, a, val))
+                return CLI_EXIT_ERROR;
         } else {
             fprintf(stderr, "logsift scan: unknown option %s; see 'logsift scan --help'\n", a);
             return CLI_EXIT_ERROR;
@@ -314,6 +324,7 @@ struct cli_sink {
     enum cli_output output;
     size_t excerpt_len;
     FILE *out;
+    const struct pat_set *set; /* rule descriptions for OCSF */
 };
 
 static enum lsf_code sink_format(void *self, const struct lsf_finding *f, struct lsf_buf *out,
@@ -326,6 +337,9 @@ static enum lsf_code sink_format(void *self, const struct lsf_finding *f, struct
         return alert_jsonl_format(f, sink->excerpt_len, out, err);
     case CLI_OUT_TABLE:
         return alert_table_format(f, out, err);
+    case CLI_OUT_OCSF:
+        return alert_ocsf_format(f, cli_alerts_rule_why(sink->set, f->rule_id),
+                sink->excerpt_len, out, err);
     case CLI_OUT_NONE:
         break;
     }
@@ -439,6 +453,7 @@ int cli_scan(int argc, char **argv)
     struct fetch_s3 *s3 = NULL;
     struct scan_source source;
     struct scan_stats stats;
+    struct cli_alerts *alerts = NULL;
     struct lsf_err err;
     enum lsf_code rc;
     int status;
@@ -454,12 +469,23 @@ int cli_scan(int argc, char **argv)
     if (rc == LSF_OK)
         rc = scan_engine_new(set, db, &eng, &err);
     if (rc == LSF_OK)
+        rc = cli_alerts_start(&opts.alerts, set, opts.s3.region, opts.s3.profile,
+                opts.excerpt_len, &alerts, &err);
+    if (rc == LSF_OK)
         rc = open_source(&opts, &files, &s3, &source, &err);
     if (rc == LSF_OK) {
-        struct cli_sink sink_state = {opts.output, opts.excerpt_len, stdout};
+        struct cli_sink sink_state = {opts.output, opts.excerpt_len, stdout, set};
         struct scan_sink sink = {sink_format, sink_write, sink_problem, &sink_state};
 
+        cli_alerts_wrap(alerts, &sink);
         rc = scan_run(eng, &opts.scan, &source, &sink, &stats, &err);
+        if (rc == LSF_OK)
+            rc = cli_alerts_after_scan(alerts, &stats, &err);
+        if (rc == LSF_OK && cli_alerts_deliver(alerts, opts.is_quiet, &err) != LSF_OK) {
+            fprintf(stderr, "logsift: %s\n", err.msg); /* undelivered stays spooled */
+            lsf_err_clear(&err);
+            stats.n_problems++;
+        }
         if (!opts.is_quiet)
             print_summary(set, db, &stats);
         if (opts.stats_json && write_stats_json(opts.stats_json, set, &stats) != 0)
@@ -474,6 +500,8 @@ int cli_scan(int argc, char **argv)
     else
         status = stats.n_findings > 0 ? CLI_EXIT_FINDINGS : CLI_EXIT_NO_FINDINGS;
 out:
+    cli_alerts_free(alerts);
+    cli_alerts_opts_cleanup(&opts.alerts);
     scan_stats_cleanup(&stats);
     fetch_files_free(files);
     fetch_s3_free(s3);
