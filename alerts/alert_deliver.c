@@ -81,8 +81,19 @@ enum lsf_code alert_delivery_new(const struct alert_delivery_opts *opts,
         rc = aws_creds_provider_new(d->cfg, &d->creds, err);
     if (rc == LSF_OK && opts->sns.topic_arn != NULL)
         rc = aws_endpoint_resolve(d->cfg, AWS_SVC_SNS, NULL, &d->sns_ep, err);
-    if (rc == LSF_OK && opts->metrics.ns != NULL)
-        rc = aws_endpoint_resolve(d->cfg, AWS_SVC_CLOUDWATCH, NULL, &d->cw_ep, err);
+    if (rc == LSF_OK && opts->metrics.ns != NULL) {
+        /* Metrics belong in the region the user works in, not necessarily the topic's. */
+        cfg_opts.region = opts->region;
+        rc = aws_config_load(&cfg_opts, &d->cfg_cw, err);
+        if (rc == LSF_OK && aws_config_region(d->cfg_cw) == NULL && arn_region[0] != '\0') {
+            aws_config_free(d->cfg_cw);
+            d->cfg_cw = NULL;
+            cfg_opts.region = arn_region;
+            rc = aws_config_load(&cfg_opts, &d->cfg_cw, err);
+        }
+        if (rc == LSF_OK)
+            rc = aws_endpoint_resolve(d->cfg_cw, AWS_SVC_CLOUDWATCH, NULL, &d->cw_ep, err);
+    }
 out:
     if (rc != LSF_OK)
         alert_delivery_free(d);
@@ -96,6 +107,7 @@ void alert_delivery_free(struct alert_delivery *d)
     if (d == NULL)
         return;
     aws_creds_provider_free(d->creds);
+    aws_config_free(d->cfg_cw);
     if (d->cfg != NULL) {
         aws_config_free(d->cfg);
         aws_global_cleanup();

@@ -8,7 +8,8 @@
 
 struct alert_delivery {
     struct alert_delivery_opts opts;
-    struct aws_config *cfg;
+    struct aws_config *cfg;    /* SNS: the topic's region (or --region) */
+    struct aws_config *cfg_cw; /* metrics: --region, else the AWS CLI's, else the topic's */
     struct aws_creds_provider *creds;
     struct aws_endpoint sns_ep;
     struct aws_endpoint cw_ep;

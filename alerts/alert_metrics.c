@@ -8,10 +8,10 @@
  * hold at most 1000 datums and stay under 1 MB (9.2).
  *
  * Never counted twice: every (finding, counter) and (run, counter) a request carries is
- * written to the ledger once CloudWatch accepted it, and only throttling answers (the request
- * was not applied) are retried. A request whose outcome is unknown (no answer, a 5xx) is not
- * repeated: its counters are recorded as sent and a warning says they may be missing, since
- * CloudWatch has no way to drop a duplicate (aws-facts 10.4).
+ * written to the ledger (fsynced) before the request goes out and withdrawn only when the
+ * answer proves it was not applied; only throttling answers are retried. A request whose
+ * outcome is unknown (no answer, a 5xx, a crash while in flight) is not repeated and a warning
+ * says its counters may be missing, since CloudWatch cannot drop a duplicate (aws-facts 10.4).
  */
 #include "alert_deliver_int.h"
 
@@ -208,20 +208,22 @@ static enum lsf_code add_datum(struct lsf_buf *form, size_t n, const struct aler
     return rc;
 }
 
+/* Record (or, with is_cancel, withdraw) every key of the batch, durably. */
 static enum lsf_code ledger_batch(const struct alert_spooled *s, const struct datum *xs,
-        size_t n, struct alert_ledger *ledger, struct lsf_err *err)
+        size_t n, struct alert_ledger *ledger, bool is_cancel, struct lsf_err *err)
 {
+    enum lsf_code (*const op)(struct alert_ledger *, const char *, const char *, const char *,
+            struct lsf_err *) = is_cancel ? alert_ledger_cancel : alert_ledger_add;
     enum lsf_code rc = LSF_OK;
 
     for (size_t i = 0; rc == LSF_OK && i < n; i++) {
         for (size_t k = 0; rc == LSF_OK && k < xs[i].n_keys; k++) {
             const struct datum_key *key = &xs[i].keys[k];
             if (key->is_run)
-                rc = alert_ledger_add(ledger, ALERT_METRICS_RUN_KEY, s->runs[key->idx].run_id,
-                        key->part, err);
+                rc = op(ledger, ALERT_METRICS_RUN_KEY, s->runs[key->idx].run_id, key->part, err);
             else
-                rc = alert_ledger_add(ledger, s->records[key->idx].rule,
-                        s->records[key->idx].event_id, key->part, err);
+                rc = op(ledger, s->records[key->idx].rule, s->records[key->idx].event_id,
+                        key->part, err);
         }
     }
     if (rc == LSF_OK)
@@ -247,6 +249,10 @@ static enum lsf_code put_batch(struct alert_delivery *d, const struct alert_spoo
         rc = aws_query_add(&form, "Namespace", d->opts.metrics.ns, err);
     for (size_t i = 0; rc == LSF_OK && i < n; i++)
         rc = add_datum(&form, i + 1, d, &xs[i], err);
+    /* The intent is durable before the request leaves: a crash while it is in flight then
+     * means "maybe missing", never "counted twice". */
+    if (rc == LSF_OK)
+        rc = ledger_batch(s, xs, n, ledger, false, err);
     if (rc == LSF_OK) {
         struct aws_query_call call = {
             .ep = &d->cw_ep,
@@ -256,22 +262,21 @@ static enum lsf_code put_batch(struct alert_delivery *d, const struct alert_spoo
             .resource = d->opts.metrics.ns,
             .retry = AWS_QUERY_RETRY_UNAPPLIED,
         };
-        rc = aws_query_post(d->cfg, d->creds, &call, &reply, &is_ambiguous, err);
+        rc = aws_query_post(d->cfg_cw, d->creds, &call, &reply, &is_ambiguous, err);
     }
-    if (rc == LSF_OK || is_ambiguous) {
-        enum lsf_code lrc;
-        if (rc != LSF_OK) {
-            alert_warn(d, "%s; %zu datums are not resent (CloudWatch would count them twice if "
-                    "the first request was applied), so these counters may be missing",
-                    err->msg, n);
-            lsf_err_clear(err);
-            rc = LSF_OK;
-        } else if (stats) {
+    if (rc == LSF_OK) {
+        if (stats)
             stats->n_datums += n;
-        }
-        lrc = ledger_batch(s, xs, n, ledger, err);
-        if (lrc != LSF_OK)
-            rc = lrc;
+    } else if (is_ambiguous) {
+        alert_warn(d, "%s; %zu datums are not resent (CloudWatch would count them twice if the "
+                "first request was applied), so these counters may be missing", err->msg, n);
+        lsf_err_clear(err);
+        rc = LSF_OK;
+    } else if (form.len > 0 && ledger_batch(s, xs, n, ledger, true, NULL) != LSF_OK) {
+        /* Not sent for sure, but the withdrawal did not stick: the counters are lost rather
+         * than risked twice. err already holds the reason the request failed. */
+        alert_warn(d, "PutMetricData %s: could not withdraw %zu counters from the delivery "
+                "ledger; they will not be retried", d->opts.metrics.ns, n);
     }
     lsf_buf_cleanup(&form);
     lsf_buf_cleanup(&reply);

@@ -473,12 +473,15 @@ static char *ledger_key(const char *a, const char *b, const char *part)
     return k;
 }
 
+/* A removed key's slot: occupied for probing, never equal to a key. */
+static char tombstone[] = "";
+
 static bool set_find(const struct alert_ledger *lg, const char *key, size_t *slot)
 {
     size_t i = (size_t)fnv1a(key) & (lg->cap - 1);
 
     while (lg->slots[i] != NULL) {
-        if (strcmp(lg->slots[i], key) == 0) {
+        if (lg->slots[i] != tombstone && strcmp(lg->slots[i], key) == 0) {
             *slot = i;
             return true;
         }
@@ -505,7 +508,7 @@ static bool set_insert(struct alert_ledger *lg, char *key)
         }
         lg->cap = cap;
         for (size_t i = 0; i < old_cap; i++) {
-            if (old[i] != NULL && !set_find(lg, old[i], &slot))
+            if (old[i] != NULL && old[i] != tombstone && !set_find(lg, old[i], &slot))
                 lg->slots[slot] = old[i];
         }
         free(old);
@@ -549,6 +552,15 @@ enum lsf_code alert_ledger_open(struct alert_spool *sp, const char *sink, const 
         if (line[n - 1] != '\n')
             break; /* torn: that publish is not recorded, so it is redone */
         line[n - 1] = '\0';
+        if (line[0] == '!') {
+            /* A cancelled intent (alert_ledger_cancel). */
+            size_t slot;
+            if (set_find(lg, line + 1, &slot)) {
+                free(lg->slots[slot]);
+                lg->slots[slot] = tombstone;
+            }
+            continue;
+        }
         if (!set_insert(lg, strdup(line))) {
             rc = lsf_fail(err, LSF_E_NOMEM, "out of memory reading %s", lg->path);
             goto out;
@@ -580,8 +592,10 @@ void alert_ledger_free(struct alert_ledger *lg)
         return;
     if (lg->fd >= 0)
         close(lg->fd);
-    for (size_t i = 0; i < lg->cap; i++)
-        free(lg->slots[i]);
+    for (size_t i = 0; i < lg->cap; i++) {
+        if (lg->slots[i] != tombstone)
+            free(lg->slots[i]);
+    }
     free(lg->slots);
     free(lg->path);
     free(lg);
@@ -626,4 +640,32 @@ enum lsf_code alert_ledger_sync(struct alert_ledger *lg, struct lsf_err *err)
         return lsf_fail(err, LSF_E_IO, "delivery ledger %s: fsync failed: %s", lg->path,
                 strerror(errno));
     return LSF_OK;
+}
+
+enum lsf_code alert_ledger_cancel(struct alert_ledger *lg, const char *a, const char *b,
+        const char *part, struct lsf_err *err)
+{
+    char *key = ledger_key(a, b, part);
+    char *line;
+    size_t n;
+    size_t slot;
+    enum lsf_code rc;
+
+    if (key == NULL)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    n = strlen(key);
+    line = malloc(n + 3);
+    if (line == NULL) {
+        free(key);
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    }
+    snprintf(line, n + 3, "!%s\n", key);
+    rc = write_all(lg->fd, lg->path, line, n + 2, err);
+    if (rc == LSF_OK && set_find(lg, key, &slot)) {
+        free(lg->slots[slot]);
+        lg->slots[slot] = tombstone;
+    }
+    free(line);
+    free(key);
+    return rc;
 }

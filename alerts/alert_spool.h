@@ -6,6 +6,7 @@
  *                         appended during the scan, fsynced by alert_spool_sync
  *   <sink>-<hash>.ledger  "rule<TAB>event id[<TAB>part]" lines: what one destination (a topic,
  *                         a namespace) has accepted, appended and fsynced after each publish
+ *                         (metrics: before it, as an intent; "!key" withdraws one)
  *   lock                  flock'd while a run uses the directory
  * A line without its newline (a crash mid-write) is ignored on reading. Ledgers are kept, so a
  * rerun over the same logs never resends; the spool is compacted once everything in it is
@@ -87,6 +88,11 @@ bool alert_ledger_has(const struct alert_ledger *lg, const char *a, const char *
 
 /* Record keys (not yet durable). LSF_E_IO, LSF_E_NOMEM. */
 enum lsf_code alert_ledger_add(struct alert_ledger *lg, const char *a, const char *b,
+        const char *part, struct lsf_err *err) LSF_WARN_UNUSED;
+
+/* Withdraw a key recorded as an intent before a request that then certainly failed (a "!key"
+ * line; not yet durable). LSF_E_IO, LSF_E_NOMEM. */
+enum lsf_code alert_ledger_cancel(struct alert_ledger *lg, const char *a, const char *b,
         const char *part, struct lsf_err *err) LSF_WARN_UNUSED;
 
 /* fsync the recorded keys. LSF_E_IO. */
