@@ -10,6 +10,7 @@ packages=(
   libcmocka-dev
   gzip zstd python3 ripgrep ugrep
   python3-botocore awscli
+  chromium
 )
 
 # s3rver (npm) for the S3 integration tests; its install script is a no-op when up to date.
