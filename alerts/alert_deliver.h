@@ -106,6 +106,15 @@ void alert_sns_subject(const char *severity, const char *title, char *buf, size_
  */
 bool alert_sns_fit(struct lsf_buf *body, size_t max_bytes, const char *reference);
 
+/*
+ * Batching: the end (exclusive) of the request that starts at entry start, given each entry's
+ * size. SNS: at most ALERT_SNS_MAX_BATCH_ENTRIES entries whose sizes sum to at most
+ * ALERT_SNS_MAX_MESSAGE_BYTES. Metrics: at most ALERT_METRICS_MAX_DATUMS datums within
+ * ALERT_METRICS_MAX_BODY_BYTES including base_bytes. A request always takes at least one entry.
+ */
+size_t alert_sns_batch_end(const size_t *sizes, size_t n, size_t start);
+size_t alert_metrics_batch_end(const size_t *sizes, size_t n, size_t start, size_t base_bytes);
+
 /* Region of an SNS topic ARN ("arn:aws:sns:eu-west-1:123456789012:name") into buf; false when
  * arn is not one. */
 bool alert_sns_arn_region(const char *arn, char *buf, size_t len);

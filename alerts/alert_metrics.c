@@ -294,23 +294,38 @@ static size_t datum_bytes(const struct alert_delivery *d, const struct datum *x)
     return n;
 }
 
+size_t alert_metrics_batch_end(const size_t *sizes, size_t n, size_t start, size_t base_bytes)
+{
+    size_t end = start;
+    size_t bytes = base_bytes;
+
+    /* 1000 datums and a 1 MB body per request (aws-facts 9.2). */
+    while (end < n && end - start < ALERT_METRICS_MAX_DATUMS &&
+            (end == start || bytes + sizes[end] <= ALERT_METRICS_MAX_BODY_BYTES)) {
+        bytes += sizes[end];
+        end++;
+    }
+    return end;
+}
+
 enum lsf_code alert_metrics_deliver(struct alert_delivery *d, const struct alert_spooled *s,
         struct alert_ledger *ledger, struct alert_delivery_stats *stats, struct lsf_err *err)
 {
     struct datums ds = {NULL, 0, 0};
     enum lsf_code rc = build(d, s, ledger, &ds, err);
 
+    size_t *sizes = malloc((ds.n ? ds.n : 1) * sizeof(size_t));
+
+    if (rc == LSF_OK && sizes == NULL)
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    for (size_t i = 0; rc == LSF_OK && i < ds.n; i++)
+        sizes[i] = datum_bytes(d, &ds.v[i]);
     for (size_t i = 0; rc == LSF_OK && i < ds.n;) {
-        size_t j = i;
-        size_t bytes = 300 + strlen(d->opts.metrics.ns) * 3;
-        while (j < ds.n && j - i < ALERT_METRICS_MAX_DATUMS &&
-                bytes + datum_bytes(d, &ds.v[j]) <= ALERT_METRICS_MAX_BODY_BYTES) {
-            bytes += datum_bytes(d, &ds.v[j]);
-            j++;
-        }
+        size_t j = alert_metrics_batch_end(sizes, ds.n, i, 300 + strlen(d->opts.metrics.ns) * 3);
         rc = put_batch(d, s, ds.v + i, j - i, ledger, stats, err);
         i = j;
     }
+    free(sizes);
     datums_cleanup(&ds);
     return rc;
 }

@@ -47,6 +47,8 @@ int alert_severity_rank(const char *severity)
 /* The event as a JSON object, or NULL. */
 static json_t *event_json(const struct lsf_finding *f)
 {
+    struct lsf_buf clean;
+    json_t *ev;
     size_t i = 0;
 
     while (i < f->event_len && (f->event[i] == ' ' || f->event[i] == '\t' || f->event[i] == '\r' ||
@@ -54,7 +56,16 @@ static json_t *event_json(const struct lsf_finding *f)
         i++;
     if (i == f->event_len || f->event[i] != '{')
         return NULL;
-    return json_loadb((const char *)f->event, f->event_len, JSON_DISABLE_EOF_CHECK, NULL);
+    ev = json_loadb((const char *)f->event, f->event_len, JSON_DISABLE_EOF_CHECK, NULL);
+    if (ev != NULL)
+        return ev;
+    /* jansson refuses invalid UTF-8 anywhere; one broken byte in a request parameter must
+     * not cost the event its eventID, so read a repaired copy. */
+    lsf_buf_init(&clean, f->event_len * 3 + 16);
+    if (alert_utf8_clean(f->event, f->event_len, &clean, NULL) == LSF_OK)
+        ev = json_loadb((const char *)clean.data, clean.len, JSON_DISABLE_EOF_CHECK, NULL);
+    lsf_buf_cleanup(&clean);
+    return ev;
 }
 
 /* A printable identifier: no control characters, not too long. */

@@ -784,6 +784,20 @@ static enum lsf_code publish(struct alert_delivery *d, const struct alert_spoole
     return rc;
 }
 
+size_t alert_sns_batch_end(const size_t *sizes, size_t n, size_t start)
+{
+    size_t end = start;
+    size_t bytes = 0;
+
+    /* PublishBatch: 10 entries, each and the sum within 256 KB (aws-facts 8.2). */
+    while (end < n && end - start < ALERT_SNS_MAX_BATCH_ENTRIES &&
+            (end == start || bytes + sizes[end] <= ALERT_SNS_MAX_MESSAGE_BYTES)) {
+        bytes += sizes[end];
+        end++;
+    }
+    return end;
+}
+
 static size_t entry_bytes(const struct sns_msg *m)
 {
     return m->body.len + strlen(m->subject) + attr_bytes(m);
@@ -796,6 +810,7 @@ enum lsf_code alert_sns_deliver(struct alert_delivery *d, const struct alert_spo
     size_t n_pend = 0;
     struct sns_msg *msgs = NULL;
     size_t n_msgs = 0;
+    size_t *sizes;
     enum lsf_code first = LSF_OK;
     enum lsf_code rc;
 
@@ -810,14 +825,15 @@ enum lsf_code alert_sns_deliver(struct alert_delivery *d, const struct alert_spo
     free(pend);
     if (rc != LSF_OK)
         return rc;
+    sizes = malloc((n_msgs ? n_msgs : 1) * sizeof(size_t));
+    if (sizes == NULL) {
+        msg_free_all(msgs, n_msgs);
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n_msgs; i++)
+        sizes[i] = entry_bytes(&msgs[i]);
     for (size_t i = 0; i < n_msgs;) {
-        size_t j = i;
-        size_t bytes = 0;
-        while (j < n_msgs && j - i < ALERT_SNS_MAX_BATCH_ENTRIES &&
-                (j == i || bytes + entry_bytes(&msgs[j]) <= ALERT_SNS_MAX_MESSAGE_BYTES)) {
-            bytes += entry_bytes(&msgs[j]);
-            j++;
-        }
+        size_t j = alert_sns_batch_end(sizes, n_msgs, i);
         rc = publish(d, s, msgs + i, j - i, ledger, stats, err);
         if (rc != LSF_OK && first == LSF_OK)
             first = rc;
@@ -826,6 +842,7 @@ enum lsf_code alert_sns_deliver(struct alert_delivery *d, const struct alert_spo
             break;
         i = j;
     }
+    free(sizes);
     msg_free_all(msgs, n_msgs);
     return first;
 }
