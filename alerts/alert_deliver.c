@@ -154,22 +154,29 @@ enum lsf_code alert_deliver_pending(struct alert_delivery *d, struct alert_spool
     rc = alert_spool_load(sp, &s, err);
     if (rc != LSF_OK)
         return rc;
+    /* Each sink reports into its own error, so one's failure never hides the other's. */
     if (d->opts.sns.topic_arn != NULL) {
-        rc = alert_ledger_open(sp, "sns", d->opts.sns.topic_arn, &sns, err);
+        struct lsf_err e;
+        lsf_err_clear(&e);
+        rc = alert_ledger_open(sp, "sns", d->opts.sns.topic_arn, &sns, &e);
         if (rc == LSF_OK)
-            rc = alert_sns_deliver(d, &s, sns, stats, err);
+            rc = alert_sns_deliver(d, &s, sns, stats, &e);
         if (rc != LSF_OK)
-            first = rc;
+            first = lsf_fail(err, rc, "%s", e.msg);
     }
     if (d->opts.metrics.ns != NULL && first != LSF_E_IO && first != LSF_E_NOMEM) {
         char *dest = metrics_destination(d);
-        rc = dest ? alert_ledger_open(sp, "metrics", dest, &met, err)
-                  : lsf_fail(err, LSF_E_NOMEM, "out of memory");
+        struct lsf_err e;
+        lsf_err_clear(&e);
+        rc = dest ? alert_ledger_open(sp, "metrics", dest, &met, &e)
+                  : lsf_fail(&e, LSF_E_NOMEM, "out of memory");
         free(dest);
         if (rc == LSF_OK)
-            rc = alert_metrics_deliver(d, &s, met, stats, err);
+            rc = alert_metrics_deliver(d, &s, met, stats, &e);
         if (rc != LSF_OK && first == LSF_OK)
-            first = rc;
+            first = lsf_fail(err, rc, "%s", e.msg);
+        else if (rc != LSF_OK)
+            alert_warn(d, "%s", e.msg); /* the first error is returned; this one is shown */
     }
     /* Keep what a configured destination still lacks; drop the rest. */
     keep_records = calloc(s.n_records + 1, sizeof(bool));

@@ -229,12 +229,13 @@ static int by_count(const void *a, const void *b)
     return strcmp(sort_tally->keys[x], sort_tally->keys[y]);
 }
 
-static void top_table(FILE *fp, const char *id, const char *heading, const struct tally *t)
+static void top_table(FILE *fp, const char *id, const char *heading, const char *column,
+        const struct tally *t)
 {
     size_t *idx = malloc((t->n ? t->n : 1) * sizeof(size_t));
 
     fprintf(fp, "<section><h2>%s</h2>\n<table id=\"%s\"><tr><th>%s</th><th>findings</th></tr>\n",
-            heading, id, heading);
+            heading, id, column);
     if (idx != NULL) {
         for (size_t i = 0; i < t->n; i++)
             idx[i] = i;
@@ -401,8 +402,9 @@ static bool write_html(FILE *fp, struct alert_report *rep, const struct alert_re
     }
     fputs("</table></section>\n", fp);
     timeline(fp, rep->times, rep->n_times);
-    top_table(fp, "top-principals", "principal", &rep->principals);
-    top_table(fp, "top-source-ips", "source IP", &rep->ips);
+    top_table(fp, "top-principals", "Top principals", "principal (userIdentity.arn)",
+            &rep->principals);
+    top_table(fp, "top-source-ips", "Top source IPs", "sourceIPAddress", &rep->ips);
     fputs("</body></html>\n", fp);
     return !ferror(fp);
 }

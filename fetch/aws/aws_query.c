@@ -150,6 +150,9 @@ enum lsf_code aws_query_post(const struct aws_config *cfg, struct aws_creds_prov
         unsigned delay_ms = 0;
 
         lsf_err_clear(&attempt_err);
+        /* Empty until aws_http_perform fills it, so every path may clean it. */
+        memset(&resp, 0, sizeof(resp));
+        lsf_buf_init(&resp.body, 0);
         rc = attempt(cfg, creds, call, &resp, &attempt_err);
         if (rc == LSF_OK && resp.status >= 200 && resp.status <= 299) {
             aws_retry_succeeded(&retry, &quota);
@@ -175,7 +178,7 @@ enum lsf_code aws_query_post(const struct aws_config *cfg, struct aws_creds_prov
         } else {
             memset(&info, 0, sizeof(info));
             outcome = (struct aws_outcome){0, NULL, resp.is_timeout, !resp.is_timeout};
-            ambiguous = true;
+            ambiguous = !resp.is_not_sent;
         }
         lsf_buf_cleanup(&resp.body);
         if (rc == LSF_OK && is_expired_token(info.code) && !refreshed) {
@@ -185,7 +188,7 @@ enum lsf_code aws_query_post(const struct aws_config *cfg, struct aws_creds_prov
             continue;
         }
         kind = aws_retry_classify(&outcome);
-        if (call->retry == AWS_QUERY_RETRY_UNAPPLIED && kind != AWS_RETRY_THROTTLE)
+        if (call->retry == AWS_QUERY_RETRY_UNAPPLIED && kind != AWS_RETRY_THROTTLE && ambiguous)
             kind = AWS_RETRY_NONE;
         if (aws_retry_next(&retry, &quota, kind, hooks->rand01(hooks->ctx), &delay_ms)) {
             aws_debug(hooks, "%s %s: retry %u in %u ms", call->operation, call->resource,

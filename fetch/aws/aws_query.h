@@ -21,9 +21,9 @@ enum aws_query_retry {
     /* Any retryable failure (aws_retry_classify): for calls that are harmless to repeat, such
      * as SNS FIFO publishes carrying a MessageDeduplicationId. */
     AWS_QUERY_RETRY_ALL,
-    /* Only answers that say the request was not applied (throttling): for calls a repeat would
-     * double, such as PutMetricData counters. A lost response is then not retried and the
-     * call fails with *out_is_ambiguous set. */
+    /* Only failures that prove the request was not applied (throttling, no connection made):
+     * for calls a repeat would double, such as PutMetricData counters. A lost response or a
+     * 5xx is then not retried and the call fails with *is_ambiguous set. */
     AWS_QUERY_RETRY_UNAPPLIED
 };
 

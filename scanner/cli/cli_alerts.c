@@ -194,13 +194,25 @@ struct cli_alerts {
     struct scan_sink inner;
 };
 
-static char *default_spool_dir(void)
+void cli_alerts_set_state_path(struct cli_alerts_opts *o, const char *state_path)
+{
+    o->state_path = state_path;
+}
+
+static char *default_spool_dir(const struct cli_alerts_opts *o)
 {
     const char *state = getenv("XDG_STATE_HOME");
     const char *home = getenv("HOME");
     char *dir;
     size_t n;
 
+    if (o->state_path != NULL) {
+        n = strlen(o->state_path) + 8;
+        dir = malloc(n);
+        if (dir)
+            snprintf(dir, n, "%s.spool", o->state_path);
+        return dir;
+    }
     if (state != NULL && state[0] == '/') {
         n = strlen(state) + 32;
         dir = malloc(n);
@@ -263,7 +275,7 @@ enum lsf_code cli_alerts_start(const struct cli_alerts_opts *o, const struct pat
             .profile = profile,
             .warn = warn_line,
         };
-        a->spool_dir = o->spool_dir ? strdup(o->spool_dir) : default_spool_dir();
+        a->spool_dir = o->spool_dir ? strdup(o->spool_dir) : default_spool_dir(o);
         if (a->spool_dir == NULL)
             rc = lsf_fail(err, LSF_E_USAGE, "no place for the alert spool: HOME is not set; give "
                     "--spool-dir DIR");

@@ -33,7 +33,9 @@ struct cli_alerts_opts {
     char **dim_storage;
     size_t n_dims;
     bool metrics_event_time;
-    const char *spool_dir;        /* NULL: $XDG_STATE_HOME/logsift/spool or ~/.local/state/... */
+    const char *spool_dir;        /* NULL: "<state file>.spool" with --state, else
+                                     $XDG_STATE_HOME/logsift/spool or ~/.local/state/... */
+    const char *state_path;       /* the --state checkpoint file, when there is one */
     const char *report_path;
 };
 
@@ -42,6 +44,9 @@ bool cli_alerts_is_flag(const char *flag);
 
 /* Parse one alert flag and its value into o; false after printing a one-line error. */
 bool cli_alerts_parse(struct cli_alerts_opts *o, const char *flag, const char *val);
+
+/* With --state FILE, the spool defaults to "FILE.spool" (next to the checkpoint it pairs with). */
+void cli_alerts_set_state_path(struct cli_alerts_opts *o, const char *state_path);
 
 /* Free what parsing allocated. */
 void cli_alerts_opts_cleanup(struct cli_alerts_opts *o);
