@@ -352,6 +352,26 @@ class TestFaults(Base):
         self.assertEqual(r.returncode, 1, r.stderr.decode())
         self.assert_each_finding_once(sns_messages(arn))
 
+    def test_metrics_that_were_certainly_not_applied_are_sent_by_the_next_run(self):
+        ns = "Later/" + self.topic_name
+        # Throttled past the retry budget: CloudWatch said no, so nothing was counted.
+        faults([{"match": {"service": "monitoring"}, "fault": "throttle", "count": -1}])
+        r = self.scan("--metrics-namespace", ns, ok=(2,))
+        self.assertIn("Throttling", r.stderr.decode())
+        clear_faults()
+        # No connection at all: the request never left.
+        e = env()
+        e["AWS_ENDPOINT_URL_CLOUDWATCH"] = "http://127.0.0.1:1"
+        r = subprocess.run([LOGSIFT, "scan", "-o", "none", "--spool-dir", self.spool,
+                            "--metrics-namespace", ns, DETONATIONS], capture_output=True, env=e,
+                           timeout=120)
+        self.assertEqual(r.returncode, 2, r.stderr.decode())
+        self.assertEqual(datums(ns), [])
+        self.scan("--metrics-namespace", ns)
+        rules = [d for d in datums(ns) if d["metricName"] == "Findings"]
+        self.assertEqual(sum(d["value"] for d in rules), 2 * len(self.findings))
+        self.assertEqual(len([d for d in datums(ns) if d["metricName"] == "EventsScanned"]), 3)
+
     def test_sigkill_at_random_points_then_reruns_deliver_every_finding_exactly_once(self):
         arn, ns = topic(self.topic_name + ".fifo"), "Kill/" + self.topic_name
         rng = random.Random(int(os.environ.get("LSF_KILL_SEED", "6")))
