@@ -165,33 +165,51 @@ static enum lsf_code write_all(int fd, const char *what, const char *bytes, size
     return LSF_OK;
 }
 
-/* Append one JSON line (takes obj). */
-static enum lsf_code append_json(struct alert_spool *sp, json_t *obj, struct lsf_err *err)
+/* obj (taken) as one line ending in '\n': heap, the caller frees. NULL when out of memory. */
+static char *json_line(json_t *obj, size_t *len)
 {
-    char *text;
-    enum lsf_code rc;
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    char *line;
+    size_t n;
 
-    if (obj == NULL)
-        return lsf_fail(err, LSF_E_NOMEM, "out of memory spooling a finding");
-    text = json_dumps(obj, JSON_COMPACT);
     json_decref(obj);
     if (text == NULL)
-        return lsf_fail(err, LSF_E_NOMEM, "out of memory spooling a finding");
-    {
-        size_t n = strlen(text);
-        char *line = realloc(text, n + 2);
-        if (line == NULL) {
-            free(text);
-            return lsf_fail(err, LSF_E_NOMEM, "out of memory spooling a finding");
-        }
-        line[n] = '\n';
-        line[n + 1] = '\0';
-        /* One write per line under the lock: concurrent workers never interleave. */
-        pthread_mutex_lock(&sp->mu);
-        rc = write_all(sp->fd, sp->dir, line, n + 1, err);
-        pthread_mutex_unlock(&sp->mu);
-        free(line);
+        return NULL;
+    n = strlen(text);
+    line = realloc(text, n + 2);
+    if (line == NULL) {
+        free(text);
+        return NULL;
     }
+    line[n] = '\n';
+    line[n + 1] = '\0';
+    *len = n + 1;
+    return line;
+}
+
+/* Write obj (taken) as one line to fd. */
+static enum lsf_code write_json(int fd, const char *what, json_t *obj, struct lsf_err *err)
+{
+    size_t n = 0;
+    char *line = json_line(obj, &n);
+    enum lsf_code rc;
+
+    if (line == NULL)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory spooling a finding");
+    rc = write_all(fd, what, line, n, err);
+    free(line);
+    return rc;
+}
+
+/* Append one JSON line (takes obj) to the spool. */
+static enum lsf_code append_json(struct alert_spool *sp, json_t *obj, struct lsf_err *err)
+{
+    enum lsf_code rc;
+
+    /* One write per line under the lock: concurrent workers never interleave. */
+    pthread_mutex_lock(&sp->mu);
+    rc = write_json(sp->fd, sp->dir, obj, err);
+    pthread_mutex_unlock(&sp->mu);
     return rc;
 }
 
@@ -213,14 +231,17 @@ enum lsf_code alert_spool_add(struct alert_spool *sp, const struct alert_record 
     return append_json(sp, record_json(rec), err);
 }
 
+static json_t *run_json(const struct alert_run *run)
+{
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "k", "run", "run_id", run->run_id,
+            "time_ms", (json_int_t)run->time_ms, "events", (json_int_t)run->n_events, "bytes",
+            (json_int_t)run->n_bytes, "errors", (json_int_t)run->n_errors);
+}
+
 enum lsf_code alert_spool_add_run(struct alert_spool *sp, const struct alert_run *run,
         struct lsf_err *err)
 {
-    return append_json(sp,
-            json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "k", "run", "run_id", run->run_id,
-                    "time_ms", (json_int_t)run->time_ms, "events", (json_int_t)run->n_events,
-                    "bytes", (json_int_t)run->n_bytes, "errors", (json_int_t)run->n_errors),
-            err);
+    return append_json(sp, run_json(run), err);
 }
 
 enum lsf_code alert_spool_sync(struct alert_spool *sp, struct lsf_err *err)
@@ -341,9 +362,9 @@ enum lsf_code alert_spool_load(struct alert_spool *sp, struct alert_spooled *out
             }
         } else if (kind != NULL && strcmp(kind, "run") == 0) {
             struct alert_run run;
+            const char *run_id = json_string_value(json_object_get(o, "run_id"));
             memset(&run, 0, sizeof(run));
-            snprintf(run.run_id, sizeof(run.run_id), "%s",
-                    json_string_value(json_object_get(o, "run_id")) ? json_string_value(json_object_get(o, "run_id")) : "");
+            snprintf(run.run_id, sizeof(run.run_id), "%s", run_id ? run_id : "");
             run.time_ms = (int64_t)json_integer_value(json_object_get(o, "time_ms"));
             run.n_events = (uint64_t)json_integer_value(json_object_get(o, "events"));
             run.n_bytes = (uint64_t)json_integer_value(json_object_get(o, "bytes"));
@@ -392,27 +413,14 @@ enum lsf_code alert_spool_compact(struct alert_spool *sp, const struct alert_spo
                 strerror(errno));
         goto out;
     }
-    pthread_mutex_lock(&sp->mu);
-    {
-        int keep_fd = sp->fd;
-        sp->fd = fd; /* append_json writes to the new file */
-        for (size_t i = 0; rc == LSF_OK && i < s->n_records; i++) {
-            if (keep_records[i]) {
-                pthread_mutex_unlock(&sp->mu);
-                rc = append_json(sp, record_json(&s->records[i]), err);
-                pthread_mutex_lock(&sp->mu);
-            }
-        }
-        for (size_t i = 0; rc == LSF_OK && i < s->n_runs; i++) {
-            if (keep_runs[i]) {
-                pthread_mutex_unlock(&sp->mu);
-                rc = alert_spool_add_run(sp, &s->runs[i], err);
-                pthread_mutex_lock(&sp->mu);
-            }
-        }
-        sp->fd = keep_fd;
+    for (size_t i = 0; rc == LSF_OK && i < s->n_records; i++) {
+        if (keep_records[i])
+            rc = write_json(fd, tmp, record_json(&s->records[i]), err);
     }
-    pthread_mutex_unlock(&sp->mu);
+    for (size_t i = 0; rc == LSF_OK && i < s->n_runs; i++) {
+        if (keep_runs[i])
+            rc = write_json(fd, tmp, run_json(&s->runs[i]), err);
+    }
     if (rc == LSF_OK && fsync(fd) != 0)
         rc = lsf_fail(err, LSF_E_IO, "spool %s: fsync failed: %s", sp->dir, strerror(errno));
     close(fd);

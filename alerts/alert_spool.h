@@ -65,7 +65,8 @@ void alert_spooled_cleanup(struct alert_spooled *s);
 
 /*
  * Rewrite the spool keeping only the records and runs keep[] marks (records first, then runs,
- * in alert_spool_load's order), through a temporary file and rename. LSF_E_IO.
+ * in alert_spool_load's order), through a temporary file and rename. Not while findings
+ * are being added (alert_spool_add): what arrives after the load would be dropped. LSF_E_IO.
  */
 enum lsf_code alert_spool_compact(struct alert_spool *sp, const struct alert_spooled *s,
         const bool *keep_records, const bool *keep_runs, struct lsf_err *err) LSF_WARN_UNUSED;
