@@ -1,6 +1,7 @@
 /*
- * alert: how findings leave logsift. For now the local outputs: JSON lines for machines and an
- * aligned table for people. (SNS, CloudWatch metrics and OCSF join here later.)
+ * alert: how findings leave logsift. The local outputs live here: JSON lines for machines, an
+ * aligned table for people and OCSF Detection Findings for SIEMs. The delivered sinks (SNS,
+ * CloudWatch metrics) are in alert_deliver.h, the HTML report in alert_report.h.
  *
  * Formatters append to a caller-owned buffer and touch no shared state, so scan workers call
  * them concurrently.
@@ -29,6 +30,19 @@ enum lsf_code alert_jsonl_format(const struct lsf_finding *f, size_t excerpt_len
  * title. */
 enum lsf_code alert_table_format(const struct lsf_finding *f, struct lsf_buf *out,
         struct lsf_err *err) LSF_WARN_UNUSED;
+
+/* OCSF schema version of the Detection Finding records (class_uid 2004). */
+#define ALERT_OCSF_VERSION "1.1.0"
+
+/*
+ * One finding as one OCSF Detection Finding (class 2004, activity Create) JSON line: severity_id,
+ * finding_info (uid from the rule and event ids, title, desc, analytic = the rule), the event
+ * time, and for CloudTrail events actor.user.uid, src_endpoint.ip, api.operation and cloud
+ * (account, region); the event itself in raw_data (at most excerpt_len bytes). why may be NULL.
+ * LSF_E_NOMEM. Thread-safe.
+ */
+enum lsf_code alert_ocsf_format(const struct lsf_finding *f, const char *why, size_t excerpt_len,
+        struct lsf_buf *out, struct lsf_err *err) LSF_WARN_UNUSED;
 
 /* Format ms since the epoch as "2024-07-31T13:06:24.000Z" into buf (at least 32 bytes);
  * "-" when ts_ms is LSF_TS_UNKNOWN. */

@@ -6,14 +6,14 @@
  * that. The writer escapes per RFC 8259 and replaces each invalid UTF-8 sequence with U+FFFD.
  */
 #include "alert.h"
+#include "alert_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there are not one. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+size_t alert_utf8_seq_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     size_t len;
@@ -98,7 +98,7 @@ static enum lsf_code put_json_string(struct lsf_buf *out, const unsigned char *s
             i++;
             continue;
         }
-        seq = utf8_seq_len(s + i, n - i);
+        seq = alert_utf8_seq_len(s + i, n - i);
         if (seq == 0) {
             rc = put(out, "\xEF\xBF\xBD", 3, err); /* U+FFFD */
             i++;
@@ -117,8 +117,7 @@ static enum lsf_code put_json_cstr(struct lsf_buf *out, const char *s, struct ls
     return put_json_string(out, (const unsigned char *)s, strlen(s), err);
 }
 
-/* Longest prefix of at most max bytes that does not cut a UTF-8 sequence. */
-static size_t excerpt_cut(const unsigned char *s, size_t n, size_t max)
+size_t alert_utf8_cut(const unsigned char *s, size_t n, size_t max)
 {
     size_t cut;
 
@@ -158,7 +157,7 @@ enum lsf_code alert_jsonl_format(const struct lsf_finding *f, size_t excerpt_len
         struct lsf_buf *out, struct lsf_err *err)
 {
     char num[64];
-    size_t cut = excerpt_cut(f->event, f->event_len, excerpt_len);
+    size_t cut = alert_utf8_cut(f->event, f->event_len, excerpt_len);
     enum lsf_code rc;
 
     snprintf(num, sizeof(num), "{\"v\":%d,\"rule\":", ALERT_JSONL_SCHEMA_VERSION);
@@ -228,4 +227,28 @@ enum lsf_code alert_table_format(const struct lsf_finding *f, struct lsf_buf *ou
         line[n - 1] = '\n';
     }
     return put(out, line, (size_t)n, err);
+}
+
+enum lsf_code alert_utf8_clean(const unsigned char *s, size_t n, struct lsf_buf *out,
+        struct lsf_err *err)
+{
+    enum lsf_code rc = LSF_OK;
+    size_t i = 0;
+
+    while (rc == LSF_OK && i < n) {
+        size_t seq = alert_utf8_seq_len(s + i, n - i);
+        /* NUL would end the C string early: it is as unwelcome as a broken sequence. */
+        if (seq == 0 || s[i] == 0) {
+            rc = put(out, "\xEF\xBF\xBD", 3, err);
+            i++;
+        } else {
+            rc = put(out, (const char *)s + i, seq, err);
+            i += seq;
+        }
+    }
+    if (rc == LSF_OK)
+        rc = put(out, "", 1, err);
+    if (rc == LSF_OK)
+        out->len--;
+    return rc;
 }

@@ -11,6 +11,7 @@ packages=(
   gzip zstd python3 ripgrep ugrep
   python3-botocore awscli
   python3-yaml
+  chromium
 )
 
 # s3rver (npm) for the S3 integration tests; its install script is a no-op when up to date.

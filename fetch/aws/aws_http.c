@@ -106,6 +106,7 @@ enum lsf_code aws_http_perform(
 
     resp->status = 0;
     resp->is_timeout = false;
+    resp->is_not_sent = false;
     resp->request_id[0] = '\0';
     lsf_buf_init(&resp->body, req->max_body);
     url_for_message(req->url, where, sizeof(where));
@@ -161,6 +162,8 @@ enum lsf_code aws_http_perform(
     }
     if (cc != CURLE_OK) {
         resp->is_timeout = cc == CURLE_OPERATION_TIMEDOUT;
+        resp->is_not_sent = cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+                            cc == CURLE_COULDNT_RESOLVE_PROXY;
         rc = lsf_fail(err, LSF_E_TRANSIENT, "%s %s: %s", req->what, where, curl_easy_strerror(cc));
         goto out;
     }

@@ -89,6 +89,7 @@ struct aws_http_req {
 struct aws_http_resp {
     long status; /* 0 when no response arrived */
     bool is_timeout;
+    bool is_not_sent;     /* no connection was made: the request certainly did not arrive */
     struct lsf_buf body;  /* NUL-terminated; initialised by aws_http_perform */
     char request_id[128]; /* x-amzn-RequestId or x-amz-request-id */
 };

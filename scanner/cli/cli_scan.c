@@ -18,6 +18,7 @@
 #include "alert.h"
 #include "cli.h"
 #include "cli_state.h"
+#include "cli_alerts.h"
 #include "pat.h"
 #include "pat_sigma.h"
 #include "scan.h"
@@ -28,6 +29,7 @@
 enum cli_output {
     CLI_OUT_JSONL,
     CLI_OUT_TABLE,
+    CLI_OUT_OCSF,
     CLI_OUT_NONE
 };
 
@@ -48,6 +50,7 @@ struct cli_scan_opts {
     const char **s3_include;
     const char **s3_exclude;
     struct cli_logs_flags logs; /* logs:// inputs, --state, --output-file */
+    struct cli_alerts_opts alerts; /* SNS, metrics, spool, report (cli_alerts.c) */
 };
 
 static void scan_usage(FILE *to)
@@ -64,7 +67,7 @@ static void scan_usage(FILE *to)
             "  -j, --jobs N            worker threads (default: all cores)\n"
             "      --format FMT        auto, cloudtrail, json-array, json-lines, json-stream,\n"
             "                          cwl-export, firehose, syslog (default: auto per input)\n"
-            "  -o, --output FMT        jsonl (default), table, none\n"
+            "  -o, --output FMT        jsonl (default), table, ocsf, none\n"
             "      --sort              findings in (input, offset, rule) order\n"
             "      --excerpt BYTES     event bytes kept in a JSON finding (default 4096)\n"
             "      --max-event-size N  longest event scanned (default 16M); longer: skipped\n"
@@ -97,6 +100,7 @@ static void scan_usage(FILE *to)
             "  -q, --quiet             no summary on stderr (problems are still reported)\n"
             "      --progress          progress line on stderr (default when it is a terminal)\n"
             "Sizes take K, M or G suffixes (powers of 1024).\n");
+    cli_alerts_usage(to);
 }
 
 /* Parse "16M"-style sizes. */
@@ -230,10 +234,13 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
                 o->output = CLI_OUT_JSONL;
             } else if (strcmp(val, "table") == 0) {
                 o->output = CLI_OUT_TABLE;
+            } else if (strcmp(val, "ocsf") == 0) {
+                o->output = CLI_OUT_OCSF;
             } else if (strcmp(val, "none") == 0) {
                 o->output = CLI_OUT_NONE;
             } else {
-                fprintf(stderr, "logsift scan: --output %s: use jsonl, table or none\n", val);
+                fprintf(stderr, "logsift scan: --output %s: use jsonl, table, ocsf or none\n",
+                        val);
                 return CLI_EXIT_ERROR;
             }
         } else if (is_flag(a, NULL, "--excerpt")) {
@@ -283,6 +290,9 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
             continue;
         } else if (is_flag(a, NULL, "--shard")) {
             o->s3.shard = val;
+        } else if (cli_alerts_is_flag(a)) {
+            if (!cli_alerts_parse(&o->alerts, a, val))
+                return CLI_EXIT_ERROR;
         } else {
             fprintf(stderr, "logsift scan: unknown option %s; see 'logsift scan --help'\n", a);
             return CLI_EXIT_ERROR;
@@ -356,6 +366,7 @@ struct cli_sink {
     size_t excerpt_len;
     FILE *out;
     struct cli_logs *logs; /* logs:// runs: checkpoints as inputs finish; else NULL */
+    const struct pat_set *set; /* rule descriptions for OCSF */
 };
 
 static enum lsf_code sink_format(void *self, const struct lsf_finding *f, struct lsf_buf *out,
@@ -368,6 +379,9 @@ static enum lsf_code sink_format(void *self, const struct lsf_finding *f, struct
         return alert_jsonl_format(f, sink->excerpt_len, out, err);
     case CLI_OUT_TABLE:
         return alert_table_format(f, out, err);
+    case CLI_OUT_OCSF:
+        return alert_ocsf_format(f, cli_alerts_rule_why(sink->set, f->rule_id),
+                sink->excerpt_len, out, err);
     case CLI_OUT_NONE:
         break;
     }
@@ -490,6 +504,7 @@ int cli_scan(int argc, char **argv)
     FILE *out_file = NULL;
     struct scan_source source;
     struct scan_stats stats;
+    struct cli_alerts *alerts = NULL;
     struct lsf_err err;
     enum lsf_code rc;
     int status;
@@ -501,9 +516,13 @@ int cli_scan(int argc, char **argv)
     if (status >= 0)
         goto out;
     status = CLI_EXIT_ERROR;
+    cli_alerts_set_state_path(&opts.alerts, opts.logs.state_path); /* spool beside the state */
     rc = load_rules(&opts, &set, &db, &err);
     if (rc == LSF_OK)
         rc = scan_engine_new(set, db, &eng, &err);
+    if (rc == LSF_OK)
+        rc = cli_alerts_start(&opts.alerts, set, opts.s3.region, opts.s3.profile,
+                opts.excerpt_len, &alerts, &err);
     if (rc == LSF_OK)
         rc = open_source(&opts, &files, &s3, &logs, &source, &err);
     if (rc == LSF_OK && logs == NULL && opts.logs.output_path) {
@@ -512,13 +531,22 @@ int cli_scan(int argc, char **argv)
     }
     if (rc == LSF_OK) {
         FILE *out = logs ? cli_logs_output(logs) : out_file ? out_file : stdout;
-        struct cli_sink sink_state = {opts.output, opts.excerpt_len, out, logs};
+        struct cli_sink sink_state = {opts.output, opts.excerpt_len, out, logs, set};
         struct scan_sink sink = {sink_format, sink_write, sink_problem, &sink_state,
                 logs ? sink_input_done : NULL};
 
+        cli_alerts_wrap(alerts, &sink);
         rc = scan_run(eng, &opts.scan, &source, &sink, &stats, &err);
+        /* The spool is fsynced before the final checkpoint, and delivery comes after it. */
+        if (rc == LSF_OK)
+            rc = cli_alerts_after_scan(alerts, &stats, &err);
         if (rc == LSF_OK && logs)
             rc = cli_logs_finish(logs, &err);
+        if (rc == LSF_OK && cli_alerts_deliver(alerts, opts.is_quiet, &err) != LSF_OK) {
+            fprintf(stderr, "logsift: %s\n", err.msg); /* undelivered stays spooled */
+            lsf_err_clear(&err);
+            stats.n_problems++;
+        }
         if (logs && !opts.is_quiet)
             fprintf(stderr, "logsift: %" PRIu64 " FilterLogEvents pages\n",
                     cli_logs_n_pages(logs));
@@ -536,6 +564,8 @@ int cli_scan(int argc, char **argv)
     else
         status = stats.n_findings > 0 ? CLI_EXIT_FINDINGS : CLI_EXIT_NO_FINDINGS;
 out:
+    cli_alerts_free(alerts);
+    cli_alerts_opts_cleanup(&opts.alerts);
     scan_stats_cleanup(&stats);
     fetch_files_free(files);
     fetch_s3_free(s3);
