@@ -7,7 +7,9 @@ what tests/accuracy/evaluate.py scores while the engine is not there.
 
 RULES are .yml/.yaml files or directories of them (default: patterns/packs). INPUTs are files or
 directories (plain or .gz): CloudTrail delivery files {"Records":[...]}, JSON arrays (Stratus
-detonation logs), JSON lines, and syslog lines. Prints one JSON finding per line:
+detonation logs), JSON values back to back (JSON lines, pretty-printed objects), and syslog
+lines (a file that is not all JSON: one event per non-blank line, JSON or not). CloudWatch Logs
+subscription envelopes and Firehose streams are taken as plain JSON, not decoded. Prints one JSON finding per line:
 {"rule", "title", "level", "source", "ordinal", "eventID"?, "group"?}. ordinal is the 0-based
 index of the event in its input, as logsift counts it (blank lines are not events).
 
@@ -620,6 +622,25 @@ def read_events(path):
         for k, (raw, obj) in enumerate(_iter_array(text, m.end() - 1)):
             yield k, Event(obj, raw, "json")
         return
+    if head.startswith("{"):
+        # JSON values back to back (JSON lines, or pretty-printed objects): one event each
+        dec = json.JSONDecoder()
+        values, i, n = [], 0, len(text)
+        try:
+            while True:
+                while i < n and text[i] in " \t\r\n":
+                    i += 1
+                if i >= n:
+                    break
+                obj, end = dec.raw_decode(text, i)
+                values.append((text[i:end], obj))
+                i = end
+        except ValueError:
+            values = None
+        if values is not None:
+            for k, (raw, obj) in enumerate(values):
+                yield k, Event(obj, raw, "json")
+            return
     k = 0
     for line in text.split("\n"):
         line = line.rstrip("\r")

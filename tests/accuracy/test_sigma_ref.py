@@ -189,6 +189,30 @@ class Semantics(unittest.TestCase):
                 self.assertRegex(msg, r"\.yml(:\d+)?")
 
 
+class Framing(unittest.TestCase):
+    def frame(self, text):
+        with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
+            f.write(text)
+        try:
+            return [(k, ev.kind, ev.raw) for k, ev in S.read_events(f.name)]
+        finally:
+            os.unlink(f.name)
+
+    def test_cloudtrail_envelope_and_array_give_one_event_per_record(self):
+        got = self.frame('{"Records":[{"a":1},\n {"b":"]"}]}')
+        self.assertEqual(got, [(0, "json", '{"a":1}'), (1, "json", '{"b":"]"}')])
+        self.assertEqual(len(self.frame('[\n  {"a": 1},\n  {"a": 2}\n]\n')), 2)
+
+    def test_json_values_back_to_back_and_lines(self):
+        self.assertEqual([r for _, _, r in self.frame('{\n "a": 1\n}\n{"b": 2}\n\n{"c":3}')],
+                         ['{\n "a": 1\n}', '{"b": 2}', '{"c":3}'])
+
+    def test_syslog_lines_skip_blank_lines_and_keep_json_lines_json(self):
+        got = self.frame('Mar  1 00:00:00 h sshd[1]: x\n  \r\n{"a":1}\nnot json {\n')
+        self.assertEqual([(k, kind) for k, kind, _ in got], [(0, "syslog"), (1, "json"),
+                                                              (2, "syslog")])
+
+
 class Correlations(unittest.TestCase):
     def run_pack(self, texts, lines):
         d = tempfile.mkdtemp()
