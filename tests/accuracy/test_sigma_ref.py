@@ -214,7 +214,15 @@ class Framing(unittest.TestCase):
 
 
 class Correlations(unittest.TestCase):
-    def run_pack(self, texts, lines):
+    def test_referred_rules_are_silent_unless_generate(self):
+        c = self.corr("event_count", "    condition:\n        gte: 3\n")
+        got = self.run_pack([self.BASE, c], self.lines(3), everything=True)
+        self.assertEqual([f["title"] for f in got], ["c"])
+        gen = c.replace("    timespan:", "    generate: true\n    timespan:")
+        got = self.run_pack([self.BASE, gen], self.lines(3), everything=True)
+        self.assertEqual([f["title"] for f in got], ["fail", "fail", "fail", "c"])
+
+    def run_pack(self, texts, lines, everything=False):
         d = tempfile.mkdtemp()
         for k, t in enumerate(texts):
             with open(os.path.join(d, "r%d.yml" % k), "w") as f:
@@ -223,7 +231,7 @@ class Correlations(unittest.TestCase):
         with open(log, "w") as f:
             f.write("\n".join(lines) + "\n")
         rules, corrs = S.load_rules([os.path.join(d, "r%d.yml" % k) for k in range(len(texts))])
-        return [x for x in S.evaluate(rules, corrs, [log]) if "group" in x]
+        return [x for x in S.evaluate(rules, corrs, [log]) if everything or "group" in x]
 
     BASE = ("title: fail\nid: 11111111-1111-1111-1111-111111111111\nlogsource:\n"
             "    product: linux\ndetection:\n    k:\n        - 'Failed password for '\n"
@@ -346,9 +354,11 @@ class Packs(unittest.TestCase):
                 pos, neg = test_files(stem, "positive"), test_files(stem, "negative")
                 self.assertIsNotNone(pos)
                 self.assertIsNotNone(neg)
-                got = [f for f in S.evaluate(self.rules, self.corrs, [pos]) if f["rule"] == c.id]
+                got = [f for f in S.evaluate(self.rules, self.corrs, [pos], silence=False)
+                       if f["rule"] == c.id]
                 self.assertTrue(got, "positive sequence")
-                got = [f for f in S.evaluate(self.rules, self.corrs, [neg]) if f["rule"] == c.id]
+                got = [f for f in S.evaluate(self.rules, self.corrs, [neg], silence=False)
+                       if f["rule"] == c.id]
                 self.assertEqual(got, [], "negative sequence")
 
     def test_retired_hsbench_samples_still_hold(self):
