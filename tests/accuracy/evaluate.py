@@ -548,7 +548,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gen", required=True, help="path of the logsift-gen binary")
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared", "data"),
-                    help="shared real-log corpus (default ../shared/data)")
+                    help="shared real-log corpus (default ../shared/data; exit 77 if missing)")
     ap.add_argument("--rules", default=os.path.join(ROOT, "patterns", "packs"))
     ap.add_argument("--work", help="folder for the generated inputs (default: a temp folder)")
     ap.add_argument("--inputs", help="write the input list here and stop (to run logsift)")
@@ -558,6 +558,10 @@ def main(argv=None):
     ap.add_argument("--target", type=float, default=0.99)
     a = ap.parse_args(argv)
     shared = os.path.abspath(a.shared)
+    if not os.path.isdir(os.path.join(shared, "cloudtrail", "stratus-red-team")):
+        print("evaluate: %s does not hold the shared corpus (see its PROVENANCE.md); skipped" %
+              shared, file=sys.stderr)
+        return 77
     work = os.path.abspath(a.work) if a.work else tempfile.mkdtemp(prefix="logsift-accuracy-")
     os.makedirs(work, exist_ok=True)
     try:
