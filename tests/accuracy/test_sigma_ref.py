@@ -432,6 +432,18 @@ class Packs(unittest.TestCase):
                      if S.applies(r, ev) and r.match(ev)]
             self.assertEqual(fired, [], text)
 
+    def test_advanced_event_selectors_without_management_events(self):
+        r = next(r for r in self.rules if r.path.endswith("aws_cloudtrail_put_event_selectors.yml"))
+
+        def ev(*categories):
+            return jev({"eventSource": "cloudtrail.amazonaws.com", "eventName": "PutEventSelectors",
+                        "requestParameters": {"trailName": "t", "advancedEventSelectors": [
+                            {"name": c, "fieldSelectors": [{"field": "eventCategory", "equals": [c]}]}
+                            for c in categories]}})
+        self.assertTrue(r.match(ev("Data")))
+        self.assertFalse(r.match(ev("Data", "Management")))
+        self.assertFalse(r.match(ev("Management")))
+
     def test_sources_md_cites_every_test_file(self):
         with open(os.path.join(PACKS, "tests", "SOURCES.md")) as f:
             text = f.read()
