@@ -7,7 +7,9 @@ what tests/accuracy/evaluate.py scores while the engine is not there.
 
 RULES are .yml/.yaml files or directories of them (default: patterns/packs). INPUTs are files or
 directories (plain or .gz): CloudTrail delivery files {"Records":[...]}, JSON arrays (Stratus
-detonation logs), JSON lines, and syslog lines. Prints one JSON finding per line:
+detonation logs), JSON values back to back (JSON lines, pretty-printed objects), and syslog
+lines (a file that is not all JSON: one event per non-blank line, JSON or not). CloudWatch Logs
+subscription envelopes and Firehose streams are taken as plain JSON, not decoded. Prints one JSON finding per line:
 {"rule", "title", "level", "source", "ordinal", "eventID"?, "group"?}. ordinal is the 0-based
 index of the event in its input, as logsift counts it (blank lines are not events).
 
@@ -30,7 +32,9 @@ feature named):
   their rules in event-time order across all inputs, grouped by group-by fields of the event
   that matched; when one fires, its group starts over, and a count correlation (event_count,
   value_count) stays quiet for that group for one timespan (one finding per burst). A correlation
-  may refer to another correlation (its firing event is the event that completed it).
+  may refer to another correlation (its firing event is the event that completed it). Rules a
+  correlation refers to make no findings of their own unless one of those correlations says
+  `generate: true` (Sigma's default); without correlations (--no-correlations) every rule reports.
 """
 import argparse
 import datetime
@@ -454,6 +458,11 @@ class Correlation:
         if "aliases" in c:
             raise SigmaError("%s: correlation aliases are not supported" % where)
         self.timespan = parse_timespan(c.get("timespan"), where)
+        # Sigma: the referred rules make no findings of their own unless generate is true
+        gen = c.get("generate", doc.get("generate", False))
+        if not isinstance(gen, bool):
+            raise SigmaError("%s: generate must be true or false" % where)
+        self.generate = gen
         cond = c.get("condition") or {}
         self.field = cond.get("field")
         self.ops = {k: v for k, v in cond.items() if k != "field"}
@@ -620,6 +629,25 @@ def read_events(path):
         for k, (raw, obj) in enumerate(_iter_array(text, m.end() - 1)):
             yield k, Event(obj, raw, "json")
         return
+    if head.startswith("{"):
+        # JSON values back to back (JSON lines, or pretty-printed objects): one event each
+        dec = json.JSONDecoder()
+        values, i, n = [], 0, len(text)
+        try:
+            while True:
+                while i < n and text[i] in " \t\r\n":
+                    i += 1
+                if i >= n:
+                    break
+                obj, end = dec.raw_decode(text, i)
+                values.append((text[i:end], obj))
+                i = end
+        except ValueError:
+            values = None
+        if values is not None:
+            for k, (raw, obj) in enumerate(values):
+                yield k, Event(obj, raw, "json")
+            return
     k = 0
     for line in text.split("\n"):
         line = line.rstrip("\r")
@@ -665,8 +693,27 @@ def finding(rule, source, ordinal, event, group=None):
     return f
 
 
-def evaluate(rules, corrs, inputs, with_correlations=True):
-    """All findings: per-event rules in input order, then correlations."""
+def silent_rules(rules, corrs):
+    """Ids of the rules (and correlations) that only feed correlations: referred to by
+    correlations, none of which says generate: true."""
+    names = {}
+    for r in list(rules) + list(corrs):
+        names[r.id] = r.id
+        if r.name:
+            names[str(r.name)] = r.id
+    referred, generated = set(), set()
+    for c in corrs:
+        ids = {names.get(x, x) for x in c.rules}
+        referred |= ids
+        if c.generate:
+            generated |= ids
+    return referred - generated
+
+
+def evaluate(rules, corrs, inputs, with_correlations=True, silence=True):
+    """All findings: per-event rules in input order, then correlations. With correlations,
+    rules that only feed them report nothing themselves (Sigma's generate: false)."""
+    silent = silent_rules(rules, corrs) if with_correlations and silence else set()
     out = []
     matches = {}  # rule id -> [(ts, seq, source, ordinal, event)]
     seq = 0
@@ -675,11 +722,12 @@ def evaluate(rules, corrs, inputs, with_correlations=True):
             seq += 1
             for r in rules:
                 if applies(r, ev) and r.match(ev):
-                    out.append(finding(r, path, ordinal, ev))
+                    if r.id not in silent:
+                        out.append(finding(r, path, ordinal, ev))
                     if with_correlations:
                         matches.setdefault(r.id, []).append((ev.ts, seq, path, ordinal, ev))
     if with_correlations:
-        out += run_correlations(corrs, rules, matches)
+        out += run_correlations(corrs, rules, matches, silent)
     return out
 
 
@@ -694,7 +742,7 @@ def _group_key(corr, ev):
     return tuple(key)
 
 
-def run_correlations(corrs, rules, matches):
+def run_correlations(corrs, rules, matches, silent=frozenset()):
     by_name = {}
     for r in list(rules) + list(corrs):
         by_name[r.id] = r.id
@@ -715,7 +763,8 @@ def run_correlations(corrs, rules, matches):
             fired = _correlate(c, refs, matches)
             matches[c.id] = fired
             for (ts, seq, src, ordinal, ev, group) in fired:
-                out.append(finding(c, src, ordinal, ev, group))
+                if c.id not in silent:
+                    out.append(finding(c, src, ordinal, ev, group))
             pending.remove(c)
             progress = True
         if not progress:

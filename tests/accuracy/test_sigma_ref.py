@@ -189,8 +189,40 @@ class Semantics(unittest.TestCase):
                 self.assertRegex(msg, r"\.yml(:\d+)?")
 
 
+class Framing(unittest.TestCase):
+    def frame(self, text):
+        with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as f:
+            f.write(text)
+        try:
+            return [(k, ev.kind, ev.raw) for k, ev in S.read_events(f.name)]
+        finally:
+            os.unlink(f.name)
+
+    def test_cloudtrail_envelope_and_array_give_one_event_per_record(self):
+        got = self.frame('{"Records":[{"a":1},\n {"b":"]"}]}')
+        self.assertEqual(got, [(0, "json", '{"a":1}'), (1, "json", '{"b":"]"}')])
+        self.assertEqual(len(self.frame('[\n  {"a": 1},\n  {"a": 2}\n]\n')), 2)
+
+    def test_json_values_back_to_back_and_lines(self):
+        self.assertEqual([r for _, _, r in self.frame('{\n "a": 1\n}\n{"b": 2}\n\n{"c":3}')],
+                         ['{\n "a": 1\n}', '{"b": 2}', '{"c":3}'])
+
+    def test_syslog_lines_skip_blank_lines_and_keep_json_lines_json(self):
+        got = self.frame('Mar  1 00:00:00 h sshd[1]: x\n  \r\n{"a":1}\nnot json {\n')
+        self.assertEqual([(k, kind) for k, kind, _ in got], [(0, "syslog"), (1, "json"),
+                                                              (2, "syslog")])
+
+
 class Correlations(unittest.TestCase):
-    def run_pack(self, texts, lines):
+    def test_referred_rules_are_silent_unless_generate(self):
+        c = self.corr("event_count", "    condition:\n        gte: 3\n")
+        got = self.run_pack([self.BASE, c], self.lines(3), everything=True)
+        self.assertEqual([f["title"] for f in got], ["c"])
+        gen = c.replace("    timespan:", "    generate: true\n    timespan:")
+        got = self.run_pack([self.BASE, gen], self.lines(3), everything=True)
+        self.assertEqual([f["title"] for f in got], ["fail", "fail", "fail", "c"])
+
+    def run_pack(self, texts, lines, everything=False):
         d = tempfile.mkdtemp()
         for k, t in enumerate(texts):
             with open(os.path.join(d, "r%d.yml" % k), "w") as f:
@@ -199,7 +231,7 @@ class Correlations(unittest.TestCase):
         with open(log, "w") as f:
             f.write("\n".join(lines) + "\n")
         rules, corrs = S.load_rules([os.path.join(d, "r%d.yml" % k) for k in range(len(texts))])
-        return [x for x in S.evaluate(rules, corrs, [log]) if "group" in x]
+        return [x for x in S.evaluate(rules, corrs, [log]) if everything or "group" in x]
 
     BASE = ("title: fail\nid: 11111111-1111-1111-1111-111111111111\nlogsource:\n"
             "    product: linux\ndetection:\n    k:\n        - 'Failed password for '\n"
@@ -322,10 +354,95 @@ class Packs(unittest.TestCase):
                 pos, neg = test_files(stem, "positive"), test_files(stem, "negative")
                 self.assertIsNotNone(pos)
                 self.assertIsNotNone(neg)
-                got = [f for f in S.evaluate(self.rules, self.corrs, [pos]) if f["rule"] == c.id]
+                got = [f for f in S.evaluate(self.rules, self.corrs, [pos], silence=False)
+                       if f["rule"] == c.id]
                 self.assertTrue(got, "positive sequence")
-                got = [f for f in S.evaluate(self.rules, self.corrs, [neg]) if f["rule"] == c.id]
+                got = [f for f in S.evaluate(self.rules, self.corrs, [neg], silence=False)
+                       if f["rule"] == c.id]
                 self.assertEqual(got, [], "negative sequence")
+
+    def test_retired_hsbench_samples_still_hold(self):
+        # The auth samples and the near misses of the retired hsbench pack's test
+        # (tests/unit/patterns/test_pat_default.c): same verdicts from the Sigma rules.
+        by_stem = {os.path.basename(r.path)[:-4]: r for r in self.rules
+                   if r.level != "informational"}
+        auth = [
+            ("linux_sshd_failed_password", "Mar 29 10:00:01 host sshd[123]: Failed password for "
+             "invalid user admin from 1.2.3.4 port 4242 ssh2"),
+            ("linux_sshd_invalid_user", "Feb 12 14:10:21 sd-126005 sshd-session[16378]: Invalid "
+             "user pascal from 35.188.49.176 port 53502"),
+            ("linux_sshd_invalid_user", '<38>1 2022-01-19T14:23:55+00:00 OPNsense.localdomain '
+             'sshd 44255 - [meta sequenceId="1"] Invalid user tutu from 1.2.3.4 port 33166'),
+            ("linux_pam_auth_failure", "Dec  7 14:52:59 h sudo: pam_unix(sudo:auth): "
+             "authentication failure; logname=zbadguy uid=4001 euid=0 tty=/dev/pts/12 "
+             "ruser=zbadguy rhost=  user=zbadguy"),
+            ("linux_sshd_max_auth_attempts", "Mar 27 13:10:01 ip-10-77-20-248 sshd[1234]: error: "
+             "maximum authentication attempts exceeded for root from 1.2.3.4 port 5555 ssh2 "
+             "[preauth]"),
+            ("linux_sshd_root_login", "Apr  1 10:00:00 h sshd[99]: Accepted keyboard-interactive/"
+             "pam for root from 10.0.0.5 port 50000 ssh2"),
+            ("linux_sudo_not_in_sudoers", "Jun 22 07:07:44 h sudo:   nobody : user NOT in sudoers "
+             "; TTY=console ; PWD=/some/path ; USER=root ; COMMAND=/bin/ls"),
+            ("linux_sudo_incorrect_password", "Jun 22 07:08:44 h sudo:   bob : 3 incorrect "
+             "password attempts ; TTY=pts/0 ; PWD=/home/bob ; USER=root ; COMMAND=/bin/bash"),
+            ("linux_su_auth_failure", "Jun 22 07:09:00 h su[4242]: FAILED SU (to root) bob on "
+             "pts/1"),
+            ("linux_su_auth_failure", "Jun 22 07:09:00 h su[4242]: pam_unix(su-l:auth): "
+             "authentication failure; logname=bob uid=1000 euid=0 tty=pts/1 ruser=bob rhost=  "
+             "user=root"),
+            ("linux_account_added_to_admin_group", "Jun 22 07:10:00 h gpasswd[556]: user eve "
+             "added by root to group wheel"),
+            ("linux_account_uid0_created", "Jun 22 07:12:00 h usermod[558]: change user 'eve' "
+             "UID from '1001' to '0'"),
+        ]
+        for stem, line in auth:
+            fired = [os.path.basename(r.path)[:-4] for r in by_stem.values()
+                     if S.applies(r, sev(line)) and r.match(sev(line))]
+            self.assertEqual(fired, [stem], line)
+        quiet = [
+            "Mar 29 10:00:02 host sshd[124]: Accepted password for bob from 1.2.3.4 port 4243 ssh2",
+            "Mar 29 10:00:03 host sshd[125]: input_userauth_request: invalid user admin [preauth]",
+            "Jun 22 07:10:00 h usermod[555]: add 'eve' to shadow group 'sudo'",
+            "Jun 22 07:10:00 h usermod[555]: add 'eve' to group 'docker'",
+            "Jun 22 07:11:00 h useradd[557]: new user: name=bob, UID=1001, GID=1001, home=/home/bob",
+            "Jun 22 07:12:00 h usermod[558]: change user 'eve' UID from '1001' to '1002'",
+            "Mar 27 13:06:56 h su[1]: Successful su for root by root",
+            "Mar 27 13:06:56 h sudo:   ubuntu : TTY=pts/0 ; PWD=/home/ubuntu ; USER=root ; "
+            "COMMAND=/bin/ls",
+            '{"eventSource":"frauddetector.amazonaws.com","eventName":"DeleteDetector"}',
+            '{"eventSource":"ec2.amazonaws.com","eventName":"AuthorizeSecurityGroupIngress",'
+            '"requestParameters":{"cidrIp":"10.0.0.0/8"}}',
+            '{"eventSource":"iam.amazonaws.com","eventName":"AttachUserPolicy",'
+            '"requestParameters":{"policyArn":"arn:aws:iam::123456789012:policy/'
+            'AdministratorAccess"}}',
+            '{"eventSource":"ec2.amazonaws.com","eventName":"ModifySnapshotAttribute",'
+            '"requestParameters":{"createVolumePermission":{"remove":{"items":[{"userId":"1"}]}}}}',
+            '{"eventSource":"rds.amazonaws.com","eventName":"ModifyDBSnapshotAttribute",'
+            '"requestParameters":{"attributeName":"restore","valuesToAdd":[],'
+            '"valuesToRemove":["1"]}}',
+            '{"eventSource":"ec2.amazonaws.com","eventName":"DescribeInstanceAttribute",'
+            '"requestParameters":{"attribute":"userData"},"responseElements":{"userData":"x"}}',
+            '{"userIdentity":{"type":"AssumedRole"},"eventSource":"signin.amazonaws.com",'
+            '"eventName":"ConsoleLogin","responseElements":{"ConsoleLogin":"Success"},'
+            '"additionalEventData":{"MFAUsed":"No"}}',
+        ]
+        for text in quiet:
+            ev = jev(json.loads(text)) if text.startswith("{") else sev(text)
+            fired = [os.path.basename(r.path)[:-4] for r in by_stem.values()
+                     if S.applies(r, ev) and r.match(ev)]
+            self.assertEqual(fired, [], text)
+
+    def test_advanced_event_selectors_without_management_events(self):
+        r = next(r for r in self.rules if r.path.endswith("aws_cloudtrail_put_event_selectors.yml"))
+
+        def ev(*categories):
+            return jev({"eventSource": "cloudtrail.amazonaws.com", "eventName": "PutEventSelectors",
+                        "requestParameters": {"trailName": "t", "advancedEventSelectors": [
+                            {"name": c, "fieldSelectors": [{"field": "eventCategory", "equals": [c]}]}
+                            for c in categories]}})
+        self.assertTrue(r.match(ev("Data")))
+        self.assertFalse(r.match(ev("Data", "Management")))
+        self.assertFalse(r.match(ev("Management")))
 
     def test_sources_md_cites_every_test_file(self):
         with open(os.path.join(PACKS, "tests", "SOURCES.md")) as f:
