@@ -105,8 +105,8 @@ enum lsf_code alert_spool_open(const char *dir, struct alert_spool **out, struct
         goto out;
     sp->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (sp->lock_fd < 0) {
-        rc = lsf_fail(err, LSF_E_IO, "spool %s: cannot open its lock file: %s", dir,
-                strerror(errno));
+        rc = lsf_fail(err, LSF_E_IO, "spool %s: cannot open its lock file: %s; choose another "
+                "with --spool-dir", dir, strerror(errno));
         goto out;
     }
     if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) != 0) {

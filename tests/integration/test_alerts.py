@@ -459,6 +459,43 @@ class TestLimitsAndErrors(Base):
             # The findings only: a run's scan counters are kept for a metrics sink, not for SNS.
             self.assertEqual(len(f.readlines()), len(self.findings))
 
+    def test_no_credentials_stop_the_run_before_the_scan(self):
+        e = env()
+        del e["AWS_ACCESS_KEY_ID"], e["AWS_SECRET_ACCESS_KEY"]
+        r = subprocess.run([LOGSIFT, "scan", "-o", "none", "--spool-dir", self.spool, "--sns-topic",
+                            topic(self.topic_name), DETONATIONS], capture_output=True, env=e,
+                           timeout=120)
+        self.assertEqual(r.returncode, 2)
+        lines = r.stderr.decode().strip().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("no AWS credentials", lines[0])
+        self.assertFalse(os.path.exists(os.path.join(self.spool, "spool.jsonl")))
+
+    def test_metrics_time_event_stamps_counters_with_the_event_minute(self):
+        ns = "EventTime/" + self.topic_name
+        now = int(time.time())
+        recent = now - 3 * 3600 - 17  # inside CloudWatch's two-week window
+        old = now - 30 * 86400        # outside it: stamped with the scan time instead
+        path = os.path.join(self.tmp, "ct.json")
+        records = []
+        for i, t in enumerate((recent, old)):
+            records.append({"eventVersion": "1.08", "eventID": f"evt-{i}", "eventName": "StopLogging",
+                            "eventSource": "cloudtrail.amazonaws.com", "awsRegion": "us-east-1",
+                            "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)),
+                            "userIdentity": {"type": "Root"}, "recipientAccountId": "1"})
+        with open(path, "w") as f:
+            json.dump({"Records": records}, f)
+        r = logsift(["-o", "none", "--spool-dir", self.spool, "--metrics-namespace", ns,
+                     "--metrics-time", "event", path])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        stamps = sorted(d["timestamp"][:19] for d in datums(ns)
+                        if d["metricName"] == "Findings" and d["dimensions"][0]["Name"] == "Rule")
+        minute = time.strftime("%Y-%m-%dT%H:%M:00", time.gmtime(recent - recent % 60))
+        self.assertEqual(len(stamps), 2)
+        self.assertEqual(stamps[0], minute)
+        scan_time = time.mktime(time.strptime(stamps[1], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        self.assertLess(abs(scan_time - now), 600)
+
     def test_two_runs_on_one_spool_do_not_both_deliver(self):
         arn = topic(self.topic_name)
         os.makedirs(self.spool)
