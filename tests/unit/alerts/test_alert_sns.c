@@ -112,14 +112,15 @@ static void message_names_what_who_where_when_rule_and_event(void **state)
             "{\"eventID\":\"e-1\",\"eventName\":\"StopLogging\",\"eventSource\":"
             "\"cloudtrail.amazonaws.com\",\"sourceIPAddress\":\"203.0.113.7\",\"awsRegion\":"
             "\"eu-west-1\",\"recipientAccountId\":\"111122223333\",\"userIdentity\":{\"type\":"
-            "\"AssumedRole\",\"principalId\":\"AROA:x\",\"arn\":\"arn:aws:sts::1:assumed-role/r/x\"}}";
+            "\"AssumedRole\",\"principalId\":\"AROA:x\",\"arn\":"
+            "\"arn:aws:sts::1:assumed-role/r/x\"}}";
     struct lsf_finding f = finding(ev, sizeof(ev) - 1);
     struct alert_record r;
     struct lsf_buf out;
 
     (void)state;
-    assert_int_equal(alert_record_from_finding(&f, "Attackers stop trails first.", NULL, 4096, &r,
-                             NULL),
+    assert_int_equal(
+            alert_record_from_finding(&f, "Attackers stop trails first.", NULL, 4096, &r, NULL),
             LSF_OK);
     lsf_buf_init(&out, SIZE_MAX);
     assert_int_equal(alert_sns_message(&r, &out, NULL), LSF_OK);
@@ -136,7 +137,8 @@ static void message_names_what_who_where_when_rule_and_event(void **state)
             "{\"eventID\":\"e-1\",\"eventName\":\"StopLogging\",\"eventSource\":"
             "\"cloudtrail.amazonaws.com\",\"sourceIPAddress\":\"203.0.113.7\",\"awsRegion\":"
             "\"eu-west-1\",\"recipientAccountId\":\"111122223333\",\"userIdentity\":{\"type\":"
-            "\"AssumedRole\",\"principalId\":\"AROA:x\",\"arn\":\"arn:aws:sts::1:assumed-role/r/x\"}}\n");
+            "\"AssumedRole\",\"principalId\":\"AROA:x\",\"arn\":"
+            "\"arn:aws:sts::1:assumed-role/r/x\"}}\n");
     lsf_buf_cleanup(&out);
     alert_record_cleanup(&r);
 }
@@ -163,7 +165,8 @@ static void event_id_is_cloudtrail_id_then_cwl_id_then_sha256(void **state)
 
 static void record_makes_invalid_utf8_valid_and_falls_back_for_principal(void **state)
 {
-    static const char ev[] = "{\"userIdentity\":{\"type\":\"Root\",\"principalId\":\"1234\"}}\xFF\xFE";
+    static const char ev[] =
+            "{\"userIdentity\":{\"type\":\"Root\",\"principalId\":\"1234\"}}\xFF\xFE";
     struct lsf_finding f = finding(ev, sizeof(ev) - 1);
     struct alert_record r;
 
@@ -240,8 +243,8 @@ static void metrics_batches_hold_1000_datums_within_the_body_limit(void **state)
 
 static void ocsf_line_is_a_detection_finding_even_for_broken_bytes(void **state)
 {
-    static const char ev[] = "{\"eventID\":\"e-9\",\"eventName\":\"DeleteTrail\",\"sourceIPAddress\":"
-                             "\"cloudtrail.amazonaws.com\",\"x\":\"\xC3\x28\"}";
+    static const char ev[] = "{\"eventID\":\"e-9\",\"eventName\":\"DeleteTrail\","
+                             "\"sourceIPAddress\":\"cloudtrail.amazonaws.com\",\"x\":\"\xC3\x28\"}";
     struct lsf_finding f = finding(ev, sizeof(ev) - 1);
     struct lsf_buf out;
     json_t *o;
