@@ -191,6 +191,7 @@ struct cli_alerts {
     struct alert_report *report;     /* when --report is given */
     const char *report_path;
     char *spool_dir;
+    struct scan_sink inner;
 };
 
 void cli_alerts_set_state_path(struct cli_alerts_opts *o, const char *state_path)
@@ -302,14 +303,13 @@ enum lsf_code cli_alerts_start(const struct cli_alerts_opts *o, const struct pat
     return LSF_OK;
 }
 
-enum lsf_code cli_alerts_capture(struct cli_alerts *a, const struct lsf_finding *f,
+static enum lsf_code alerts_format(void *self, const struct lsf_finding *f, struct lsf_buf *out,
         struct lsf_err *err)
 {
+    struct cli_alerts *a = self;
     struct alert_record rec;
     enum lsf_code rc;
 
-    if (a == NULL)
-        return LSF_OK;
     rc = alert_record_from_finding(f, cli_alerts_rule_why(a->set, f->rule_id), NULL,
             a->excerpt_len, &rec, err);
     if (rc != LSF_OK)
@@ -319,14 +319,30 @@ enum lsf_code cli_alerts_capture(struct cli_alerts *a, const struct lsf_finding 
     if (rc == LSF_OK && a->report != NULL)
         rc = alert_report_add(a->report, &rec, err);
     alert_record_cleanup(&rec);
+    if (rc == LSF_OK && a->inner.format != NULL)
+        rc = a->inner.format(a->inner.self, f, out, err);
     return rc;
 }
 
-enum lsf_code cli_alerts_sync(struct cli_alerts *a, struct lsf_err *err)
+static enum lsf_code alerts_write(void *self, const unsigned char *bytes, size_t n,
+        struct lsf_err *err)
 {
-    if (a == NULL || a->spool == NULL)
-        return LSF_OK;
-    return alert_spool_sync(a->spool, err);
+    struct cli_alerts *a = self;
+    return a->inner.write(a->inner.self, bytes, n, err);
+}
+
+static void alerts_problem(void *self, const struct lsf_err *err)
+{
+    struct cli_alerts *a = self;
+    a->inner.problem(a->inner.self, err);
+}
+
+void cli_alerts_wrap(struct cli_alerts *a, struct scan_sink *sink)
+{
+    if (a == NULL)
+        return;
+    a->inner = *sink;
+    *sink = (struct scan_sink){alerts_format, alerts_write, alerts_problem, a};
 }
 
 enum lsf_code cli_alerts_after_scan(struct cli_alerts *a, const struct scan_stats *st,

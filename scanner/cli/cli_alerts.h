@@ -3,12 +3,10 @@
  * descriptions and the HTML report, and their place in a scan run.
  *
  * A run with alerts goes: cli_alerts_start (opens the spool and delivers what a previous run
- * left), the scan with cli_alerts_capture called from the sink's format (each finding is
- * spooled and counted for the report), cli_alerts_after_scan (the spool is fsynced: the point
- * after which a --state checkpoint may be committed; the report is written),
- * cli_alerts_deliver. A checkpoint committed during the scan (an input finished) must follow a
- * cli_alerts_sync. Every function accepts a NULL struct cli_alerts (no alert flags given) and
- * then does nothing.
+ * left), cli_alerts_wrap (each finding is also spooled and counted for the report), the scan,
+ * cli_alerts_after_scan (the spool is fsynced: the point after which a --state checkpoint may
+ * be committed; the report is written), cli_alerts_deliver. Every function accepts a NULL
+ * struct cli_alerts (no alert flags given) and then does nothing.
  */
 #ifndef CLI_ALERTS_H
 #define CLI_ALERTS_H
@@ -68,14 +66,8 @@ enum lsf_code cli_alerts_start(const struct cli_alerts_opts *o, const struct pat
         const char *region, const char *profile, size_t excerpt_len, struct cli_alerts **out,
         struct lsf_err *err) LSF_WARN_UNUSED;
 
-/* Spool f and count it for the report. Call it from the sink's format, before formatting:
- * thread-safe. LSF_E_IO (spool write), LSF_E_NOMEM. */
-enum lsf_code cli_alerts_capture(struct cli_alerts *a, const struct lsf_finding *f,
-        struct lsf_err *err) LSF_WARN_UNUSED;
-
-/* fsync the spool, so every finding captured so far survives a crash: call it before a
- * checkpoint is committed mid-scan. LSF_E_IO. */
-enum lsf_code cli_alerts_sync(struct cli_alerts *a, struct lsf_err *err) LSF_WARN_UNUSED;
+/* Make sink also spool and count each finding (the original format still runs after). */
+void cli_alerts_wrap(struct cli_alerts *a, struct scan_sink *sink);
 
 /* Spool the run's counters, fsync the spool (findings are durable from here) and write the
  * report. */

@@ -325,17 +325,13 @@ struct cli_sink {
     size_t excerpt_len;
     FILE *out;
     const struct pat_set *set; /* rule descriptions for OCSF */
-    struct cli_alerts *alerts; /* spools and counts each finding; NULL without alert flags */
 };
 
 static enum lsf_code sink_format(void *self, const struct lsf_finding *f, struct lsf_buf *out,
         struct lsf_err *err)
 {
     const struct cli_sink *sink = self;
-    enum lsf_code rc = cli_alerts_capture(sink->alerts, f, err);
 
-    if (rc != LSF_OK)
-        return rc;
     switch (sink->output) {
     case CLI_OUT_JSONL:
         return alert_jsonl_format(f, sink->excerpt_len, out, err);
@@ -478,9 +474,10 @@ int cli_scan(int argc, char **argv)
     if (rc == LSF_OK)
         rc = open_source(&opts, &files, &s3, &source, &err);
     if (rc == LSF_OK) {
-        struct cli_sink sink_state = {opts.output, opts.excerpt_len, stdout, set, alerts};
+        struct cli_sink sink_state = {opts.output, opts.excerpt_len, stdout, set};
         struct scan_sink sink = {sink_format, sink_write, sink_problem, &sink_state};
 
+        cli_alerts_wrap(alerts, &sink);
         rc = scan_run(eng, &opts.scan, &source, &sink, &stats, &err);
         if (rc == LSF_OK)
             rc = cli_alerts_after_scan(alerts, &stats, &err);
