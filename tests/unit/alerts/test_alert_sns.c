@@ -155,12 +155,22 @@ static void event_id_is_cloudtrail_id_then_cwl_id_then_sha256(void **state)
     assert_string_equal(id, "abc-123");
     alert_event_id(&no_id, "3707", id);
     assert_string_equal(id, "cwl:3707");
-    /* FIPS 180-2 test vector: SHA-256("abc"). */
+    /* Without a time: FIPS 180-2 test vector SHA-256("abc"). */
+    plain.ts_ms = LSF_TS_UNKNOWN;
     alert_event_id(&plain, NULL, id);
     assert_string_equal(id,
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* With one: SHA-256("5\nabc"), so the same line at another time is another event. */
+    plain.ts_ms = 5;
     alert_event_id(&plain, "", id);
-    assert_memory_equal(id, "sha256:", 7);
+    assert_string_equal(id,
+            "sha256:9767d2246eed4d80bd33a51c10a8c0a5ceea6b95a258bb7eb041f857de99f0ba");
+    {
+        char other[ALERT_EVENT_ID_MAX];
+        plain.ts_ms = 6;
+        alert_event_id(&plain, NULL, other);
+        assert_string_not_equal(id, other);
+    }
 }
 
 static void record_makes_invalid_utf8_valid_and_falls_back_for_principal(void **state)
