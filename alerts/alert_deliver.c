@@ -79,6 +79,19 @@ enum lsf_code alert_delivery_new(const struct alert_delivery_opts *opts,
     rc = aws_config_load(&cfg_opts, &d->cfg, err);
     if (rc == LSF_OK)
         rc = aws_creds_provider_new(d->cfg, &d->creds, err);
+    if (rc == LSF_OK) {
+        /* Missing or broken credentials stop the run before the scan, not after it; a
+         * credential endpoint that is down only delays delivery (the spool keeps it). */
+        struct aws_creds creds;
+        struct lsf_err cerr;
+        lsf_err_clear(&cerr);
+        rc = aws_creds_provider_get(d->creds, &creds, &cerr);
+        aws_creds_wipe(&creds);
+        if (rc == LSF_E_TRANSIENT)
+            rc = LSF_OK;
+        else if (rc != LSF_OK)
+            rc = lsf_fail(err, rc, "alert delivery: %s", cerr.msg);
+    }
     if (rc == LSF_OK && opts->sns.topic_arn != NULL)
         rc = aws_endpoint_resolve(d->cfg, AWS_SVC_SNS, NULL, &d->sns_ep, err);
     if (rc == LSF_OK && opts->metrics.ns != NULL) {

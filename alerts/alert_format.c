@@ -236,7 +236,18 @@ enum lsf_code alert_utf8_clean(const unsigned char *s, size_t n, struct lsf_buf 
     size_t i = 0;
 
     while (rc == LSF_OK && i < n) {
-        size_t seq = alert_utf8_seq_len(s + i, n - i);
+        size_t run = i;
+        size_t seq;
+
+        /* Copy the longest plain-ASCII run in one go. */
+        while (run < n && s[run] > 0 && s[run] < 0x80)
+            run++;
+        if (run > i) {
+            rc = put(out, (const char *)s + i, run - i, err);
+            i = run;
+            continue;
+        }
+        seq = alert_utf8_seq_len(s + i, n - i);
         /* NUL would end the C string early: it is as unwelcome as a broken sequence. */
         if (seq == 0 || s[i] == 0) {
             rc = put(out, "\xEF\xBF\xBD", 3, err);

@@ -290,7 +290,8 @@ static size_t datum_bytes(const struct alert_delivery *d, const struct datum *x)
                                                                     strlen(x->dim_value) * 3
                                                             : 0);
     for (size_t i = 0; i < d->opts.metrics.n_dims; i++)
-        n += 100 + 3 * (strlen(d->opts.metrics.dim_names[i]) + strlen(d->opts.metrics.dim_values[i]));
+        n += 100 + 3 * (strlen(d->opts.metrics.dim_names[i]) +
+                               strlen(d->opts.metrics.dim_values[i]));
     return n;
 }
 

@@ -15,22 +15,28 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+static void hex32(const unsigned char md[32], char out[65])
+{
+    static const char digits[] = "0123456789abcdef";
+
+    for (unsigned i = 0; i < 32; i++) {
+        out[2 * i] = digits[md[i] >> 4];
+        out[2 * i + 1] = digits[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
 void alert_sha256_hex(const void *bytes, size_t n, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned md_len = 0;
-    static const char hex[] = "0123456789abcdef";
 
     if (EVP_Digest(bytes, n, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32) {
         memset(out, '0', 64);
         out[64] = '\0';
         return;
     }
-    for (unsigned i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
+    hex32(md, out);
 }
 
 int alert_severity_rank(const char *severity)
@@ -96,7 +102,27 @@ static void event_id_from(const struct lsf_finding *f, json_t *ev, const char *c
         snprintf(out, ALERT_EVENT_ID_MAX, "cwl:%s", cwl_event_id);
         return;
     }
-    alert_sha256_hex(f->event, f->event_len, hex);
+    if (f->ts_ms == LSF_TS_UNKNOWN) {
+        alert_sha256_hex(f->event, f->event_len, hex);
+    } else {
+        /* The time is part of the identity: the same message logged at two moments (a
+         * CloudWatch Logs line without its own timestamp) is two events. */
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned md_len = 0;
+        char ts[32];
+        int n = snprintf(ts, sizeof(ts), "%lld\n", (long long)f->ts_ms);
+
+        if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+                EVP_DigestUpdate(ctx, ts, (size_t)n) != 1 ||
+                EVP_DigestUpdate(ctx, f->event, f->event_len) != 1 ||
+                EVP_DigestFinal_ex(ctx, md, &md_len) != 1 || md_len != 32) {
+            alert_sha256_hex(f->event, f->event_len, hex);
+        } else {
+            hex32(md, hex);
+        }
+        EVP_MD_CTX_free(ctx);
+    }
     snprintf(out, ALERT_EVENT_ID_MAX, "sha256:%s", hex);
 }
 

@@ -4,7 +4,8 @@
  *
  * Identity (the dedupe key) is (rule id, event id). The event id is CloudTrail's eventID when
  * the event has one, the CloudWatch Logs eventId when the source supplies it, else
- * "sha256:<hex>" of the event bytes, so the same event found again on a rerun has the same key.
+ * "sha256:<hex>" of the event time ("<ms>\n", when known) and bytes, so the same event found
+ * again on a rerun has the same key and one message logged twice is two events.
  */
 #ifndef ALERT_RECORD_H
 #define ALERT_RECORD_H
@@ -22,7 +23,8 @@
 /*
  * The event id of f into out (ALERT_EVENT_ID_MAX bytes): CloudTrail "eventID" (a JSON event
  * with that string member), else cwl_event_id when not NULL/empty, else "sha256:" and the hex
- * SHA-256 of the event bytes. Never fails. Thread-safe.
+ * SHA-256 of "<ts_ms>\n" (when the time is known) and the event bytes. Never fails.
+ * Thread-safe.
  */
 void alert_event_id(const struct lsf_finding *f, const char *cwl_event_id,
         char out[ALERT_EVENT_ID_MAX]);

@@ -354,7 +354,8 @@ static bool write_html(FILE *fp, struct alert_report *rep, const struct alert_re
           "<title>logsift report</title>\n<style>\n"
           "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;"
           "margin-bottom:1em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
-          "td.count{text-align:right}td.t{white-space:nowrap}.sev-critical,.sev-high{color:#b00;font-weight:bold}"
+          "td.count{text-align:right}td.t{white-space:nowrap}"
+          ".sev-critical,.sev-high{color:#b00;font-weight:bold}"
           ".sev-medium{color:#b60}.note{color:#666}\n</style></head><body>\n"
           "<h1>logsift report</h1>\n", fp);
     fputs("<p>Generated ", fp);

@@ -206,6 +206,7 @@ struct sns_msg {
     char dedup_id[65];    /* FIFO */
     size_t *recs;         /* indexes into the spool's records that this message delivers */
     size_t n_recs;
+    bool is_summary;      /* "N more suppressed" */
 };
 
 static void msg_free_all(struct sns_msg *m, size_t n)
@@ -482,7 +483,7 @@ out:
 /* Build the messages for the pending records (indexes in pend, spool order). */
 static enum lsf_code build_messages(const struct alert_delivery *d, const struct alert_spooled *s,
         const size_t *pend, size_t n_pend, struct sns_msg **out, size_t *n_out,
-        struct alert_delivery_stats *stats, struct lsf_err *err)
+        struct lsf_err *err)
 {
     struct sns_msg *msgs = NULL;
     size_t n = 0;
@@ -536,10 +537,10 @@ static enum lsf_code build_messages(const struct alert_delivery *d, const struct
         if (rc == LSF_OK && n_group > d->opts.sns.max_per_rule) {
             size_t k = d->opts.sns.max_per_rule;
             rc = msg_push(&msgs, &n, &cap, &m, err);
-            if (rc == LSF_OK)
+            if (rc == LSF_OK) {
+                m->is_summary = true;
                 rc = summary_msg(s, group + k, n_group - k, m, err);
-            if (rc == LSF_OK && stats)
-                stats->n_suppressed += n_group - k;
+            }
         }
     }
 out:
@@ -702,6 +703,8 @@ static enum lsf_code record_delivered(const struct alert_spooled *s, const struc
     if (rc == LSF_OK && stats) {
         stats->n_messages++;
         stats->n_findings += m->n_recs;
+        if (m->is_summary)
+            stats->n_suppressed += m->n_recs;
     }
     return rc;
 }
@@ -821,7 +824,7 @@ enum lsf_code alert_sns_deliver(struct alert_delivery *d, const struct alert_spo
         if (alert_sns_wants(d, r) && !alert_ledger_has(ledger, r->rule, r->event_id, NULL))
             pend[n_pend++] = i;
     }
-    rc = build_messages(d, s, pend, n_pend, &msgs, &n_msgs, stats, err);
+    rc = build_messages(d, s, pend, n_pend, &msgs, &n_msgs, err);
     free(pend);
     if (rc != LSF_OK)
         return rc;

@@ -105,8 +105,8 @@ enum lsf_code alert_spool_open(const char *dir, struct alert_spool **out, struct
         goto out;
     sp->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (sp->lock_fd < 0) {
-        rc = lsf_fail(err, LSF_E_IO, "spool %s: cannot open its lock file: %s", dir,
-                strerror(errno));
+        rc = lsf_fail(err, LSF_E_IO, "spool %s: cannot open its lock file: %s; choose another "
+                "with --spool-dir", dir, strerror(errno));
         goto out;
     }
     if (flock(sp->lock_fd, LOCK_EX | LOCK_NB) != 0) {
@@ -252,205 +252,7 @@ enum lsf_code alert_spool_sync(struct alert_spool *sp, struct lsf_err *err)
     return LSF_OK;
 }
 
-/* ---- loading ------------------------------------------------------------------------------ */
-
-static char *get_str(json_t *obj, const char *name)
-{
-    const char *s = json_string_value(json_object_get(obj, name));
-    return strdup(s ? s : "");
-}
-
-static bool record_from_json(json_t *o, struct alert_record *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->rule = get_str(o, "rule");
-    r->title = get_str(o, "title");
-    r->severity = get_str(o, "severity");
-    r->why = get_str(o, "why");
-    r->source = get_str(o, "source");
-    r->format = get_str(o, "format");
-    r->offset = (uint64_t)json_integer_value(json_object_get(o, "offset"));
-    r->ts_ms = (int64_t)json_integer_value(json_object_get(o, "ts_ms"));
-    r->is_excerpt_cut = json_is_true(json_object_get(o, "cut"));
-    r->event_id = get_str(o, "event_id");
-    r->event_name = get_str(o, "event_name");
-    r->event_source = get_str(o, "event_source");
-    r->principal = get_str(o, "principal");
-    r->source_ip = get_str(o, "source_ip");
-    r->region = get_str(o, "region");
-    r->account = get_str(o, "account");
-    r->excerpt = get_str(o, "excerpt");
-    if (!r->rule || !r->title || !r->severity || !r->why || !r->source || !r->format ||
-            !r->event_id || !r->event_name || !r->event_source || !r->principal ||
-            !r->source_ip || !r->region || !r->account || !r->excerpt) {
-        alert_record_cleanup(r);
-        return false;
-    }
-    return true;
-}
-
-void alert_spooled_cleanup(struct alert_spooled *s)
-{
-    for (size_t i = 0; i < s->n_records; i++)
-        alert_record_cleanup(&s->records[i]);
-    free(s->records);
-    free(s->runs);
-    memset(s, 0, sizeof(*s));
-}
-
-static bool seen_before(const struct alert_spooled *s, const struct alert_record *r)
-{
-    /* Quadratic, but a spool holds one run's findings plus what failed before. */
-    for (size_t i = 0; i < s->n_records; i++) {
-        if (strcmp(s->records[i].rule, r->rule) == 0 &&
-                strcmp(s->records[i].event_id, r->event_id) == 0)
-            return true;
-    }
-    return false;
-}
-
-enum lsf_code alert_spool_load(struct alert_spool *sp, struct alert_spooled *out,
-        struct lsf_err *err)
-{
-    char *path = path_in(sp->dir, SPOOL_FILE);
-    FILE *fp = NULL;
-    char *line = NULL;
-    size_t line_cap = 0;
-    size_t cap_records = 0;
-    size_t cap_runs = 0;
-    ssize_t n;
-    enum lsf_code rc = LSF_OK;
-
-    memset(out, 0, sizeof(*out));
-    if (path == NULL)
-        return lsf_fail(err, LSF_E_NOMEM, "out of memory");
-    fp = fopen(path, "re");
-    if (fp == NULL) {
-        rc = errno == ENOENT ? LSF_OK
-                             : lsf_fail(err, LSF_E_IO, "spool %s: cannot read %s: %s", sp->dir,
-                                       SPOOL_FILE, strerror(errno));
-        goto out;
-    }
-    while (rc == LSF_OK && (n = getline(&line, &line_cap, fp)) > 0) {
-        json_t *o;
-        const char *kind;
-
-        if (line[n - 1] != '\n')
-            break; /* torn by a crash: it was never fsynced, the scan will find it again */
-        o = json_loadb(line, (size_t)n, 0, NULL);
-        kind = json_string_value(json_object_get(o, "k"));
-        if (kind != NULL && strcmp(kind, "finding") == 0) {
-            struct alert_record r;
-            if (!record_from_json(o, &r)) {
-                rc = lsf_fail(err, LSF_E_NOMEM, "out of memory reading the spool");
-            } else if (seen_before(out, &r)) {
-                alert_record_cleanup(&r);
-            } else {
-                if (out->n_records == cap_records) {
-                    size_t cap = cap_records ? cap_records * 2 : 64;
-                    struct alert_record *g = realloc(out->records, cap * sizeof(*g));
-                    if (g == NULL) {
-                        alert_record_cleanup(&r);
-                        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory reading the spool");
-                        json_decref(o);
-                        break;
-                    }
-                    out->records = g;
-                    cap_records = cap;
-                }
-                out->records[out->n_records++] = r;
-            }
-        } else if (kind != NULL && strcmp(kind, "run") == 0) {
-            struct alert_run run;
-            const char *run_id = json_string_value(json_object_get(o, "run_id"));
-            memset(&run, 0, sizeof(run));
-            snprintf(run.run_id, sizeof(run.run_id), "%s", run_id ? run_id : "");
-            run.time_ms = (int64_t)json_integer_value(json_object_get(o, "time_ms"));
-            run.n_events = (uint64_t)json_integer_value(json_object_get(o, "events"));
-            run.n_bytes = (uint64_t)json_integer_value(json_object_get(o, "bytes"));
-            run.n_errors = (uint64_t)json_integer_value(json_object_get(o, "errors"));
-            if (out->n_runs == cap_runs) {
-                size_t cap = cap_runs ? cap_runs * 2 : 8;
-                struct alert_run *g = realloc(out->runs, cap * sizeof(*g));
-                if (g == NULL) {
-                    rc = lsf_fail(err, LSF_E_NOMEM, "out of memory reading the spool");
-                    json_decref(o);
-                    break;
-                }
-                out->runs = g;
-                cap_runs = cap;
-            }
-            out->runs[out->n_runs++] = run;
-        }
-        /* Anything else is a line a newer logsift wrote: skipped, not fatal. */
-        json_decref(o);
-    }
-out:
-    if (fp != NULL)
-        fclose(fp);
-    free(line);
-    free(path);
-    if (rc != LSF_OK)
-        alert_spooled_cleanup(out);
-    return rc;
-}
-
-enum lsf_code alert_spool_compact(struct alert_spool *sp, const struct alert_spooled *s,
-        const bool *keep_records, const bool *keep_runs, struct lsf_err *err)
-{
-    char *path = path_in(sp->dir, SPOOL_FILE);
-    char *tmp = path_in(sp->dir, SPOOL_FILE ".tmp");
-    int fd = -1;
-    enum lsf_code rc = LSF_OK;
-
-    if (path == NULL || tmp == NULL) {
-        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory");
-        goto out;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = lsf_fail(err, LSF_E_IO, "spool %s: cannot write %s: %s", sp->dir, tmp,
-                strerror(errno));
-        goto out;
-    }
-    for (size_t i = 0; rc == LSF_OK && i < s->n_records; i++) {
-        if (keep_records[i])
-            rc = write_json(fd, tmp, record_json(&s->records[i]), err);
-    }
-    for (size_t i = 0; rc == LSF_OK && i < s->n_runs; i++) {
-        if (keep_runs[i])
-            rc = write_json(fd, tmp, run_json(&s->runs[i]), err);
-    }
-    if (rc == LSF_OK && fsync(fd) != 0)
-        rc = lsf_fail(err, LSF_E_IO, "spool %s: fsync failed: %s", sp->dir, strerror(errno));
-    close(fd);
-    fd = -1;
-    if (rc == LSF_OK && rename(tmp, path) != 0)
-        rc = lsf_fail(err, LSF_E_IO, "spool %s: cannot replace %s: %s", sp->dir, SPOOL_FILE,
-                strerror(errno));
-    if (rc == LSF_OK) {
-        fsync_dir(sp->dir);
-        /* Later appends of this run go to the new file. */
-        int nfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-        if (nfd < 0) {
-            rc = lsf_fail(err, LSF_E_IO, "spool %s: cannot reopen %s: %s", sp->dir, SPOOL_FILE,
-                    strerror(errno));
-        } else {
-            pthread_mutex_lock(&sp->mu);
-            close(sp->fd);
-            sp->fd = nfd;
-            pthread_mutex_unlock(&sp->mu);
-        }
-    } else {
-        unlink(tmp);
-    }
-out:
-    free(path);
-    free(tmp);
-    return rc;
-}
-
-/* ---- ledgers ------------------------------------------------------------------------------ */
+/* ---- key sets: the ledgers, and duplicate detection while loading ------------------------- */
 
 struct alert_ledger {
     char *path;
@@ -529,6 +331,229 @@ static bool set_insert(struct alert_ledger *lg, char *key)
     lg->n++;
     return true;
 }
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+static char *get_str(json_t *obj, const char *name)
+{
+    const char *s = json_string_value(json_object_get(obj, name));
+    return strdup(s ? s : "");
+}
+
+static bool record_from_json(json_t *o, struct alert_record *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->rule = get_str(o, "rule");
+    r->title = get_str(o, "title");
+    r->severity = get_str(o, "severity");
+    r->why = get_str(o, "why");
+    r->source = get_str(o, "source");
+    r->format = get_str(o, "format");
+    r->offset = (uint64_t)json_integer_value(json_object_get(o, "offset"));
+    r->ts_ms = (int64_t)json_integer_value(json_object_get(o, "ts_ms"));
+    r->is_excerpt_cut = json_is_true(json_object_get(o, "cut"));
+    r->event_id = get_str(o, "event_id");
+    r->event_name = get_str(o, "event_name");
+    r->event_source = get_str(o, "event_source");
+    r->principal = get_str(o, "principal");
+    r->source_ip = get_str(o, "source_ip");
+    r->region = get_str(o, "region");
+    r->account = get_str(o, "account");
+    r->excerpt = get_str(o, "excerpt");
+    if (!r->rule || !r->title || !r->severity || !r->why || !r->source || !r->format ||
+            !r->event_id || !r->event_name || !r->event_source || !r->principal ||
+            !r->source_ip || !r->region || !r->account || !r->excerpt) {
+        alert_record_cleanup(r);
+        return false;
+    }
+    return true;
+}
+
+void alert_spooled_cleanup(struct alert_spooled *s)
+{
+    for (size_t i = 0; i < s->n_records; i++)
+        alert_record_cleanup(&s->records[i]);
+    free(s->records);
+    free(s->runs);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Whether r's key was seen already; records it otherwise. *is_oom on allocation failure. */
+static bool seen_before(struct alert_ledger *seen, const struct alert_record *r, bool *is_oom)
+{
+    char *key = ledger_key(r->rule, r->event_id, NULL);
+    size_t slot;
+
+    if (key == NULL || (seen->cap == 0 && !set_insert(seen, strdup("\t")))) {
+        free(key);
+        *is_oom = true;
+        return false;
+    }
+    if (set_find(seen, key, &slot)) {
+        free(key);
+        return true;
+    }
+    if (!set_insert(seen, key))
+        *is_oom = true;
+    return false;
+}
+
+static void seen_cleanup(struct alert_ledger *seen)
+{
+    for (size_t i = 0; i < seen->cap; i++) {
+        if (seen->slots[i] != tombstone)
+            free(seen->slots[i]);
+    }
+    free(seen->slots);
+}
+
+enum lsf_code alert_spool_load(struct alert_spool *sp, struct alert_spooled *out,
+        struct lsf_err *err)
+{
+    char *path = path_in(sp->dir, SPOOL_FILE);
+    FILE *fp = NULL;
+    char *line = NULL;
+    size_t line_cap = 0;
+    struct alert_ledger seen = {NULL, -1, NULL, 0, 0};
+    bool is_oom = false;
+    size_t cap_records = 0;
+    size_t cap_runs = 0;
+    ssize_t n;
+    enum lsf_code rc = LSF_OK;
+
+    memset(out, 0, sizeof(*out));
+    if (path == NULL)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    fp = fopen(path, "re");
+    if (fp == NULL) {
+        rc = errno == ENOENT ? LSF_OK
+                             : lsf_fail(err, LSF_E_IO, "spool %s: cannot read %s: %s", sp->dir,
+                                       SPOOL_FILE, strerror(errno));
+        goto out;
+    }
+    while (rc == LSF_OK && (n = getline(&line, &line_cap, fp)) > 0) {
+        json_t *o;
+        const char *kind;
+
+        if (line[n - 1] != '\n')
+            break; /* torn by a crash: it was never fsynced, the scan will find it again */
+        o = json_loadb(line, (size_t)n, 0, NULL);
+        kind = json_string_value(json_object_get(o, "k"));
+        if (kind != NULL && strcmp(kind, "finding") == 0) {
+            struct alert_record r;
+            if (!record_from_json(o, &r)) {
+                rc = lsf_fail(err, LSF_E_NOMEM, "out of memory reading the spool");
+            } else if (seen_before(&seen, &r, &is_oom) || is_oom) {
+                alert_record_cleanup(&r);
+                if (is_oom)
+                    rc = lsf_fail(err, LSF_E_NOMEM, "out of memory reading the spool");
+            } else {
+                if (out->n_records == cap_records) {
+                    size_t cap = cap_records ? cap_records * 2 : 64;
+                    struct alert_record *g = realloc(out->records, cap * sizeof(*g));
+                    if (g == NULL) {
+                        alert_record_cleanup(&r);
+                        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory reading the spool");
+                        json_decref(o);
+                        break;
+                    }
+                    out->records = g;
+                    cap_records = cap;
+                }
+                out->records[out->n_records++] = r;
+            }
+        } else if (kind != NULL && strcmp(kind, "run") == 0) {
+            struct alert_run run;
+            const char *run_id = json_string_value(json_object_get(o, "run_id"));
+            memset(&run, 0, sizeof(run));
+            snprintf(run.run_id, sizeof(run.run_id), "%s", run_id ? run_id : "");
+            run.time_ms = (int64_t)json_integer_value(json_object_get(o, "time_ms"));
+            run.n_events = (uint64_t)json_integer_value(json_object_get(o, "events"));
+            run.n_bytes = (uint64_t)json_integer_value(json_object_get(o, "bytes"));
+            run.n_errors = (uint64_t)json_integer_value(json_object_get(o, "errors"));
+            if (out->n_runs == cap_runs) {
+                size_t cap = cap_runs ? cap_runs * 2 : 8;
+                struct alert_run *g = realloc(out->runs, cap * sizeof(*g));
+                if (g == NULL) {
+                    rc = lsf_fail(err, LSF_E_NOMEM, "out of memory reading the spool");
+                    json_decref(o);
+                    break;
+                }
+                out->runs = g;
+                cap_runs = cap;
+            }
+            out->runs[out->n_runs++] = run;
+        }
+        /* Anything else is a line a newer logsift wrote: skipped, not fatal. */
+        json_decref(o);
+    }
+out:
+    if (fp != NULL)
+        fclose(fp);
+    free(line);
+    free(path);
+    seen_cleanup(&seen);
+    if (rc != LSF_OK)
+        alert_spooled_cleanup(out);
+    return rc;
+}
+
+enum lsf_code alert_spool_compact(struct alert_spool *sp, const struct alert_spooled *s,
+        const bool *keep_records, const bool *keep_runs, struct lsf_err *err)
+{
+    char *path = path_in(sp->dir, SPOOL_FILE);
+    char *tmp = path_in(sp->dir, SPOOL_FILE ".tmp");
+    int fd = -1;
+    enum lsf_code rc = LSF_OK;
+
+    if (path == NULL || tmp == NULL) {
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory");
+        goto out;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = lsf_fail(err, LSF_E_IO, "spool %s: cannot write %s: %s", sp->dir, tmp,
+                strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; rc == LSF_OK && i < s->n_records; i++) {
+        if (keep_records[i])
+            rc = write_json(fd, tmp, record_json(&s->records[i]), err);
+    }
+    for (size_t i = 0; rc == LSF_OK && i < s->n_runs; i++) {
+        if (keep_runs[i])
+            rc = write_json(fd, tmp, run_json(&s->runs[i]), err);
+    }
+    if (rc == LSF_OK && fsync(fd) != 0)
+        rc = lsf_fail(err, LSF_E_IO, "spool %s: fsync failed: %s", sp->dir, strerror(errno));
+    close(fd);
+    fd = -1;
+    if (rc == LSF_OK && rename(tmp, path) != 0)
+        rc = lsf_fail(err, LSF_E_IO, "spool %s: cannot replace %s: %s", sp->dir, SPOOL_FILE,
+                strerror(errno));
+    if (rc == LSF_OK) {
+        fsync_dir(sp->dir);
+        /* Later appends of this run go to the new file. */
+        int nfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (nfd < 0) {
+            rc = lsf_fail(err, LSF_E_IO, "spool %s: cannot reopen %s: %s", sp->dir, SPOOL_FILE,
+                    strerror(errno));
+        } else {
+            pthread_mutex_lock(&sp->mu);
+            close(sp->fd);
+            sp->fd = nfd;
+            pthread_mutex_unlock(&sp->mu);
+        }
+    } else {
+        unlink(tmp);
+    }
+out:
+    free(path);
+    free(tmp);
+    return rc;
+}
+
+/* ---- ledgers ------------------------------------------------------------------------------ */
 
 enum lsf_code alert_ledger_open(struct alert_spool *sp, const char *sink, const char *destination,
         struct alert_ledger **out, struct lsf_err *err)

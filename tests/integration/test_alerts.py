@@ -126,14 +126,14 @@ def event_at(path, offset):
 
 
 def rule_descriptions():
-    """Rule id -> description, read from the bundled pack."""
-    desc, rule = {}, None
-    with open(os.path.join(HERE, "..", "..", "patterns", "default.rules")) as f:
-        for line in f:
-            if line.startswith("#@ id="):
-                rule = line.split()[1][3:]
-            elif line.startswith("#@ description=") and rule:
-                desc[rule] = line[len("#@ description="):].rstrip("\n")
+    """Rule id -> description, as the loaded rule set has them (default pack and any others):
+    read from the OCSF output's finding_info.desc, which is rule metadata, not what is tested."""
+    out = subprocess.run([LOGSIFT, "scan", "-q", "-o", "ocsf", DETONATIONS], capture_output=True,
+                         timeout=120)
+    desc = {}
+    for line in out.stdout.decode().splitlines():
+        rec = json.loads(line)
+        desc[rec["finding_info"]["analytic"]["uid"]] = rec["finding_info"].get("desc", "")
     return desc
 
 
@@ -155,8 +155,10 @@ def expected_message(f, desc):
         text += f"\nWhy it matters: {desc[f['rule']]}\n"
     text += (f"\nRaw event: {f['source']}, byte offset {f['offset']} ({f['format']}), "
              f"event id {ev['eventID']}\n")
-    text += f["event"] + "\n"
-    return text
+    text += f["event"]
+    if f.get("event_truncated"):
+        text += "\n[event cut to the --excerpt size]"
+    return text + "\n"
 
 
 def expected_subject(f):
@@ -425,7 +427,15 @@ class TestLimitsAndErrors(Base):
         r = logsift(["-o", "none", "--spool-dir", self.spool, "--excerpt", "1M", "--sns-topic", arn,
                      path])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
-        (m,) = sns_messages(arn)
+        msgs = sns_messages(arn)
+        self.assertTrue(msgs)
+        for m in msgs:  # every rule that fired on the event: each message fits
+            size = len(m["message"].encode()) + sum(
+                len(k) + len(v["DataType"]) + len(v["StringValue"])
+                for k, v in m["messageAttributes"].items())
+            self.assertLessEqual(size, SNS_LIMIT)
+        (m,) = [m for m in msgs
+                if m["messageAttributes"]["rule_id"]["StringValue"] == "aws.cloudtrail.stop_logging"]
         size = len(m["message"].encode()) + sum(
             len(k) + len(v["DataType"]) + len(v["StringValue"]) for k, v in m["messageAttributes"].items())
         self.assertLessEqual(size, SNS_LIMIT)
@@ -458,6 +468,44 @@ class TestLimitsAndErrors(Base):
         with open(os.path.join(self.spool, "spool.jsonl")) as f:
             # The findings only: a run's scan counters are kept for a metrics sink, not for SNS.
             self.assertEqual(len(f.readlines()), len(self.findings))
+
+    def test_no_credentials_stop_the_run_before_the_scan(self):
+        e = env()
+        del e["AWS_ACCESS_KEY_ID"], e["AWS_SECRET_ACCESS_KEY"]
+        r = subprocess.run([LOGSIFT, "scan", "-o", "none", "--spool-dir", self.spool, "--sns-topic",
+                            topic(self.topic_name), DETONATIONS], capture_output=True, env=e,
+                           timeout=120)
+        self.assertEqual(r.returncode, 2)
+        lines = r.stderr.decode().strip().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("no AWS credentials", lines[0])
+        self.assertFalse(os.path.exists(os.path.join(self.spool, "spool.jsonl")))
+
+    def test_metrics_time_event_stamps_counters_with_the_event_minute(self):
+        ns = "EventTime/" + self.topic_name
+        now = int(time.time())
+        recent = now - 3 * 3600 - 17  # inside CloudWatch's two-week window
+        old = now - 30 * 86400        # outside it: stamped with the scan time instead
+        path = os.path.join(self.tmp, "ct.json")
+        records = []
+        for i, t in enumerate((recent, old)):
+            records.append({"eventVersion": "1.08", "eventID": f"evt-{i}", "eventName": "StopLogging",
+                            "eventSource": "cloudtrail.amazonaws.com", "awsRegion": "us-east-1",
+                            "eventTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)),
+                            "userIdentity": {"type": "Root"}, "recipientAccountId": "1"})
+        with open(path, "w") as f:
+            json.dump({"Records": records}, f)
+        r = logsift(["-o", "none", "--spool-dir", self.spool, "--metrics-namespace", ns,
+                     "--metrics-time", "event", path])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        stamps = sorted(d["timestamp"][:19] for d in datums(ns)
+                        if d["metricName"] == "Findings" and d["dimensions"] ==
+                        [{"Name": "Rule", "Value": "aws.cloudtrail.stop_logging"}])
+        minute = time.strftime("%Y-%m-%dT%H:%M:00", time.gmtime(recent - recent % 60))
+        self.assertEqual(len(stamps), 2)
+        self.assertEqual(stamps[0], minute)
+        scan_time = time.mktime(time.strptime(stamps[1], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+        self.assertLess(abs(scan_time - now), 600)
 
     def test_two_runs_on_one_spool_do_not_both_deliver(self):
         arn = topic(self.topic_name)

@@ -125,8 +125,11 @@ class TestReport(unittest.TestCase):
         self.assertGreater(len(dom.bars), 1)
         # Top source IPs: the most frequent address of the findings' events, with its count.
         ips = collections.Counter()
-        for f in findings:
-            ips[json.loads(f["event"]).get("sourceIPAddress", "(unknown)")] += 1
+        for f in findings:  # the full event from the file: an excerpt may be cut
+            with open(f["source"], "rb") as fp:
+                fp.seek(f["offset"])
+                ev, _ = json.JSONDecoder().raw_decode(fp.read().decode())
+            ips[ev.get("sourceIPAddress", "(unknown)")] += 1
         top_ip, top_n = sorted(ips.items(), key=lambda kv: (-kv[1], kv[0]))[0]
         self.assertEqual(dom.tops["top-source-ips"][0], [top_ip, str(top_n)])
         self.assertTrue(dom.tops["top-principals"])

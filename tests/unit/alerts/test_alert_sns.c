@@ -112,14 +112,15 @@ static void message_names_what_who_where_when_rule_and_event(void **state)
             "{\"eventID\":\"e-1\",\"eventName\":\"StopLogging\",\"eventSource\":"
             "\"cloudtrail.amazonaws.com\",\"sourceIPAddress\":\"203.0.113.7\",\"awsRegion\":"
             "\"eu-west-1\",\"recipientAccountId\":\"111122223333\",\"userIdentity\":{\"type\":"
-            "\"AssumedRole\",\"principalId\":\"AROA:x\",\"arn\":\"arn:aws:sts::1:assumed-role/r/x\"}}";
+            "\"AssumedRole\",\"principalId\":\"AROA:x\",\"arn\":"
+            "\"arn:aws:sts::1:assumed-role/r/x\"}}";
     struct lsf_finding f = finding(ev, sizeof(ev) - 1);
     struct alert_record r;
     struct lsf_buf out;
 
     (void)state;
-    assert_int_equal(alert_record_from_finding(&f, "Attackers stop trails first.", NULL, 4096, &r,
-                             NULL),
+    assert_int_equal(
+            alert_record_from_finding(&f, "Attackers stop trails first.", NULL, 4096, &r, NULL),
             LSF_OK);
     lsf_buf_init(&out, SIZE_MAX);
     assert_int_equal(alert_sns_message(&r, &out, NULL), LSF_OK);
@@ -136,7 +137,8 @@ static void message_names_what_who_where_when_rule_and_event(void **state)
             "{\"eventID\":\"e-1\",\"eventName\":\"StopLogging\",\"eventSource\":"
             "\"cloudtrail.amazonaws.com\",\"sourceIPAddress\":\"203.0.113.7\",\"awsRegion\":"
             "\"eu-west-1\",\"recipientAccountId\":\"111122223333\",\"userIdentity\":{\"type\":"
-            "\"AssumedRole\",\"principalId\":\"AROA:x\",\"arn\":\"arn:aws:sts::1:assumed-role/r/x\"}}\n");
+            "\"AssumedRole\",\"principalId\":\"AROA:x\",\"arn\":"
+            "\"arn:aws:sts::1:assumed-role/r/x\"}}\n");
     lsf_buf_cleanup(&out);
     alert_record_cleanup(&r);
 }
@@ -153,17 +155,28 @@ static void event_id_is_cloudtrail_id_then_cwl_id_then_sha256(void **state)
     assert_string_equal(id, "abc-123");
     alert_event_id(&no_id, "3707", id);
     assert_string_equal(id, "cwl:3707");
-    /* FIPS 180-2 test vector: SHA-256("abc"). */
+    /* Without a time: FIPS 180-2 test vector SHA-256("abc"). */
+    plain.ts_ms = LSF_TS_UNKNOWN;
     alert_event_id(&plain, NULL, id);
     assert_string_equal(id,
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* With one: SHA-256("5\nabc"), so the same line at another time is another event. */
+    plain.ts_ms = 5;
     alert_event_id(&plain, "", id);
-    assert_memory_equal(id, "sha256:", 7);
+    assert_string_equal(id,
+            "sha256:9767d2246eed4d80bd33a51c10a8c0a5ceea6b95a258bb7eb041f857de99f0ba");
+    {
+        char other[ALERT_EVENT_ID_MAX];
+        plain.ts_ms = 6;
+        alert_event_id(&plain, NULL, other);
+        assert_string_not_equal(id, other);
+    }
 }
 
 static void record_makes_invalid_utf8_valid_and_falls_back_for_principal(void **state)
 {
-    static const char ev[] = "{\"userIdentity\":{\"type\":\"Root\",\"principalId\":\"1234\"}}\xFF\xFE";
+    static const char ev[] =
+            "{\"userIdentity\":{\"type\":\"Root\",\"principalId\":\"1234\"}}\xFF\xFE";
     struct lsf_finding f = finding(ev, sizeof(ev) - 1);
     struct alert_record r;
 
@@ -240,8 +253,8 @@ static void metrics_batches_hold_1000_datums_within_the_body_limit(void **state)
 
 static void ocsf_line_is_a_detection_finding_even_for_broken_bytes(void **state)
 {
-    static const char ev[] = "{\"eventID\":\"e-9\",\"eventName\":\"DeleteTrail\",\"sourceIPAddress\":"
-                             "\"cloudtrail.amazonaws.com\",\"x\":\"\xC3\x28\"}";
+    static const char ev[] = "{\"eventID\":\"e-9\",\"eventName\":\"DeleteTrail\","
+                             "\"sourceIPAddress\":\"cloudtrail.amazonaws.com\",\"x\":\"\xC3\x28\"}";
     struct lsf_finding f = finding(ev, sizeof(ev) - 1);
     struct lsf_buf out;
     json_t *o;

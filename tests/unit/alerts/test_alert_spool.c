@@ -106,7 +106,7 @@ static void concurrent_appends_all_come_back_once(void **state)
     alert_spool_free(sp);
 }
 
-static void torn_last_line_is_ignored(void **state)
+static void torn_last_line_and_unknown_lines_are_ignored(void **state)
 {
     struct alert_spool *sp;
     struct alert_spooled s;
@@ -121,6 +121,7 @@ static void torn_last_line_is_ignored(void **state)
     alert_record_cleanup(&r);
     snprintf(path, sizeof(path), "%s/spool.jsonl", dir);
     fp = fopen(path, "a");
+    fputs("not json at all\n{\"k\":\"from-a-newer-logsift\"}\n", fp); /* skipped, not fatal */
     fputs("{\"k\":\"finding\",\"rule\":\"rule.b\",\"event_id\":\"e2\"", fp); /* no newline */
     fclose(fp);
     assert_int_equal(alert_spool_load(sp, &s, NULL), LSF_OK);
@@ -249,7 +250,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
             cmocka_unit_test_setup_teardown(concurrent_appends_all_come_back_once, make_dir,
                     remove_dir),
-            cmocka_unit_test_setup_teardown(torn_last_line_is_ignored, make_dir, remove_dir),
+            cmocka_unit_test_setup_teardown(torn_last_line_and_unknown_lines_are_ignored, make_dir,
+                    remove_dir),
             cmocka_unit_test_setup_teardown(a_spool_in_use_is_refused, make_dir, remove_dir),
             cmocka_unit_test_setup_teardown(ledgers_persist_and_withdrawn_intents_are_gone,
                     make_dir, remove_dir),
