@@ -37,6 +37,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lsf_err.h"
 #include "pat.h"
@@ -68,6 +69,33 @@ const char *pat_sigma_rule_info(const struct pat_sigma_rule *rule);
 /* ATT&CK and other tags, comma-separated, or "" . Borrowed from the rule. */
 const char *pat_sigma_rule_tags(const struct pat_sigma_rule *rule);
 
+/*
+ * Correlations. A Sigma correlation rule ("correlation:" with type event_count, value_count,
+ * temporal or temporal_ordered, rules, group-by, timespan, condition gt/gte, generate) or a
+ * legacy aggregation ("condition: selection | count([field]) [by f1, f2] > N" with
+ * detection.timeframe) counts the events its base rules fire on, per group of field values,
+ * within a time window. The engine keeps the state; these accessors describe the rule.
+ */
+enum pat_sigma_corr_type {
+    PAT_CORR_NONE = 0,
+    PAT_CORR_EVENT_COUNT,    /* at least threshold events in the window */
+    PAT_CORR_VALUE_COUNT,    /* at least threshold distinct values of a field */
+    PAT_CORR_TEMPORAL,       /* every base rule fires within the window */
+    PAT_CORR_TEMPORAL_ORDERED /* ... in the listed order */
+};
+
+enum pat_sigma_corr_type pat_sigma_corr_type(const struct pat_sigma_rule *rule);
+/* Base rule i by id or Sigma name; NULL means the rule itself (legacy aggregation). */
+size_t pat_sigma_corr_n_refs(const struct pat_sigma_rule *rule);
+const char *pat_sigma_corr_ref(const struct pat_sigma_rule *rule, size_t i);
+int64_t pat_sigma_corr_timespan_ms(const struct pat_sigma_rule *rule);
+uint64_t pat_sigma_corr_threshold(const struct pat_sigma_rule *rule);
+bool pat_sigma_corr_generate(const struct pat_sigma_rule *rule);
+/* The rule's Sigma "name", or NULL. */
+const char *pat_sigma_rule_name(const struct pat_sigma_rule *rule);
+/* Does the rule have a detection to evaluate per event (false for correlation rules)? */
+bool pat_sigma_rule_has_detection(const struct pat_sigma_rule *rule);
+
 /* A per-thread evaluation context: the current event, parsed once on demand. */
 struct pat_sigma_event;
 
@@ -85,5 +113,14 @@ void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *byte
 /* Does the rule's detection hold on the current event? An event that is not valid JSON has
  * no fields (keywords still apply). */
 bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_event *ev);
+
+/*
+ * The correlation's group key of the current event: "f1=v1, f2=v2" with each field's first
+ * value (empty when missing), cut to cap - 1 bytes; and for value_count, the counted field's
+ * first value in val (empty: missing, and then the event is not counted). Thread-safe per
+ * context.
+ */
+void pat_sigma_corr_keys(const struct pat_sigma_rule *corr_rule, struct pat_sigma_event *ev,
+        char *key, size_t cap, char *val, size_t val_cap);
 
 #endif

@@ -538,3 +538,63 @@ bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_ev
     ev->rule_kind = rule->log_kind;
     return rule->cond != NULL && cond_match(rule, rule->cond, ev);
 }
+
+/* ---- correlation keys ---- */
+
+struct first_text {
+    char *out;
+    size_t cap;
+    size_t len;
+    bool found;
+};
+
+static bool take_first_text(void *ctx, const struct leaf *lf)
+{
+    struct first_text *ft = ctx;
+    size_t n;
+
+    if (lf->kind != LEAF_TEXT)
+        return false;
+    n = lf->n < ft->cap - ft->len - 1 ? lf->n : ft->cap - ft->len - 1;
+    memcpy(ft->out + ft->len, lf->s, n);
+    ft->len += n;
+    ft->out[ft->len] = '\0';
+    ft->found = true;
+    return true;
+}
+
+static void append(char *buf, size_t cap, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n > cap - *len - 1)
+        n = cap - *len - 1;
+    memcpy(buf + *len, s, n);
+    *len += n;
+    buf[*len] = '\0';
+}
+
+void pat_sigma_corr_keys(const struct pat_sigma_rule *corr_rule, struct pat_sigma_event *ev,
+        char *key, size_t cap, char *val, size_t val_cap)
+{
+    const struct sg_corr *c = corr_rule->corr;
+    size_t len = 0;
+
+    key[0] = '\0';
+    val[0] = '\0';
+    ev->rule_kind = SG_LOG_ANY; /* group-by fields are read from whatever the event is */
+    for (size_t g = 0; g < c->n_group && len + 1 < cap; g++) {
+        struct first_text ft = {key, cap, 0, false};
+        if (g > 0)
+            append(key, cap, &len, ", ");
+        append(key, cap, &len, c->group_names[g]);
+        append(key, cap, &len, "=");
+        ft.len = len;
+        (void)field_visit(ev, c->group_paths[g], c->group_n_path[g], take_first_text, &ft);
+        len = ft.len;
+    }
+    if (c->value_path != NULL) {
+        struct first_text ft = {val, val_cap, 0, false};
+        (void)field_visit(ev, c->value_path, c->n_value_path, take_first_text, &ft);
+    }
+}

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include <hs.h>
+#include <yaml.h>
 
 #include "pat_int.h"
 #include "pat_sigma.h"
@@ -90,15 +91,43 @@ enum sg_log_kind {
     SG_LOG_LINE  /* product linux */
 };
 
+/* A correlation (pat_sigma.h): a Sigma correlation rule, or a legacy "| count() by" one. */
+struct sg_corr {
+    enum pat_sigma_corr_type type;
+    char **refs; /* base rules by id or name; NULL entry: the rule itself (legacy) */
+    size_t n_refs;
+    char ***group_paths; /* each group-by field split at '.' */
+    size_t *group_n_path;
+    char **group_names;
+    size_t n_group;
+    char **value_path; /* value_count: the counted field */
+    size_t n_value_path;
+    char *value_name;
+    int64_t timespan_ms;
+    uint64_t threshold; /* the count must reach this (gt n is n + 1) */
+    bool generate;      /* base rules also report on their own */
+};
+
 struct pat_sigma_rule {
     struct sg_sel *sels;
     size_t n_sels;
-    struct sg_cond *cond;
+    struct sg_cond *cond; /* NULL for a correlation rule */
     enum sg_log_kind log_kind;
+    char *name; /* Sigma "name", how correlations may refer to it */
     char *tags;
     char *info;
     size_t n_regex; /* SG_RE values below (for sizing scratch) */
+    struct sg_corr *corr;
 };
+
+/* Parse a correlation map (top-level "correlation:") into rule->corr. */
+enum lsf_code sg_corr_parse_map(const char *name, yaml_document_t *doc, const yaml_node_t *node,
+        struct pat_sigma_rule *rule, struct lsf_err *err) LSF_WARN_UNUSED;
+/* Parse a legacy aggregation ("count() by f > 5", text after '|') with the detection's
+ * timeframe (NULL when absent). where is "file:line". */
+enum lsf_code sg_corr_parse_legacy(const char *agg, const char *timeframe, const char *where,
+        struct pat_sigma_rule *rule, struct lsf_err *err) LSF_WARN_UNUSED;
+void sg_corr_free(struct sg_corr *c);
 
 /* A parsed rule with the metadata the set needs (filled by pat_sigma_parse_doc). */
 struct sg_parsed {

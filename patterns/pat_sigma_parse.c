@@ -137,6 +137,8 @@ void pat_sigma_rule_free(struct pat_sigma_rule *rule)
     }
     free(rule->sels);
     sg_cond_free(rule->cond);
+    sg_corr_free(rule->corr);
+    free(rule->name);
     free(rule->tags);
     free(rule->info);
     free(rule);
@@ -597,9 +599,36 @@ static enum lsf_code cond_or(struct sg_parse *ps, struct sg_cond **acc, struct s
     return LSF_OK;
 }
 
+/* "selection | count() by f > 5": the part before '|' is the condition, the rest a legacy
+ * aggregation over this rule's matches. */
+static enum lsf_code parse_scalar_condition(struct sg_parse *ps, const yaml_node_t *cond,
+        const char *timeframe, const char *where)
+{
+    const char *text = scalar(cond);
+    const char *bar = strchr(text, '|');
+    char *head;
+    enum lsf_code rc;
+
+    if (bar == NULL) {
+        if (timeframe != NULL)
+            return refuse(ps, cond, "detection.timeframe without an aggregation ('| count() "
+                    "...') means nothing; drop it or add the aggregation");
+        return sg_cond_parse(ps->rule, text, where, &ps->rule->cond, ps->err);
+    }
+    head = strndup(text, (size_t)(bar - text));
+    if (head == NULL)
+        return nomem(ps);
+    rc = sg_cond_parse(ps->rule, head, where, &ps->rule->cond, ps->err);
+    free(head);
+    if (rc == LSF_OK)
+        rc = sg_corr_parse_legacy(bar + 1, timeframe, where, ps->rule, ps->err);
+    return rc;
+}
+
 static enum lsf_code parse_detection(struct sg_parse *ps, const yaml_node_t *det)
 {
     const yaml_node_t *cond = NULL;
+    const char *timeframe = NULL;
     char where[WHERE_MAX];
     enum lsf_code rc;
 
@@ -617,9 +646,13 @@ static enum lsf_code parse_detection(struct sg_parse *ps, const yaml_node_t *det
             cond = v;
             continue;
         }
-        if (strcmp(scalar(k), "timeframe") == 0)
-            return refuse(ps, k, "detection.%s (aggregation windows) is not supported yet; "
-                    "logsift has no correlation rules", "timeframe");
+        if (strcmp(scalar(k), "timeframe") == 0) {
+            if (v->type != YAML_SCALAR_NODE)
+                return refuse(ps, v, "detection.%s must be a duration such as 5m",
+                        "timeframe");
+            timeframe = scalar(v);
+            continue;
+        }
         rc = parse_selection(ps, k, v);
         if (rc != LSF_OK)
             return rc;
@@ -629,8 +662,11 @@ static enum lsf_code parse_detection(struct sg_parse *ps, const yaml_node_t *det
                 "detection");
     if (cond->type == YAML_SCALAR_NODE) {
         snprintf(where, sizeof(where), "%s:%u", ps->name, node_line(cond));
-        return sg_cond_parse(ps->rule, scalar(cond), where, &ps->rule->cond, ps->err);
+        return parse_scalar_condition(ps, cond, timeframe, where);
     }
+    if (timeframe != NULL)
+        return refuse(ps, cond, "detection.%s needs a single condition with an aggregation",
+                "timeframe");
     if (cond->type != YAML_SEQUENCE_NODE)
         return refuse(ps, cond, "%s must be a string or a list of strings", "condition");
     /* A list of conditions: the rule matches when any does. */
@@ -767,9 +803,10 @@ static enum lsf_code parse_root(struct sg_parse *ps, const yaml_node_t *root, st
             rc = parse_logsource(ps, v);
         else if (strcmp(key, "detection") == 0)
             det = v;
+        else if (strcmp(key, "name") == 0)
+            rc = take_string(ps, v, key, &ps->rule->name);
         else if (strcmp(key, "correlation") == 0)
-            rc = refuse(ps, k, "Sigma %s rules (event_count, value_count, temporal) are not "
-                    "supported yet", "correlation");
+            rc = sg_corr_parse_map(ps->name, ps->doc, v, ps->rule, ps->err);
         else if (strcmp(key, "action") == 0)
             rc = refuse(ps, k, "rule collections (%s: global/reset/repeat) are not supported; "
                     "write each rule as its own file", "action");
@@ -782,6 +819,12 @@ static enum lsf_code parse_root(struct sg_parse *ps, const yaml_node_t *root, st
         return rc;
     if (p->title == NULL)
         return refuse(ps, root, "the rule has no %s; add one", "title");
+    if (ps->rule->corr != NULL) {
+        if (det != NULL)
+            return refuse(ps, det, "a correlation rule has no %s; its base rules do",
+                    "detection");
+        return LSF_OK;
+    }
     if (det == NULL)
         return refuse(ps, root, "the rule has no %s; add one", "detection");
     return parse_detection(ps, det);

@@ -97,6 +97,18 @@ static void print_rule(const struct pat_set *set, const struct pat_rule *rule)
         if (tags[0])
             printf(" tags=%s", tags);
         printf("\n    sigma, %s\n", pat_sigma_rule_info(rule->sigma));
+        if (pat_sigma_corr_type(rule->sigma) != PAT_CORR_NONE) {
+            static const char *const types[] = {"", "event_count", "value_count", "temporal",
+                    "temporal_ordered"};
+            printf("    correlation %s of", types[pat_sigma_corr_type(rule->sigma)]);
+            for (size_t i = 0; i < pat_sigma_corr_n_refs(rule->sigma); i++) {
+                const char *ref = pat_sigma_corr_ref(rule->sigma, i);
+                printf(" %s", ref ? ref : "(this rule)");
+            }
+            printf(" within %lld s, threshold %llu\n",
+                    (long long)(pat_sigma_corr_timespan_ms(rule->sigma) / 1000),
+                    (unsigned long long)pat_sigma_corr_threshold(rule->sigma));
+        }
         return;
     }
     printf("\n    hsbench, prefiltered: condition over %zu pattern reference%s, e.g. /%s/\n",
@@ -112,7 +124,7 @@ static int rules_check(int argc, char **argv)
     struct pat_db *db = NULL;
     struct lsf_err err;
     unsigned n_bad = 0;
-    size_t n_sigma = 0, n_unfiltered = 0;
+    size_t n_sigma = 0, n_unfiltered = 0, n_corr = 0;
     int n_paths = 0;
     int status = CLI_EXIT_ERROR;
 
@@ -146,7 +158,10 @@ static int rules_check(int argc, char **argv)
         print_rule(set, rule);
         if (rule->sigma != NULL) {
             n_sigma++;
-            n_unfiltered += rule->n_code == 0;
+            if (!pat_sigma_rule_has_detection(rule->sigma))
+                n_corr++;
+            else
+                n_unfiltered += rule->n_code == 0;
         }
     }
     if (pat_set_n_patterns(set) > 0) {
@@ -156,9 +171,9 @@ static int rules_check(int argc, char **argv)
             n_bad++;
         }
     }
-    printf("%zu rules loaded (%zu Sigma: %zu prefiltered, %zu confirmed on every event); "
-           "%zu Hyperscan patterns; %u refused\n",
-            pat_set_n_rules(set), n_sigma, n_sigma - n_unfiltered, n_unfiltered,
+    printf("%zu rules loaded (%zu Sigma: %zu prefiltered, %zu confirmed on every event, %zu "
+           "correlations); %zu Hyperscan patterns; %u refused\n",
+            pat_set_n_rules(set), n_sigma, n_sigma - n_unfiltered - n_corr, n_unfiltered, n_corr,
             pat_set_n_patterns(set), n_bad);
     status = n_bad == 0 && pat_set_n_rules(set) > 0 ? 0 : CLI_EXIT_ERROR;
 out:

@@ -127,8 +127,8 @@ static enum lsf_code sigma_lists(struct scan_engine *eng, struct lsf_err *err)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory creating the scan engine");
     for (size_t i = 0; i < eng->n_rules; i++) {
         const struct pat_rule *rule = pat_set_rule(eng->set, i);
-        if (rule->sigma == NULL)
-            continue;
+        if (rule->sigma == NULL || !pat_sigma_rule_has_detection(rule->sigma))
+            continue; /* correlation rules are fed by their base rules, not by events */
         eng->sigma_rules[eng->n_sigma++] = (unsigned)i;
         if (rule->n_code == 0)
             eng->unfiltered_rules[eng->n_unfiltered++] = (unsigned)i;
@@ -161,6 +161,8 @@ enum lsf_code scan_engine_new(const struct pat_set *set, const struct pat_db *db
             goto out;
     }
     rc = sigma_lists(eng, err);
+    if (rc == LSF_OK)
+        rc = scan_corr_setup(eng, err);
     if (rc != LSF_OK)
         goto out;
     if (hs_alloc_scratch(pat_db_hs(db), &eng->proto_scratch) != HS_SUCCESS) {
@@ -183,6 +185,7 @@ void scan_engine_free(struct scan_engine *eng)
     free(eng->rule_formats);
     free(eng->sigma_rules);
     free(eng->unfiltered_rules);
+    scan_corr_cleanup(eng);
     free(eng);
 }
 
@@ -201,6 +204,8 @@ static enum lsf_code worker_init(struct scan_worker *w, struct scan_run *run, st
     frame_batch_init(&w->batch);
     lsf_buf_init(&w->out, SIZE_MAX);
     lsf_buf_init(&w->sort_text, SIZE_MAX);
+    lsf_buf_init(&w->corr_text, SIZE_MAX);
+    w->run_n_workers = run->cfg->n_workers;
     lsf_err_clear(&w->err);
     w->pattern_stamp = calloc(n_pat, sizeof(*w->pattern_stamp));
     w->event_patterns = calloc(n_pat, sizeof(*w->event_patterns));
@@ -225,6 +230,7 @@ static void worker_cleanup(struct scan_worker *w)
     w->scratch = NULL;
     pat_sigma_event_free(w->sigma_ev);
     w->sigma_ev = NULL;
+    scan_corr_worker_cleanup(w);
     lsf_buf_cleanup(&w->window);
     frame_batch_cleanup(&w->batch);
     lsf_buf_cleanup(&w->out);
@@ -694,6 +700,8 @@ enum lsf_code scan_run(struct scan_engine *eng, const struct scan_config *cfg_in
         rc = lsf_fail(err, run.fatal, "%s", run.fatal_err.msg);
     if (rc == LSF_OK && cfg.sort)
         rc = write_sorted(&run, workers, cfg.n_workers, err);
+    if (rc == LSF_OK && eng->n_corr > 0)
+        rc = scan_corr_finish(eng, workers, cfg.n_workers, sink, err);
 out:
     /* Inputs still open after a fatal error are closed here. */
     while (run.active) {

@@ -247,9 +247,8 @@ static bool event_is_json(enum frame_format fmt, const unsigned char *bytes, siz
     }
 }
 
-/* Confirm a Sigma rule on the event; the event is parsed on the first call for it. */
-static bool sigma_confirm(struct scan_worker *w, const struct pat_rule *rule,
-        const struct frame_event *ev)
+/* The Sigma context, pointed at this event (it is parsed on the first field lookup). */
+static struct pat_sigma_event *sigma_current(struct scan_worker *w, const struct frame_event *ev)
 {
     if (w->sigma_ev_stale) {
         const unsigned char *bytes = w->window.data + ev->off;
@@ -257,7 +256,14 @@ static bool sigma_confirm(struct scan_worker *w, const struct pat_rule *rule,
                 event_is_json(w->format, bytes, ev->len));
         w->sigma_ev_stale = false;
     }
-    return pat_sigma_rule_match(rule->sigma, w->sigma_ev);
+    return w->sigma_ev;
+}
+
+/* Confirm a Sigma rule on the event. */
+static bool sigma_confirm(struct scan_worker *w, const struct pat_rule *rule,
+        const struct frame_event *ev)
+{
+    return pat_sigma_rule_match(rule->sigma, sigma_current(w, ev));
 }
 
 /* Evaluate rule_idx on the event unless done already; emit a finding when it fires. */
@@ -276,6 +282,12 @@ static enum lsf_code eval_rule(struct scan_worker *w, const struct scan_config *
         return LSF_OK;
     if (rule->sigma != NULL && !sigma_confirm(w, rule, ev))
         return LSF_OK;
+    if (w->eng->n_corr > 0) {
+        if (w->eng->corr_feed_start[rule_idx] != w->eng->corr_feed_start[rule_idx + 1])
+            scan_corr_record(w, rule_idx, ev, sigma_current(w, ev));
+        if (w->eng->rule_silent[rule_idx])
+            return LSF_OK; /* reports only through its correlations */
+    }
     /* Most events with hits fire nothing (quiet helpers): name their patterns by file ID
      * only once one does. */
     if (!*fired) {
