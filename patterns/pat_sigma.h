@@ -28,7 +28,9 @@
  *
  * Syslog events (formats syslog and cwl-export) are lines: keywords see the whole line, and
  * these fields are extracted from an RFC 3164 or ISO-timestamp line "TS host prog[pid]: msg":
- * hostname, program, pid, message. Any other field is missing on a line.
+ * hostname, program, pid, message, and from sshd, PAM and sudo messages user and rhost
+ * ("Invalid user U from A", "Failed password for [invalid user] U from A", "user=U",
+ * "rhost=A", sudo's "U : ..."). Any other field is missing on a line.
  *
  * Thread-safety: rules are read-only once loaded; a pat_sigma_event belongs to one thread.
  */

@@ -26,10 +26,13 @@ enum line_field {
     LF_PROGRAM,
     LF_PID,
     LF_MESSAGE,
+    LF_USER,  /* sshd/PAM/sudo: the account named in the message */
+    LF_RHOST, /* sshd/PAM: the remote address */
     LF_N
 };
 
-static const char *const line_field_names[LF_N] = {"hostname", "program", "pid", "message"};
+static const char *const line_field_names[LF_N] = {"hostname", "program", "pid", "message",
+        "user", "rhost"};
 
 struct pat_sigma_event {
     const unsigned char *bytes;
@@ -133,6 +136,81 @@ static bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
+/* Position just after needle in b[from..n), or SIZE_MAX. */
+static size_t after(const unsigned char *b, size_t from, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+
+    for (size_t i = from; i + k <= n; i++) {
+        if (memcmp(b + i, needle, k) == 0)
+            return i + k;
+    }
+    return SIZE_MAX;
+}
+
+/* The token (up to a blank or ';') at pos, as field f; false when empty. */
+static bool take_token(struct pat_sigma_event *ev, enum line_field f, size_t pos)
+{
+    size_t end = pos;
+
+    if (pos == SIZE_MAX)
+        return false;
+    while (end < ev->len && !is_sp(ev->bytes[end]) && ev->bytes[end] != ';')
+        end++;
+    if (end == pos)
+        return false;
+    ev->lf_has[f] = true;
+    ev->lf_off[f] = pos;
+    ev->lf_len[f] = end - pos;
+    return true;
+}
+
+static bool is_addr_char(unsigned char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+            c == '.';
+}
+
+/*
+ * user and rhost from the sshd, PAM and sudo messages of auth.log, read where OpenSSH, PAM and
+ * sudo write them: "invalid user U", "Invalid user U", "Failed|Accepted <method> for U from
+ * A", "user=U", "rhost=A", and sudo's "U : ..." prefix. Values are substrings of the line, so
+ * prefilter literals on them stay necessary.
+ */
+static void parse_auth_fields(struct pat_sigma_event *ev)
+{
+    const unsigned char *b = ev->bytes;
+    size_t m = ev->lf_off[LF_MESSAGE], n = ev->len, p;
+
+    if (!take_token(ev, LF_USER, after(b, m, n, "invalid user ")) &&
+            !take_token(ev, LF_USER, after(b, m, n, "Invalid user ")) &&
+            !((p = after(b, m, n, " for ")) != SIZE_MAX && after(b, p, n, " from ") != SIZE_MAX &&
+                    take_token(ev, LF_USER, p)) &&
+            !take_token(ev, LF_USER, after(b, m, n, " user=")) && ev->lf_has[LF_PROGRAM] &&
+            ev->lf_len[LF_PROGRAM] == 4 && memcmp(b + ev->lf_off[LF_PROGRAM], "sudo", 4) == 0 &&
+            (p = after(b, m, n, " : ")) != SIZE_MAX) {
+        size_t s = m;
+        while (s < n && is_sp(b[s]))
+            s++;
+        if (p - 3 > s) {
+            ev->lf_has[LF_USER] = true;
+            ev->lf_off[LF_USER] = s;
+            ev->lf_len[LF_USER] = p - 3 - s;
+        }
+    }
+    if (!take_token(ev, LF_RHOST, after(b, m, n, "rhost="))) {
+        p = after(b, m, n, " from ");
+        if (p != SIZE_MAX && p < n && is_addr_char(b[p])) {
+            size_t e = p;
+            while (e < n && is_addr_char(b[e]))
+                e++;
+            if (e < n && !is_sp(b[e]))
+                return; /* a host name, not an address */
+            (void)take_token(ev, LF_RHOST, p);
+        }
+    }
+}
+
 /* Cut "TS host prog[pid]: msg" (RFC 3164 "Mmm dd hh:mm:ss" or an ISO-8601 stamp). */
 static void parse_line(struct pat_sigma_event *ev)
 {
@@ -191,6 +269,7 @@ static void parse_line(struct pat_sigma_event *ev)
     ev->lf_has[LF_MESSAGE] = true;
     ev->lf_off[LF_MESSAGE] = i;
     ev->lf_len[LF_MESSAGE] = n - i;
+    parse_auth_fields(ev);
 }
 
 static void ensure_parsed(struct pat_sigma_event *ev)

@@ -266,6 +266,14 @@ class Correlation(unittest.TestCase):
                          [("2024-05-01T00:10:00.000Z", "2024-05-01T00:10:45.000Z"),
                           ("2024-05-01T02:10:00.000Z", "2024-05-01T02:10:45.000Z")])
 
+    def test_ssh_brute_force_and_spraying_by_remote_address(self):
+        # crowdsec's ssh-bf test expects an alert for 35.188.49.176 (its scenario.assert).
+        rc, got, err = run_scan_rules([CORR_RULES],
+                                      [os.path.join(DATA, "auth/crowdsec-hub/ssh-bf")])
+        self.assertEqual(rc, 0, err)
+        found = {(r[-2:], g) for r, g, *_ in corr_findings(got)}
+        self.assertEqual(found, {("37", "rhost=35.188.49.176"), ("38", "rhost=35.188.49.176")})
+
     def test_unknown_base_rule_is_refused(self):
         bad = os.path.join(TMP, "corr-bad.yml")
         with open(bad, "w") as f:

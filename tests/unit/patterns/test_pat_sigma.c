@@ -253,6 +253,29 @@ static void test_keywords_and_line_fields(void **state)
             false));
 }
 
+static void test_auth_user_and_rhost_fields(void **state)
+{
+    const char *r = LINEHEAD "  sel:\n    user: admin\n    rhost: 203.0.113.9\n"
+                             "  condition: sel\n";
+    const char *sudo = LINEHEAD "  sel:\n    user: bob\n  condition: sel\n";
+    (void)state;
+    assert_true(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Invalid user admin from 203.0.113.9 "
+                            "port 53502", false));
+    assert_true(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Failed password for invalid user admin "
+                            "from 203.0.113.9 port 22 ssh2", false));
+    assert_true(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Failed password for admin from "
+                            "203.0.113.9 port 22 ssh2", false));
+    assert_true(eval_one(r, "Feb 12 14:10:21 h sshd[1]: pam_unix(sshd:auth): authentication "
+                            "failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.9  "
+                            "user=admin", false));
+    assert_false(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Failed password for admin from "
+                             "203.0.113.99 port 22 ssh2", false));
+    assert_false(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Disconnected from authenticating "
+                             "user admin 203.0.113.9 port 22 [preauth]", false));
+    assert_true(eval_one(sudo, "Feb 12 14:10:21 h sudo:      bob : user NOT in sudoers ; "
+                               "TTY=pts/0 ; USER=root ; COMMAND=/bin/sh", false));
+}
+
 /* ---- conditions ---- */
 
 static void test_condition_precedence_and_parens(void **state)
@@ -410,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_contains_startswith_endswith_all_cased),
         cmocka_unit_test(test_re_exists_cidr_fieldref),
         cmocka_unit_test(test_keywords_and_line_fields),
+        cmocka_unit_test(test_auth_user_and_rhost_fields),
         cmocka_unit_test(test_condition_precedence_and_parens),
         cmocka_unit_test(test_of_them_and_patterns),
         cmocka_unit_test(test_prefilter_info),
