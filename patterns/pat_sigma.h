@@ -16,7 +16,8 @@
  *   contains, startswith, endswith, all, re (with i, m, s), exists, cidr, fieldref, cased;
  *   null; condition with and, or, not, parentheses, "1 of x*", "all of x*", "1 of them",
  *   "all of them"; a list of conditions (any of them); id, title, level, tags,
- *   falsepositives, description and the other informational keys.
+ *   falsepositives, description and the other informational keys; several rules in one
+ *   file as YAML documents (all or nothing per file); correlations (below).
  *
  * Field semantics on JSON events (parsed with jansson): a dotted name walks nested objects
  * ("userIdentity.sessionContext.sessionIssuer.type"), a key that itself holds dots is found

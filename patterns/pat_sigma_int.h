@@ -141,12 +141,27 @@ struct sg_parsed {
 
 void sg_parsed_cleanup(struct sg_parsed *p);
 
+/* Most rules (YAML documents, "---" separated) one file may hold. */
+#define SG_MAX_DOCS 4096
+
 /*
- * Parse one Sigma YAML text (a single document) into *out. LSF_E_RULE naming
- * "name:line: ..." and the unsupported feature; LSF_E_NOMEM.
+ * Parse a Sigma YAML text, one rule per document, into *out (n_out entries, malloc'd; clean
+ * each with sg_parsed_cleanup, then free). LSF_E_RULE naming "name:line: ..." and the
+ * unsupported feature; LSF_E_NOMEM. Nothing is returned on failure.
  */
 enum lsf_code sg_parse_text(const char *name, const char *text, size_t len,
-        struct sg_parsed *out, struct lsf_err *err) LSF_WARN_UNUSED;
+        struct sg_parsed **out, size_t *n_out, struct lsf_err *err) LSF_WARN_UNUSED;
+
+/* A set's size, to undo several adds at once (pat_rules.c). */
+struct pat_set_mark {
+    size_t n_patterns, n_rules, n_defs, n_files;
+    unsigned next_sigma_id;
+};
+void pat_set_mark_get(const struct pat_set *set, struct pat_set_mark *mark);
+/* Drop everything added since mark was taken. LSF_E_NOMEM when the rules-of-pattern table
+ * cannot be rebuilt: the set must then not be scanned with. */
+enum lsf_code pat_set_mark_restore(struct pat_set *set, const struct pat_set_mark *mark,
+        struct lsf_err *err) LSF_WARN_UNUSED;
 
 /*
  * Parse a condition string into a tree over rule->sels. where is "file:line" for messages.

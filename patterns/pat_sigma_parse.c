@@ -1,5 +1,6 @@
 /*
- * pat_sigma_parse: one Sigma rule's YAML (libyaml's document API) into the detection tree of
+ * pat_sigma_parse: Sigma rules' YAML (libyaml's document API, one rule per document) into the
+ * detection tree of
  * pat_sigma_int.h, refusing every feature outside the supported subset (pat_sigma.h) with
  * file:line and its name, so a rule is never silently approximated.
  *
@@ -830,64 +831,86 @@ static enum lsf_code parse_root(struct sg_parse *ps, const yaml_node_t *root, st
     return parse_detection(ps, det);
 }
 
-enum lsf_code sg_parse_text(const char *name, const char *text, size_t len,
-        struct sg_parsed *out, struct lsf_err *err)
+/* One document (doc loaded, root not NULL) into out. */
+static enum lsf_code parse_doc(const char *name, yaml_document_t *doc, struct sg_parsed *out,
+        struct lsf_err *err)
 {
-    yaml_parser_t parser;
-    yaml_document_t doc, extra;
-    bool has_doc = false, has_extra = false;
     struct sg_parse ps;
-    enum lsf_code rc = LSF_OK;
-    yaml_node_t *root;
+    yaml_node_t *root = yaml_document_get_root_node(doc);
 
     memset(out, 0, sizeof(*out));
     out->severity = PAT_SEV_MEDIUM;
     memset(&ps, 0, sizeof(ps));
     ps.name = name;
     ps.err = err;
-    ps.doc = &doc;
+    ps.doc = doc;
+    out->line = node_line(root);
+    ps.rule = calloc(1, sizeof(*ps.rule));
+    if (ps.rule == NULL)
+        return nomem(&ps);
+    out->rule = ps.rule;
+    return parse_root(&ps, root, out);
+}
+
+enum lsf_code sg_parse_text(const char *name, const char *text, size_t len,
+        struct sg_parsed **out, size_t *n_out, struct lsf_err *err)
+{
+    yaml_parser_t parser;
+    struct sg_parsed *docs = NULL;
+    size_t n = 0;
+    enum lsf_code rc = LSF_OK;
+
+    *out = NULL;
+    *n_out = 0;
     if (!yaml_parser_initialize(&parser))
         return lsf_fail(err, LSF_E_NOMEM, "%s: out of memory starting the YAML parser", name);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = lsf_fail(err, LSF_E_RULE, "%s:%zu: not valid YAML (%s); fix the syntax", name,
-                parser.problem_mark.line + 1, parser.problem ? parser.problem : "parse error");
-        goto out;
-    }
-    has_doc = true;
-    root = yaml_document_get_root_node(&doc);
-    if (root == NULL) {
-        rc = lsf_fail(err, LSF_E_RULE, "%s:1: the file holds no YAML document; a Sigma rule "
-                "is a map with title, logsource and detection", name);
-        goto out;
-    }
-    out->line = node_line(root);
-    if (!yaml_parser_load(&parser, &extra)) {
-        rc = lsf_fail(err, LSF_E_RULE, "%s:%zu: not valid YAML (%s); fix the syntax", name,
-                parser.problem_mark.line + 1, parser.problem ? parser.problem : "parse error");
-        goto out;
-    }
-    has_extra = true;
-    if (yaml_document_get_root_node(&extra) != NULL) {
-        rc = lsf_fail(err, LSF_E_RULE, "%s:%zu: several YAML documents in one file (Sigma "
-                "rule collections) are not supported; put each rule in its own file", name,
-                yaml_document_get_root_node(&extra)->start_mark.line + 1);
-        goto out;
-    }
-    ps.rule = calloc(1, sizeof(*ps.rule));
-    if (ps.rule == NULL) {
-        rc = nomem(&ps);
-        goto out;
-    }
-    out->rule = ps.rule;
-    rc = parse_root(&ps, root, out);
-out:
-    if (has_extra)
-        yaml_document_delete(&extra);
-    if (has_doc)
+    for (;;) {
+        yaml_document_t doc;
+        struct sg_parsed *grown;
+
+        if (!yaml_parser_load(&parser, &doc)) {
+            rc = lsf_fail(err, LSF_E_RULE, "%s:%zu: not valid YAML (%s); fix the syntax", name,
+                    parser.problem_mark.line + 1,
+                    parser.problem ? parser.problem : "parse error");
+            break;
+        }
+        if (yaml_document_get_root_node(&doc) == NULL) {
+            yaml_document_delete(&doc);
+            break; /* end of the stream */
+        }
+        if (n == SG_MAX_DOCS) {
+            rc = lsf_fail(err, LSF_E_RULE, "%s: more than %d YAML documents in one file; "
+                    "split it", name, SG_MAX_DOCS);
+            yaml_document_delete(&doc);
+            break;
+        }
+        grown = realloc(docs, (n + 1) * sizeof(*grown));
+        if (grown == NULL) {
+            rc = lsf_fail(err, LSF_E_NOMEM, "%s: out of memory reading Sigma rules", name);
+            yaml_document_delete(&doc);
+            break;
+        }
+        docs = grown;
+        rc = parse_doc(name, &doc, &docs[n], err);
         yaml_document_delete(&doc);
+        if (rc != LSF_OK) {
+            sg_parsed_cleanup(&docs[n]);
+            break;
+        }
+        n++;
+    }
     yaml_parser_delete(&parser);
-    if (rc != LSF_OK)
-        sg_parsed_cleanup(out);
-    return rc;
+    if (rc == LSF_OK && n == 0)
+        rc = lsf_fail(err, LSF_E_RULE, "%s:1: the file holds no YAML document; a Sigma rule is "
+                "a map with title, logsource and detection", name);
+    if (rc != LSF_OK) {
+        for (size_t i = 0; i < n; i++)
+            sg_parsed_cleanup(&docs[i]);
+        free(docs);
+        return rc;
+    }
+    *out = docs;
+    *n_out = n;
+    return LSF_OK;
 }

@@ -317,6 +317,28 @@ static void test_of_them_and_patterns(void **state)
     assert_false(json_rule(d, "{\"x\":\"1\"}"));
 }
 
+static void test_several_documents_in_one_file(void **state)
+{
+    struct pat_set *set = NULL;
+    struct lsf_err err;
+    const char *text = "title: base\nname: base\nlogsource:\n  product: aws\ndetection:\n"
+                       "  s:\n    eventName: X\n  condition: s\n---\n"
+                       "title: corr\ncorrelation:\n  type: event_count\n  rules: base\n"
+                       "  group-by: a\n  timespan: 1m\n  condition:\n    gte: 3\n";
+    (void)state;
+    lsf_err_clear(&err);
+    assert_int_equal(pat_set_new(&set, &err), LSF_OK);
+    assert_int_equal(pat_sigma_add_text(set, "m.yml", text, strlen(text), &err), LSF_OK);
+    assert_int_equal(pat_set_n_rules(set), 2);
+    assert_string_equal(pat_set_rule(set, 0)->id, "m.yml");
+    assert_string_equal(pat_set_rule(set, 1)->id, "m.yml#2");
+    assert_int_equal(pat_set_rule(set, 1)->line, 10);
+    assert_int_equal(pat_sigma_corr_type(pat_set_rule(set, 1)->sigma), PAT_CORR_EVENT_COUNT);
+    assert_int_equal(pat_sigma_corr_threshold(pat_set_rule(set, 1)->sigma), 3);
+    assert_int_equal(pat_sigma_corr_timespan_ms(pat_set_rule(set, 1)->sigma), 60000);
+    pat_set_free(set);
+}
+
 static void test_prefilter_info(void **state)
 {
     struct pat_set *set = NULL;
@@ -376,7 +398,8 @@ static const struct refusal refusals[] = {
     {"title: t\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  timespan: 5m\n"
      "detection:\n  s:\n    c: x\n  condition: s\n", "r.yml:7:", "has no detection"},
     {"title: t\naction: global\n", "r.yml:2:", "action"},
-    {HEAD "  sel:\n    c: x\n  condition: sel\n---\ntitle: u\n", "r.yml:10:", "several YAML"},
+    /* the second document is refused, and the first one is dropped with it */
+    {HEAD "  sel:\n    c: x\n  condition: sel\n---\ntitle: u\n", "r.yml:10:", "no detection"},
     {HEAD "  sel:\n    c: no\n  condition: sel\n", "r.yml:7:", "YAML 1.1"},
     {HEAD "  sel:\n    c: x\n  condition: sel and other\n", "r.yml:8:", "'other'"},
     {HEAD "  sel:\n    c: x\n  condition: 2 of sel\n", "r.yml:8:", "'2 of'"},
@@ -437,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_condition_precedence_and_parens),
         cmocka_unit_test(test_of_them_and_patterns),
         cmocka_unit_test(test_prefilter_info),
+        cmocka_unit_test(test_several_documents_in_one_file),
         cmocka_unit_test(test_refusals_name_line_and_feature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
