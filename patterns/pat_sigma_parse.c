@@ -1,8 +1,7 @@
 /*
  * pat_sigma_parse: Sigma rules' YAML (libyaml's document API, one rule per document) into the
- * detection tree of
- * pat_sigma_int.h, refusing every feature outside the supported subset (pat_sigma.h) with
- * file:line and its name, so a rule is never silently approximated.
+ * detection tree of pat_sigma_int.h, refusing every feature outside the supported subset
+ * (pat_sigma.h) with file:line and its name, so a rule is never silently approximated.
  *
  * Why the document API: it keeps every node's position, so each refusal points at the exact
  * line; rules are small, so building the node tree costs nothing.
