@@ -851,16 +851,50 @@ static enum lsf_code parse_doc(const char *name, yaml_document_t *doc, struct sg
     return parse_root(&ps, root, out);
 }
 
+/*
+ * Refuse YAML aliases (*name): a list of aliases to big maps expands multiplicatively when the
+ * tree is walked, and no Sigma rule needs them. One event pass, before the documents load.
+ */
+static enum lsf_code refuse_aliases(const char *name, const char *text, size_t len,
+        struct lsf_err *err)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    enum lsf_code rc = LSF_OK;
+
+    if (!yaml_parser_initialize(&parser))
+        return lsf_fail(err, LSF_E_NOMEM, "%s: out of memory starting the YAML parser", name);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    for (;;) {
+        bool is_end;
+        if (!yaml_parser_parse(&parser, &ev))
+            break; /* the syntax error is reported by the load below */
+        is_end = ev.type == YAML_STREAM_END_EVENT;
+        if (ev.type == YAML_ALIAS_EVENT)
+            rc = lsf_fail(err, LSF_E_RULE, "%s:%zu: YAML aliases (*%s) are not supported in "
+                    "rules; write the value out", name, ev.start_mark.line + 1,
+                    (const char *)ev.data.alias.anchor);
+        yaml_event_delete(&ev);
+        if (is_end || rc != LSF_OK)
+            break;
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
 enum lsf_code sg_parse_text(const char *name, const char *text, size_t len,
         struct sg_parsed **out, size_t *n_out, struct lsf_err *err)
 {
     yaml_parser_t parser;
     struct sg_parsed *docs = NULL;
     size_t n = 0;
-    enum lsf_code rc = LSF_OK;
+    enum lsf_code rc;
 
     *out = NULL;
     *n_out = 0;
+    rc = refuse_aliases(name, text, len, err);
+    if (rc != LSF_OK)
+        return rc;
     if (!yaml_parser_initialize(&parser))
         return lsf_fail(err, LSF_E_NOMEM, "%s: out of memory starting the YAML parser", name);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

@@ -418,6 +418,8 @@ static const struct refusal refusals[] = {
     {HEAD "  sel:\n    c: x\n  condition: sel_*\n", "r.yml:8:", "wildcard"},
     {HEAD "  sel:\n    - x\n    - c: y\n  condition: sel\n", "r.yml:7:", "mixes keywords"},
     {HEAD "  sel:\n    '|re': x\n  condition: sel\n", "r.yml:7:", "field name"},
+    {HEAD "  a: &m\n    c: x\n  sel:\n    - *m\n    - *m\n  condition: sel\n", "r.yml:9:",
+            "aliases"},
 };
 
 static void test_refusals_name_line_and_feature(void **state)
