@@ -17,11 +17,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const events[] = {
-    "{\"eventName\":\"StopLogging\",\"userIdentity\":{\"type\":\"Root\",\"arn\":"
-    "\"arn:aws:iam::1:root\"},\"requestParameters\":{\"items\":[{\"a\":\"0.0.0.0/0\"},"
-    "null,3,true]},\"sourceIPAddress\":\"10.1.2.3\"}",
-    "Mar 27 13:06:56 host sshd[1]: Failed password for invalid user admin from 10.0.0.1 port "
-    "22 ssh2",
+    ("{\"eventName\":\"StopLogging\",\"userIdentity\":{\"type\":\"Root\",\"arn\":"
+     "\"arn:aws:iam::1:root\"},\"requestParameters\":{\"items\":[{\"a\":\"0.0.0.0/0\"},"
+     "null,3,true]},\"sourceIPAddress\":\"10.1.2.3\"}"),
+    ("Mar 27 13:06:56 host sshd[1]: Failed password for invalid user admin from 10.0.0.1 port "
+     "22 ssh2"),
     "not json {",
 };
 
