@@ -86,6 +86,40 @@ static void check_path(struct pat_set *set, const char *path, unsigned depth, un
     free(names);
 }
 
+/* Does some rule of the set have this id or Sigma name? */
+static bool has_rule(const struct pat_set *set, const char *ref)
+{
+    for (size_t i = 0; i < pat_set_n_rules(set); i++) {
+        const struct pat_rule *r = pat_set_rule(set, i);
+        const char *name = r->sigma ? pat_sigma_rule_name(r->sigma) : NULL;
+        if (strcmp(r->id, ref) == 0 || (name != NULL && strcmp(name, ref) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* Correlations whose base rules are not loaded (the scan would refuse to start). */
+static unsigned check_correlation_refs(const struct pat_set *set)
+{
+    unsigned n_bad = 0;
+
+    for (size_t i = 0; i < pat_set_n_rules(set); i++) {
+        const struct pat_rule *r = pat_set_rule(set, i);
+        if (r->sigma == NULL)
+            continue;
+        for (size_t k = 0; k < pat_sigma_corr_n_refs(r->sigma); k++) {
+            const char *ref = pat_sigma_corr_ref(r->sigma, k);
+            if (ref != NULL && !has_rule(set, ref)) {
+                printf("REFUSED %s:%u: correlation %s: no loaded rule has the id or name "
+                       "'%s'; check it together with its base rules\n", r->file, r->line,
+                        r->id, ref);
+                n_bad++;
+            }
+        }
+    }
+    return n_bad;
+}
+
 static void print_rule(const struct pat_set *set, const struct pat_rule *rule)
 {
     printf("%s:%u: %s [%s] \"%s\"", rule->file, rule->line, rule->id,
@@ -164,6 +198,7 @@ static int rules_check(int argc, char **argv)
                 n_unfiltered += rule->n_code == 0;
         }
     }
+    n_bad += check_correlation_refs(set);
     if (pat_set_n_patterns(set) > 0) {
         lsf_err_clear(&err);
         if (pat_db_build(set, NULL, &db, &err) != LSF_OK) {
