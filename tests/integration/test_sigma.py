@@ -144,6 +144,14 @@ class RulesCheck(unittest.TestCase):
                 self.assertIn("prefiltered by", blocks[i + 1])
                 self.assertIn("StopLogging", blocks[i + 1])
 
+    def test_correlation_without_its_base_rules_is_refused(self):
+        rc, out, _ = run(["rules", "check",
+                          os.path.join(RULES, "correlation/iam_user_then_policy.yml")])
+        self.assertEqual(rc, 2)
+        self.assertIn("'iam_user_created'", out)
+        rc, out, _ = run(["rules", "check", os.path.join(RULES, "correlation")])
+        self.assertEqual(rc, 0, out)
+
     def test_refused_rule_is_named_and_others_still_checked(self):
         bad_dir = os.path.join(TMP, "bad")
         os.makedirs(bad_dir, exist_ok=True)
