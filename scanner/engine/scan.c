@@ -204,7 +204,7 @@ static enum lsf_code worker_init(struct scan_worker *w, struct scan_run *run, st
     frame_batch_init(&w->batch);
     lsf_buf_init(&w->out, SIZE_MAX);
     lsf_buf_init(&w->sort_text, SIZE_MAX);
-    lsf_buf_init(&w->corr_text, SIZE_MAX);
+    lsf_buf_init(&w->corr_text, UINT32_MAX); /* entries point into it with 32-bit offsets */
     w->run_n_workers = run->cfg->n_workers;
     lsf_err_clear(&w->err);
     w->pattern_stamp = calloc(n_pat, sizeof(*w->pattern_stamp));
