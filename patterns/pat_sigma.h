@@ -10,8 +10,8 @@
  * evaluated on every event of its formats (pat_sigma_rule_info says why).
  *
  * Supported subset (anything else is refused with file:line and the feature named):
- *   logsource (product aws + service cloudtrail: JSON formats; product linux: syslog; other
- *   or none: every format); detection maps, value lists, lists of maps, keyword lists;
+ *   logsource (product aws or service cloudtrail: JSON records; product linux: lines; other
+ *   or none: both); detection maps, value lists, lists of maps, keyword lists;
  *   case-insensitive exact match with * and ? wildcards (\* \? \\ escape them); modifiers
  *   contains, startswith, endswith, all, re (with i, m, s), exists, cidr, fieldref, cased;
  *   null; condition with and, or, not, parentheses, "1 of x*", "all of x*", "1 of them",
@@ -27,7 +27,9 @@
  * ASCII only (as Hyperscan's caseless mode). Keywords (field-less values) match anywhere in
  * the raw event text, as a case-insensitive "contains".
  *
- * Syslog events (formats syslog and cwl-export) are lines: keywords see the whole line, and
+ * Syslog events, and Firehose or cwl-export messages that are not JSON, are lines (the
+ * engine gives the evaluator a cwl-export event's message, without its leading stamp, and
+ * JSON messages as records): keywords see the whole line, and
  * these fields are extracted from an RFC 3164 or ISO-timestamp line "TS host prog[pid]: msg":
  * hostname, program, pid, message, and from sshd, PAM and sudo messages user and rhost
  * ("Invalid user U from A", "Failed password for [invalid user] U from A", "user=U",
@@ -113,8 +115,9 @@ void pat_sigma_event_free(struct pat_sigma_event *ev);
 void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *bytes, size_t len,
         bool is_json);
 
-/* Does the rule's detection hold on the current event? An event that is not valid JSON has
- * no fields (keywords still apply). */
+/* Does the rule's detection hold on the current event? A rule for JSON records (aws) never
+ * holds on a line, nor a rule for lines (linux) on a record. An event that is not valid JSON
+ * has no fields (keywords still apply). */
 bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_event *ev);
 
 /*

@@ -614,6 +614,11 @@ static bool cond_match(const struct pat_sigma_rule *rule, const struct sg_cond *
 
 bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_event *ev)
 {
+    /* A rule for JSON records does not apply to a line, nor the reverse (a Firehose or
+     * cwl-export stream may mix them): not even a negation in it can hold there. */
+    if ((rule->log_kind == SG_LOG_JSON && !ev->is_json) ||
+            (rule->log_kind == SG_LOG_LINE && ev->is_json))
+        return false;
     ev->rule_kind = rule->log_kind;
     return rule->cond != NULL && cond_match(rule, rule->cond, ev);
 }

@@ -18,15 +18,15 @@
 
 #include "lsf_buf.h"
 
-/* Frame formats (frame.h names) of each logsource kind. cwl-export lines carry a timestamp
- * before the JSON, so only line rules see them. */
+/* Frame formats (frame.h names) of each logsource kind. Firehose and cwl-export carry either
+ * kind: the engine hands the evaluator the message as a JSON record or a line. */
 static const char *formats_of(enum sg_log_kind kind)
 {
     switch (kind) {
     case SG_LOG_JSON:
-        return "cloudtrail,json-array,json-lines,json-stream,firehose";
+        return "cloudtrail,json-array,json-lines,json-stream,firehose,cwl-export";
     case SG_LOG_LINE:
-        return "syslog,cwl-export";
+        return "syslog,cwl-export,firehose";
     case SG_LOG_ANY:
         break;
     }

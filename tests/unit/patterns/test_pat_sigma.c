@@ -253,6 +253,20 @@ static void test_keywords_and_line_fields(void **state)
             false));
 }
 
+static void test_rule_applies_to_its_kind_of_event_only(void **state)
+{
+    const char *aws_not = HEAD "  s:\n    eventVersion: '1.08'\n  condition: not s\n";
+    const char *linux_not = LINEHEAD "  s:\n    program: cron\n  condition: not s\n";
+    const char *any_kw = "title: t\ndetection:\n  k:\n    - StopLogging\n  condition: k\n";
+    (void)state;
+    assert_true(eval_one(aws_not, "{\"eventVersion\":\"1.05\"}", true));
+    assert_false(eval_one(aws_not, "Mar 27 13:06:56 host sshd[1]: hello", false));
+    assert_true(eval_one(linux_not, "Mar 27 13:06:56 host sshd[1]: hello", false));
+    assert_false(eval_one(linux_not, "{\"program\":\"sshd\"}", true));
+    assert_true(eval_one(any_kw, "{\"eventName\":\"StopLogging\"}", true));
+    assert_true(eval_one(any_kw, "Mar 27 13:06:56 host x: stoplogging", false));
+}
+
 static void test_auth_user_and_rhost_fields(void **state)
 {
     const char *r = LINEHEAD "  sel:\n    user: admin\n    rhost: 203.0.113.9\n"
@@ -459,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_re_exists_cidr_fieldref),
         cmocka_unit_test(test_keywords_and_line_fields),
         cmocka_unit_test(test_auth_user_and_rhost_fields),
+        cmocka_unit_test(test_rule_applies_to_its_kind_of_event_only),
         cmocka_unit_test(test_condition_precedence_and_parens),
         cmocka_unit_test(test_of_them_and_patterns),
         cmocka_unit_test(test_prefilter_info),
