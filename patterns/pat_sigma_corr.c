@@ -326,6 +326,8 @@ enum lsf_code sg_corr_parse_map(const char *name, yaml_document_t *doc, const ya
     if (node->type != YAML_MAPPING_NODE)
         return refuse(name, node, err, "must be a map (type, rules, group-by, timespan, "
                 "condition)");
+    if (rule->corr != NULL)
+        return refuse(name, node, err, "the rule already has an aggregation or correlation");
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return nomem(name, err);

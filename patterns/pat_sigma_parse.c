@@ -830,6 +830,36 @@ static enum lsf_code parse_root(struct sg_parse *ps, const yaml_node_t *root, st
     return parse_detection(ps, det);
 }
 
+/*
+ * Refuse a map that holds one key twice: YAML readers disagree on which value wins (PyYAML
+ * keeps the last, others refuse), so either reading would be a guess.
+ */
+static enum lsf_code refuse_duplicate_keys(const char *name, yaml_document_t *doc,
+        struct lsf_err *err)
+{
+    for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE)
+            continue;
+        for (yaml_node_pair_t *a = n->data.mapping.pairs.start;
+                a < n->data.mapping.pairs.top; a++) {
+            const yaml_node_t *ka = yaml_document_get_node(doc, a->key);
+            if (ka == NULL || ka->type != YAML_SCALAR_NODE)
+                continue;
+            for (yaml_node_pair_t *b = a + 1; b < n->data.mapping.pairs.top; b++) {
+                const yaml_node_t *kb = yaml_document_get_node(doc, b->key);
+                if (kb != NULL && kb->type == YAML_SCALAR_NODE &&
+                        strcmp((const char *)ka->data.scalar.value,
+                                (const char *)kb->data.scalar.value) == 0)
+                    return lsf_fail(err, LSF_E_RULE, "%s:%zu: key '%s' appears twice in one "
+                            "map (first at line %zu); YAML readers disagree on which wins, so "
+                            "keep one", name, kb->start_mark.line + 1,
+                            (const char *)kb->data.scalar.value, ka->start_mark.line + 1);
+            }
+        }
+    }
+    return LSF_OK;
+}
+
 /* One document (doc loaded, root not NULL) into out. */
 static enum lsf_code parse_doc(const char *name, yaml_document_t *doc, struct sg_parsed *out,
         struct lsf_err *err)
@@ -844,6 +874,8 @@ static enum lsf_code parse_doc(const char *name, yaml_document_t *doc, struct sg
     ps.err = err;
     ps.doc = doc;
     out->line = node_line(root);
+    if (refuse_duplicate_keys(name, doc, err) != LSF_OK)
+        return LSF_E_RULE;
     ps.rule = calloc(1, sizeof(*ps.rule));
     if (ps.rule == NULL)
         return nomem(&ps);

@@ -434,6 +434,7 @@ static const struct refusal refusals[] = {
     {HEAD "  sel:\n    '|re': x\n  condition: sel\n", "r.yml:7:", "field name"},
     {HEAD "  a: &m\n    c: x\n  sel:\n    - *m\n    - *m\n  condition: sel\n", "r.yml:9:",
             "aliases"},
+    {HEAD "  sel:\n    c: x\n    c: y\n  condition: sel\n", "r.yml:8:", "'c' appears twice"},
 };
 
 static void test_refusals_name_line_and_feature(void **state)
