@@ -78,7 +78,7 @@ const char *pat_sigma_rule_tags(const struct pat_sigma_rule *rule);
  * Correlations. A Sigma correlation rule ("correlation:" with type event_count, value_count,
  * temporal or temporal_ordered, rules, group-by, timespan, condition gt/gte, generate) or a
  * legacy aggregation ("condition: selection | count([field]) [by f1, f2] > N" with
- * detection.timeframe) counts the events its base rules fire on, per group of field values,
+ * detection.timeframe, or over the whole run without one) counts the events its base rules fire on, per group of field values,
  * within a time window. The engine keeps the state; these accessors describe the rule.
  */
 enum pat_sigma_corr_type {
@@ -93,6 +93,8 @@ enum pat_sigma_corr_type pat_sigma_corr_type(const struct pat_sigma_rule *rule);
 /* Base rule i by id or Sigma name; NULL means the rule itself (legacy aggregation). */
 size_t pat_sigma_corr_n_refs(const struct pat_sigma_rule *rule);
 const char *pat_sigma_corr_ref(const struct pat_sigma_rule *rule, size_t i);
+/* The window; PAT_CORR_WHOLE_RUN for a legacy count without timeframe. */
+#define PAT_CORR_WHOLE_RUN INT64_MAX
 int64_t pat_sigma_corr_timespan_ms(const struct pat_sigma_rule *rule);
 uint64_t pat_sigma_corr_threshold(const struct pat_sigma_rule *rule);
 bool pat_sigma_corr_generate(const struct pat_sigma_rule *rule);

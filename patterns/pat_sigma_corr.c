@@ -152,14 +152,13 @@ enum lsf_code sg_corr_parse_legacy(const char *agg, const char *timeframe, const
     if (strncmp(p, "count", 5) != 0 || skip_ws(p + 5)[0] != '(')
         return lsf_fail(err, LSF_E_RULE, "%s: aggregation '%s' is not supported; only "
                 "count() and count(field), optionally by fields, with > or >=", where, agg);
-    if (timeframe == NULL)
-        return lsf_fail(err, LSF_E_RULE, "%s: the count() aggregation needs "
-                "detection.timeframe (e.g. timeframe: 5m); add it", where);
     c = calloc(1, sizeof(*c));
     if (c == NULL)
         return nomem(where, err);
     rule->corr = c;
-    c->timespan_ms = parse_span(timeframe);
+    /* No timeframe: the count runs over everything the scan reads (Sigma's "whole search
+     * period"). */
+    c->timespan_ms = timeframe ? parse_span(timeframe) : PAT_CORR_WHOLE_RUN;
     if (c->timespan_ms < 0)
         return lsf_fail(err, LSF_E_RULE, "%s: timeframe '%s' is not a number followed by s, "
                 "m, h or d", where, timeframe);

@@ -139,8 +139,12 @@ static void print_rule(const struct pat_set *set, const struct pat_rule *rule)
                 const char *ref = pat_sigma_corr_ref(rule->sigma, i);
                 printf(" %s", ref ? ref : "(this rule)");
             }
-            printf(" within %lld s, threshold %llu\n",
-                    (long long)(pat_sigma_corr_timespan_ms(rule->sigma) / 1000),
+            if (pat_sigma_corr_timespan_ms(rule->sigma) == PAT_CORR_WHOLE_RUN)
+                printf(" over the whole run");
+            else
+                printf(" within %lld s",
+                        (long long)(pat_sigma_corr_timespan_ms(rule->sigma) / 1000));
+            printf(", threshold %llu\n",
                     (unsigned long long)pat_sigma_corr_threshold(rule->sigma));
         }
         return;

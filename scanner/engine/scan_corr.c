@@ -290,18 +290,24 @@ static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
     const struct pat_rule *rule = pat_set_rule(sw->run_eng->set, last->rec->corr);
     char group[2 * SCAN_CORR_KEY_MAX], t0[40], t1[40];
     char event[4 * SCAN_CORR_KEY_MAX];
+    char span_text[32];
+    int64_t span;
     struct lsf_finding f;
     int n;
 
     json_text(group, sizeof(group), last->key);
     iso_time(t0, sizeof(t0), first->rec->ts_ms);
     iso_time(t1, sizeof(t1), last->rec->ts_ms);
+    span = pat_sigma_corr_timespan_ms(rule->sigma);
+    if (span == PAT_CORR_WHOLE_RUN)
+        snprintf(span_text, sizeof(span_text), "null"); /* the whole run */
+    else
+        snprintf(span_text, sizeof(span_text), "%lld", (long long)span);
     n = snprintf(event, sizeof(event),
             "{\"correlation\":\"%s\",\"group\":\"%s\",\"count\":%llu,\"first\":\"%s\","
-            "\"last\":\"%s\",\"timespan_ms\":%lld}",
+            "\"last\":\"%s\",\"timespan_ms\":%s}",
             corr_type_names[pat_sigma_corr_type(rule->sigma)], group,
-            (unsigned long long)count, t0, t1,
-            (long long)pat_sigma_corr_timespan_ms(rule->sigma));
+            (unsigned long long)count, t0, t1, span_text);
     memset(&f, 0, sizeof(f));
     f.rule_id = rule->id;
     f.title = rule->title;

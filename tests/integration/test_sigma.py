@@ -244,12 +244,14 @@ class Correlation(unittest.TestCase):
     def test_window_threshold_and_groups(self):
         rules = os.path.join(TMP, "win")
         os.makedirs(rules, exist_ok=True)
-        for name, op in (("ge6", ">= 6"), ("ge7", ">= 7")):
+        for name, op, frame in (("ge6", ">= 6", "  timeframe: 10m\n"),
+                                ("ge7", ">= 7", "  timeframe: 10m\n"),
+                                ("whole", "> 16", "")):  # no timeframe: the whole run
             with open(os.path.join(rules, name + ".yml"), "w") as f:
                 f.write("title: %s\nid: win.%s\nlogsource:\n  product: aws\n"
                         "detection:\n  sel:\n    eventName: GetSecretValue\n"
-                        "  timeframe: 10m\n  condition: sel | count() by userIdentity.arn %s\n"
-                        % (name, name, op))
+                        "%s  condition: sel | count() by userIdentity.arn %s\n"
+                        % (name, name, frame, op))
         def ev(arn, minute, second):
             return json.dumps({"eventTime": "2024-05-01T%02d:%02d:%02dZ" % (
                 minute // 60, minute % 60, second), "eventName": "GetSecretValue",
@@ -269,10 +271,12 @@ class Correlation(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         found = corr_findings(got)
         self.assertEqual([(r, g, c) for r, g, c, _, _ in found],
-                         [("win.ge6", "userIdentity.arn=arn:a", 6)] * 2)
+                         [("win.ge6", "userIdentity.arn=arn:a", 6)] * 2 +
+                         [("win.whole", "userIdentity.arn=arn:a", 17)])
         self.assertEqual([(a, b) for *_, a, b in found],
                          [("2024-05-01T00:10:00.000Z", "2024-05-01T00:10:45.000Z"),
-                          ("2024-05-01T02:10:00.000Z", "2024-05-01T02:10:45.000Z")])
+                          ("2024-05-01T02:10:00.000Z", "2024-05-01T02:10:45.000Z"),
+                          ("2024-05-01T00:10:00.000Z", "2024-05-01T04:40:00.000Z")])
 
     def test_ssh_brute_force_and_spraying_by_remote_address(self):
         # crowdsec's ssh-bf test expects an alert for 35.188.49.176 (its scenario.assert).

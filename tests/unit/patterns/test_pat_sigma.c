@@ -389,7 +389,7 @@ static const struct refusal refusals[] = {
     {HEAD "  sel:\n    c|gt: 5\n  condition: sel\n", "r.yml:7:", "'gt'"},
     {HEAD "  sel:\n    c|utf16le: x\n  condition: sel\n", "r.yml:7:", "utf16le"},
     {HEAD "  sel:\n    c|expand: '%x%'\n  condition: sel\n", "r.yml:7:", "expand"},
-    {HEAD "  sel:\n    c: x\n  condition: sel | count() by ip > 5\n", "r.yml:8:", "aggregation"},
+    {HEAD "  sel:\n    c: x\n  condition: sel | count() by ip < 5\n", "r.yml:8:", "'< 5'"},
     {HEAD "  sel:\n    c: x\n  timeframe: 5m\n  condition: sel\n", "r.yml:9:", "timeframe"},
     {HEAD "  sel:\n    c: x\n  timeframe: 5m\n  condition: sel | count() < 5\n", "r.yml:9:",
             "'< 5'"},
