@@ -25,9 +25,6 @@ if(DEFINED PACKS_DIR)
   set(files "")
   if(IS_DIRECTORY "${PACKS_DIR}")
     file(GLOB_RECURSE files "${PACKS_DIR}/*.yml" "${PACKS_DIR}/*.yaml")
-    # Correlation rules wait for the engine's correlation support; -r packs/correlations
-    # still names them explicitly (and is refused with the reason until then).
-    list(FILTER files EXCLUDE REGEX "/correlations/")
     list(SORT files)
   endif()
   get_filename_component(base "${PACKS_DIR}" DIRECTORY)

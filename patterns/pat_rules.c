@@ -1272,3 +1272,20 @@ out:
     free(map);
     return rc;
 }
+
+void pat_set_mark_get(const struct pat_set *set, struct pat_set_mark *mark)
+{
+    mark->n_patterns = set->n_patterns;
+    mark->n_rules = set->n_rules;
+    mark->n_defs = set->n_defs;
+    mark->n_files = set->n_files;
+    mark->next_sigma_id = set->next_sigma_id;
+}
+
+enum lsf_code pat_set_mark_restore(struct pat_set *set, const struct pat_set_mark *mark,
+        struct lsf_err *err)
+{
+    set_truncate(set, mark->n_patterns, mark->n_rules, mark->n_defs, mark->n_files);
+    set->next_sigma_id = mark->next_sigma_id;
+    return build_rules_of_pattern(set, err);
+}

@@ -10,13 +10,14 @@
  * evaluated on every event of its formats (pat_sigma_rule_info says why).
  *
  * Supported subset (anything else is refused with file:line and the feature named):
- *   logsource (product aws + service cloudtrail: JSON formats; product linux: syslog; other
- *   or none: every format); detection maps, value lists, lists of maps, keyword lists;
+ *   logsource (product aws or service cloudtrail: JSON records; product linux: lines; other
+ *   or none: both); detection maps, value lists, lists of maps, keyword lists;
  *   case-insensitive exact match with * and ? wildcards (\* \? \\ escape them); modifiers
  *   contains, startswith, endswith, all, re (with i, m, s), exists, cidr, fieldref, cased;
  *   null; condition with and, or, not, parentheses, "1 of x*", "all of x*", "1 of them",
  *   "all of them"; a list of conditions (any of them); id, title, level, tags,
- *   falsepositives, description and the other informational keys.
+ *   falsepositives, description and the other informational keys; several rules in one
+ *   file as YAML documents (all or nothing per file); correlations (below).
  *
  * Field semantics on JSON events (parsed with jansson): a dotted name walks nested objects
  * ("userIdentity.sessionContext.sessionIssuer.type"), a key that itself holds dots is found
@@ -26,9 +27,13 @@
  * ASCII only (as Hyperscan's caseless mode). Keywords (field-less values) match anywhere in
  * the raw event text, as a case-insensitive "contains".
  *
- * Syslog events (formats syslog and cwl-export) are lines: keywords see the whole line, and
+ * Syslog events, and Firehose or cwl-export messages that are not JSON, are lines (the
+ * engine gives the evaluator a cwl-export event's message, without its leading stamp, and
+ * JSON messages as records): keywords see the whole line, and
  * these fields are extracted from an RFC 3164 or ISO-timestamp line "TS host prog[pid]: msg":
- * hostname, program, pid, message. Any other field is missing on a line.
+ * hostname, program, pid, message, and from sshd, PAM and sudo messages user and rhost
+ * ("Invalid user U from A", "Failed password for [invalid user] U from A", "user=U",
+ * "rhost=A", sudo's "U : ..."). Any other field is missing on a line.
  *
  * Thread-safety: rules are read-only once loaded; a pat_sigma_event belongs to one thread.
  */
@@ -37,6 +42,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lsf_err.h"
 #include "pat.h"
@@ -68,6 +74,35 @@ const char *pat_sigma_rule_info(const struct pat_sigma_rule *rule);
 /* ATT&CK and other tags, comma-separated, or "" . Borrowed from the rule. */
 const char *pat_sigma_rule_tags(const struct pat_sigma_rule *rule);
 
+/*
+ * Correlations. A Sigma correlation rule ("correlation:" with type event_count, value_count,
+ * temporal or temporal_ordered, rules, group-by, timespan, condition gt/gte, generate) or a
+ * legacy aggregation ("condition: selection | count([field]) [by f1, f2] > N" with
+ * detection.timeframe, or over the whole run without one) counts the events its base rules fire on, per group of field values,
+ * within a time window. The engine keeps the state; these accessors describe the rule.
+ */
+enum pat_sigma_corr_type {
+    PAT_CORR_NONE = 0,
+    PAT_CORR_EVENT_COUNT,    /* at least threshold events in the window */
+    PAT_CORR_VALUE_COUNT,    /* at least threshold distinct values of a field */
+    PAT_CORR_TEMPORAL,       /* every base rule fires within the window */
+    PAT_CORR_TEMPORAL_ORDERED /* ... in the listed order */
+};
+
+enum pat_sigma_corr_type pat_sigma_corr_type(const struct pat_sigma_rule *rule);
+/* Base rule i by id or Sigma name; NULL means the rule itself (legacy aggregation). */
+size_t pat_sigma_corr_n_refs(const struct pat_sigma_rule *rule);
+const char *pat_sigma_corr_ref(const struct pat_sigma_rule *rule, size_t i);
+/* The window; PAT_CORR_WHOLE_RUN for a legacy count without timeframe. */
+#define PAT_CORR_WHOLE_RUN INT64_MAX
+int64_t pat_sigma_corr_timespan_ms(const struct pat_sigma_rule *rule);
+uint64_t pat_sigma_corr_threshold(const struct pat_sigma_rule *rule);
+bool pat_sigma_corr_generate(const struct pat_sigma_rule *rule);
+/* The rule's Sigma "name", or NULL. */
+const char *pat_sigma_rule_name(const struct pat_sigma_rule *rule);
+/* Does the rule have a detection to evaluate per event (false for correlation rules)? */
+bool pat_sigma_rule_has_detection(const struct pat_sigma_rule *rule);
+
 /* A per-thread evaluation context: the current event, parsed once on demand. */
 struct pat_sigma_event;
 
@@ -82,8 +117,18 @@ void pat_sigma_event_free(struct pat_sigma_event *ev);
 void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *bytes, size_t len,
         bool is_json);
 
-/* Does the rule's detection hold on the current event? An event that is not valid JSON has
- * no fields (keywords still apply). */
+/* Does the rule's detection hold on the current event? A rule for JSON records (aws) never
+ * holds on a line, nor a rule for lines (linux) on a record. An event that is not valid JSON
+ * has no fields (keywords still apply). */
 bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_event *ev);
+
+/*
+ * The correlation's group key of the current event: "f1=v1, f2=v2" with each field's first
+ * value (empty when missing), cut to cap - 1 bytes; and for value_count, the counted field's
+ * first value in val (empty: missing, and then the event is not counted). Thread-safe per
+ * context.
+ */
+void pat_sigma_corr_keys(const struct pat_sigma_rule *corr_rule, struct pat_sigma_event *ev,
+        char *key, size_t cap, char *val, size_t val_cap);
 
 #endif

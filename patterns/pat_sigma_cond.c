@@ -4,8 +4,9 @@
  *
  * Recursive descent, binding not > and > or as Sigma does; "1 of x*" / "all of x*" expand
  * at parse time into an or/and over the matching identifiers, and "them" means every
- * identifier not starting with '_' (pySigma's convention). Aggregations ("| count() ...")
- * and "N of" with N other than 1 are refused by name.
+ * identifier not starting with '_' (pySigma's convention). "N of" with N other than 1 is
+ * refused by name; an aggregation ("| count() ...") is split off by the caller
+ * (pat_sigma_parse.c) and refused anywhere else.
  */
 #include "pat_sigma_int.h"
 
@@ -183,8 +184,8 @@ static enum lsf_code parse_primary(struct cond_parse *cp, struct sg_cond **out)
         return LSF_OK;
     }
     if (*cp->p == '|')
-        return lsf_fail(cp->err, LSF_E_RULE, "%s: condition uses an aggregation ('| count() "
-                "...'), which is not supported yet (no correlation rules)", cp->where);
+        return lsf_fail(cp->err, LSF_E_RULE, "%s: an aggregation ('| count() ...') may only end "
+                "a single condition string, outside parentheses", cp->where);
     n = peek_word(cp, &w);
     if (n == 0)
         return lsf_fail(cp->err, LSF_E_RULE, "%s: condition: expected an identifier at '%.20s'",
@@ -313,8 +314,8 @@ enum lsf_code sg_cond_parse(const struct pat_sigma_rule *rule, const char *text,
     skip_space(&cp);
     if (*cp.p == '|') {
         sg_cond_free(c);
-        return lsf_fail(err, LSF_E_RULE, "%s: condition uses an aggregation ('| count() ...'), "
-                "which is not supported yet (no correlation rules)", where);
+        return lsf_fail(err, LSF_E_RULE, "%s: an aggregation ('| count() ...') may only end a "
+                "single condition string, outside parentheses", where);
     }
     if (*cp.p != '\0') {
         sg_cond_free(c);

@@ -26,10 +26,13 @@ enum line_field {
     LF_PROGRAM,
     LF_PID,
     LF_MESSAGE,
+    LF_USER,  /* sshd/PAM/sudo: the account named in the message */
+    LF_RHOST, /* sshd/PAM: the remote address */
     LF_N
 };
 
-static const char *const line_field_names[LF_N] = {"hostname", "program", "pid", "message"};
+static const char *const line_field_names[LF_N] = {"hostname", "program", "pid", "message",
+        "user", "rhost"};
 
 struct pat_sigma_event {
     const unsigned char *bytes;
@@ -133,6 +136,81 @@ static bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
+/* Position just after needle in b[from..n), or SIZE_MAX. */
+static size_t after(const unsigned char *b, size_t from, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+
+    for (size_t i = from; i + k <= n; i++) {
+        if (memcmp(b + i, needle, k) == 0)
+            return i + k;
+    }
+    return SIZE_MAX;
+}
+
+/* The token (up to a blank or ';') at pos, as field f; false when empty. */
+static bool take_token(struct pat_sigma_event *ev, enum line_field f, size_t pos)
+{
+    size_t end = pos;
+
+    if (pos == SIZE_MAX)
+        return false;
+    while (end < ev->len && !is_sp(ev->bytes[end]) && ev->bytes[end] != ';')
+        end++;
+    if (end == pos)
+        return false;
+    ev->lf_has[f] = true;
+    ev->lf_off[f] = pos;
+    ev->lf_len[f] = end - pos;
+    return true;
+}
+
+static bool is_addr_char(unsigned char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+            c == '.';
+}
+
+/*
+ * user and rhost from the sshd, PAM and sudo messages of auth.log, read where OpenSSH, PAM and
+ * sudo write them: "invalid user U", "Invalid user U", "Failed|Accepted <method> for U from
+ * A", "user=U", "rhost=A", and sudo's "U : ..." prefix. Values are substrings of the line, so
+ * prefilter literals on them stay necessary.
+ */
+static void parse_auth_fields(struct pat_sigma_event *ev)
+{
+    const unsigned char *b = ev->bytes;
+    size_t m = ev->lf_off[LF_MESSAGE], n = ev->len, p;
+
+    if (!take_token(ev, LF_USER, after(b, m, n, "invalid user ")) &&
+            !take_token(ev, LF_USER, after(b, m, n, "Invalid user ")) &&
+            !((p = after(b, m, n, " for ")) != SIZE_MAX && after(b, p, n, " from ") != SIZE_MAX &&
+                    take_token(ev, LF_USER, p)) &&
+            !take_token(ev, LF_USER, after(b, m, n, " user=")) && ev->lf_has[LF_PROGRAM] &&
+            ev->lf_len[LF_PROGRAM] == 4 && memcmp(b + ev->lf_off[LF_PROGRAM], "sudo", 4) == 0 &&
+            (p = after(b, m, n, " : ")) != SIZE_MAX) {
+        size_t s = m;
+        while (s < n && is_sp(b[s]))
+            s++;
+        if (p - 3 > s) {
+            ev->lf_has[LF_USER] = true;
+            ev->lf_off[LF_USER] = s;
+            ev->lf_len[LF_USER] = p - 3 - s;
+        }
+    }
+    if (!take_token(ev, LF_RHOST, after(b, m, n, "rhost="))) {
+        p = after(b, m, n, " from ");
+        if (p != SIZE_MAX && p < n && is_addr_char(b[p])) {
+            size_t e = p;
+            while (e < n && is_addr_char(b[e]))
+                e++;
+            if (e < n && !is_sp(b[e]))
+                return; /* a host name, not an address */
+            (void)take_token(ev, LF_RHOST, p);
+        }
+    }
+}
+
 /* Cut "TS host prog[pid]: msg" (RFC 3164 "Mmm dd hh:mm:ss" or an ISO-8601 stamp). */
 static void parse_line(struct pat_sigma_event *ev)
 {
@@ -191,6 +269,7 @@ static void parse_line(struct pat_sigma_event *ev)
     ev->lf_has[LF_MESSAGE] = true;
     ev->lf_off[LF_MESSAGE] = i;
     ev->lf_len[LF_MESSAGE] = n - i;
+    parse_auth_fields(ev);
 }
 
 static void ensure_parsed(struct pat_sigma_event *ev)
@@ -535,6 +614,71 @@ static bool cond_match(const struct pat_sigma_rule *rule, const struct sg_cond *
 
 bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_event *ev)
 {
+    /* A rule for JSON records does not apply to a line, nor the reverse (a Firehose or
+     * cwl-export stream may mix them): not even a negation in it can hold there. */
+    if ((rule->log_kind == SG_LOG_JSON && !ev->is_json) ||
+            (rule->log_kind == SG_LOG_LINE && ev->is_json))
+        return false;
     ev->rule_kind = rule->log_kind;
     return rule->cond != NULL && cond_match(rule, rule->cond, ev);
+}
+
+/* ---- correlation keys ---- */
+
+struct first_text {
+    char *out;
+    size_t cap;
+    size_t len;
+    bool found;
+};
+
+static bool take_first_text(void *ctx, const struct leaf *lf)
+{
+    struct first_text *ft = ctx;
+    size_t n;
+
+    if (lf->kind != LEAF_TEXT)
+        return false;
+    n = lf->n < ft->cap - ft->len - 1 ? lf->n : ft->cap - ft->len - 1;
+    memcpy(ft->out + ft->len, lf->s, n);
+    ft->len += n;
+    ft->out[ft->len] = '\0';
+    ft->found = true;
+    return true;
+}
+
+static void append(char *buf, size_t cap, size_t *len, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n > cap - *len - 1)
+        n = cap - *len - 1;
+    memcpy(buf + *len, s, n);
+    *len += n;
+    buf[*len] = '\0';
+}
+
+void pat_sigma_corr_keys(const struct pat_sigma_rule *corr_rule, struct pat_sigma_event *ev,
+        char *key, size_t cap, char *val, size_t val_cap)
+{
+    const struct sg_corr *c = corr_rule->corr;
+    size_t len = 0;
+
+    key[0] = '\0';
+    val[0] = '\0';
+    ev->rule_kind = SG_LOG_ANY; /* group-by fields are read from whatever the event is */
+    for (size_t g = 0; g < c->n_group && len + 1 < cap; g++) {
+        struct first_text ft = {key, cap, 0, false};
+        if (g > 0)
+            append(key, cap, &len, ", ");
+        append(key, cap, &len, c->group_names[g]);
+        append(key, cap, &len, "=");
+        ft.len = len;
+        (void)field_visit(ev, c->group_paths[g], c->group_n_path[g], take_first_text, &ft);
+        len = ft.len;
+    }
+    if (c->value_path != NULL) {
+        struct first_text ft = {val, val_cap, 0, false};
+        (void)field_visit(ev, c->value_path, c->n_value_path, take_first_text, &ft);
+    }
 }

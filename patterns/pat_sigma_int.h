@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include <hs.h>
+#include <yaml.h>
 
 #include "pat_int.h"
 #include "pat_sigma.h"
@@ -90,15 +91,43 @@ enum sg_log_kind {
     SG_LOG_LINE  /* product linux */
 };
 
+/* A correlation (pat_sigma.h): a Sigma correlation rule, or a legacy "| count() by" one. */
+struct sg_corr {
+    enum pat_sigma_corr_type type;
+    char **refs; /* base rules by id or name; NULL entry: the rule itself (legacy) */
+    size_t n_refs;
+    char ***group_paths; /* each group-by field split at '.' */
+    size_t *group_n_path;
+    char **group_names;
+    size_t n_group;
+    char **value_path; /* value_count: the counted field */
+    size_t n_value_path;
+    char *value_name;
+    int64_t timespan_ms;
+    uint64_t threshold; /* the count must reach this (gt n is n + 1) */
+    bool generate;      /* base rules also report on their own */
+};
+
 struct pat_sigma_rule {
     struct sg_sel *sels;
     size_t n_sels;
-    struct sg_cond *cond;
+    struct sg_cond *cond; /* NULL for a correlation rule */
     enum sg_log_kind log_kind;
+    char *name; /* Sigma "name", how correlations may refer to it */
     char *tags;
     char *info;
     size_t n_regex; /* SG_RE values below (for sizing scratch) */
+    struct sg_corr *corr;
 };
+
+/* Parse a correlation map (top-level "correlation:") into rule->corr. */
+enum lsf_code sg_corr_parse_map(const char *name, yaml_document_t *doc, const yaml_node_t *node,
+        struct pat_sigma_rule *rule, struct lsf_err *err) LSF_WARN_UNUSED;
+/* Parse a legacy aggregation ("count() by f > 5", text after '|') with the detection's
+ * timeframe (NULL when absent). where is "file:line". */
+enum lsf_code sg_corr_parse_legacy(const char *agg, const char *timeframe, const char *where,
+        struct pat_sigma_rule *rule, struct lsf_err *err) LSF_WARN_UNUSED;
+void sg_corr_free(struct sg_corr *c);
 
 /* A parsed rule with the metadata the set needs (filled by pat_sigma_parse_doc). */
 struct sg_parsed {
@@ -112,12 +141,27 @@ struct sg_parsed {
 
 void sg_parsed_cleanup(struct sg_parsed *p);
 
+/* Most rules (YAML documents, "---" separated) one file may hold. */
+#define SG_MAX_DOCS 4096
+
 /*
- * Parse one Sigma YAML text (a single document) into *out. LSF_E_RULE naming
- * "name:line: ..." and the unsupported feature; LSF_E_NOMEM.
+ * Parse a Sigma YAML text, one rule per document, into *out (n_out entries, malloc'd; clean
+ * each with sg_parsed_cleanup, then free). LSF_E_RULE naming "name:line: ..." and the
+ * unsupported feature; LSF_E_NOMEM. Nothing is returned on failure.
  */
 enum lsf_code sg_parse_text(const char *name, const char *text, size_t len,
-        struct sg_parsed *out, struct lsf_err *err) LSF_WARN_UNUSED;
+        struct sg_parsed **out, size_t *n_out, struct lsf_err *err) LSF_WARN_UNUSED;
+
+/* A set's size, to undo several adds at once (pat_rules.c). */
+struct pat_set_mark {
+    size_t n_patterns, n_rules, n_defs, n_files;
+    unsigned next_sigma_id;
+};
+void pat_set_mark_get(const struct pat_set *set, struct pat_set_mark *mark);
+/* Drop everything added since mark was taken. LSF_E_NOMEM when the rules-of-pattern table
+ * cannot be rebuilt: the set must then not be scanned with. */
+enum lsf_code pat_set_mark_restore(struct pat_set *set, const struct pat_set_mark *mark,
+        struct lsf_err *err) LSF_WARN_UNUSED;
 
 /*
  * Parse a condition string into a tree over rule->sels. where is "file:line" for messages.

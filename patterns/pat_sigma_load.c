@@ -18,15 +18,15 @@
 
 #include "lsf_buf.h"
 
-/* Frame formats (frame.h names) of each logsource kind. cwl-export lines carry a timestamp
- * before the JSON, so only line rules see them. */
+/* Frame formats (frame.h names) of each logsource kind. Firehose and cwl-export carry either
+ * kind: the engine hands the evaluator the message as a JSON record or a line. */
 static const char *formats_of(enum sg_log_kind kind)
 {
     switch (kind) {
     case SG_LOG_JSON:
-        return "cloudtrail,json-array,json-lines,json-stream,firehose";
+        return "cloudtrail,json-array,json-lines,json-stream,firehose,cwl-export";
     case SG_LOG_LINE:
-        return "syslog,cwl-export";
+        return "syslog,cwl-export,firehose";
     case SG_LOG_ANY:
         break;
     }
@@ -36,19 +36,37 @@ static const char *formats_of(enum sg_log_kind kind)
 enum lsf_code pat_sigma_add_text(struct pat_set *set, const char *name, const char *text,
         size_t len, struct lsf_err *err)
 {
-    struct sg_parsed parsed;
-    struct sg_prefilter pf;
+    struct sg_parsed *docs = NULL;
+    size_t n = 0;
+    struct pat_set_mark mark;
     enum lsf_code rc;
 
-    memset(&pf, 0, sizeof(pf));
-    rc = sg_parse_text(name, text, len, &parsed, err);
-    if (rc != LSF_OK)
-        return rc;
-    rc = sg_prefilter_build(parsed.rule, &pf, err);
-    if (rc == LSF_OK)
-        rc = pat_set_add_sigma(set, name, &parsed, &pf, formats_of(parsed.rule->log_kind), err);
-    sg_prefilter_cleanup(&pf);
-    sg_parsed_cleanup(&parsed);
+    pat_set_mark_get(set, &mark);
+    rc = sg_parse_text(name, text, len, &docs, &n, err);
+    for (size_t i = 0; i < n && rc == LSF_OK; i++) {
+        struct sg_prefilter pf;
+        char doc_name[600];
+
+        /* A rule without an id is named after its file ("file#2" for the second). */
+        if (docs[i].id == NULL && i > 0) {
+            snprintf(doc_name, sizeof(doc_name), "%s#%zu", name, i + 1);
+            docs[i].id = strdup(doc_name);
+            if (docs[i].id == NULL)
+                rc = lsf_fail(err, LSF_E_NOMEM, "%s: out of memory reading rules", name);
+        }
+        memset(&pf, 0, sizeof(pf));
+        if (rc == LSF_OK)
+            rc = sg_prefilter_build(docs[i].rule, &pf, err);
+        if (rc == LSF_OK)
+            rc = pat_set_add_sigma(set, name, &docs[i], &pf,
+                    formats_of(docs[i].rule->log_kind), err);
+        sg_prefilter_cleanup(&pf);
+    }
+    for (size_t i = 0; i < n; i++)
+        sg_parsed_cleanup(&docs[i]);
+    free(docs);
+    if (rc != LSF_OK && pat_set_mark_restore(set, &mark, err) != LSF_OK)
+        rc = LSF_E_NOMEM; /* all or nothing per file; the first message is kept */
     return rc;
 }
 

@@ -1,7 +1,7 @@
 /*
- * pat_sigma_parse: one Sigma rule's YAML (libyaml's document API) into the detection tree of
- * pat_sigma_int.h, refusing every feature outside the supported subset (pat_sigma.h) with
- * file:line and its name, so a rule is never silently approximated.
+ * pat_sigma_parse: Sigma rules' YAML (libyaml's document API, one rule per document) into the
+ * detection tree of pat_sigma_int.h, refusing every feature outside the supported subset
+ * (pat_sigma.h) with file:line and its name, so a rule is never silently approximated.
  *
  * Why the document API: it keeps every node's position, so each refusal points at the exact
  * line; rules are small, so building the node tree costs nothing.
@@ -137,6 +137,8 @@ void pat_sigma_rule_free(struct pat_sigma_rule *rule)
     }
     free(rule->sels);
     sg_cond_free(rule->cond);
+    sg_corr_free(rule->corr);
+    free(rule->name);
     free(rule->tags);
     free(rule->info);
     free(rule);
@@ -597,9 +599,36 @@ static enum lsf_code cond_or(struct sg_parse *ps, struct sg_cond **acc, struct s
     return LSF_OK;
 }
 
+/* "selection | count() by f > 5": the part before '|' is the condition, the rest a legacy
+ * aggregation over this rule's matches. */
+static enum lsf_code parse_scalar_condition(struct sg_parse *ps, const yaml_node_t *cond,
+        const char *timeframe, const char *where)
+{
+    const char *text = scalar(cond);
+    const char *bar = strchr(text, '|');
+    char *head;
+    enum lsf_code rc;
+
+    if (bar == NULL) {
+        if (timeframe != NULL)
+            return refuse(ps, cond, "detection.timeframe without an aggregation ('| count() "
+                    "...') means nothing; drop it or add the aggregation");
+        return sg_cond_parse(ps->rule, text, where, &ps->rule->cond, ps->err);
+    }
+    head = strndup(text, (size_t)(bar - text));
+    if (head == NULL)
+        return nomem(ps);
+    rc = sg_cond_parse(ps->rule, head, where, &ps->rule->cond, ps->err);
+    free(head);
+    if (rc == LSF_OK)
+        rc = sg_corr_parse_legacy(bar + 1, timeframe, where, ps->rule, ps->err);
+    return rc;
+}
+
 static enum lsf_code parse_detection(struct sg_parse *ps, const yaml_node_t *det)
 {
     const yaml_node_t *cond = NULL;
+    const char *timeframe = NULL;
     char where[WHERE_MAX];
     enum lsf_code rc;
 
@@ -617,9 +646,13 @@ static enum lsf_code parse_detection(struct sg_parse *ps, const yaml_node_t *det
             cond = v;
             continue;
         }
-        if (strcmp(scalar(k), "timeframe") == 0)
-            return refuse(ps, k, "detection.%s (aggregation windows) is not supported yet; "
-                    "logsift has no correlation rules", "timeframe");
+        if (strcmp(scalar(k), "timeframe") == 0) {
+            if (v->type != YAML_SCALAR_NODE)
+                return refuse(ps, v, "detection.%s must be a duration such as 5m",
+                        "timeframe");
+            timeframe = scalar(v);
+            continue;
+        }
         rc = parse_selection(ps, k, v);
         if (rc != LSF_OK)
             return rc;
@@ -629,8 +662,11 @@ static enum lsf_code parse_detection(struct sg_parse *ps, const yaml_node_t *det
                 "detection");
     if (cond->type == YAML_SCALAR_NODE) {
         snprintf(where, sizeof(where), "%s:%u", ps->name, node_line(cond));
-        return sg_cond_parse(ps->rule, scalar(cond), where, &ps->rule->cond, ps->err);
+        return parse_scalar_condition(ps, cond, timeframe, where);
     }
+    if (timeframe != NULL)
+        return refuse(ps, cond, "detection.%s needs a single condition with an aggregation",
+                "timeframe");
     if (cond->type != YAML_SEQUENCE_NODE)
         return refuse(ps, cond, "%s must be a string or a list of strings", "condition");
     /* A list of conditions: the rule matches when any does. */
@@ -767,9 +803,10 @@ static enum lsf_code parse_root(struct sg_parse *ps, const yaml_node_t *root, st
             rc = parse_logsource(ps, v);
         else if (strcmp(key, "detection") == 0)
             det = v;
+        else if (strcmp(key, "name") == 0)
+            rc = take_string(ps, v, key, &ps->rule->name);
         else if (strcmp(key, "correlation") == 0)
-            rc = refuse(ps, k, "Sigma %s rules (event_count, value_count, temporal) are not "
-                    "supported yet", "correlation");
+            rc = sg_corr_parse_map(ps->name, ps->doc, v, ps->rule, ps->err);
         else if (strcmp(key, "action") == 0)
             rc = refuse(ps, k, "rule collections (%s: global/reset/repeat) are not supported; "
                     "write each rule as its own file", "action");
@@ -782,69 +819,163 @@ static enum lsf_code parse_root(struct sg_parse *ps, const yaml_node_t *root, st
         return rc;
     if (p->title == NULL)
         return refuse(ps, root, "the rule has no %s; add one", "title");
+    if (ps->rule->corr != NULL) {
+        if (det != NULL)
+            return refuse(ps, det, "a correlation rule has no %s; its base rules do",
+                    "detection");
+        return LSF_OK;
+    }
     if (det == NULL)
         return refuse(ps, root, "the rule has no %s; add one", "detection");
     return parse_detection(ps, det);
 }
 
-enum lsf_code sg_parse_text(const char *name, const char *text, size_t len,
-        struct sg_parsed *out, struct lsf_err *err)
+/*
+ * Refuse a map that holds one key twice: YAML readers disagree on which value wins (PyYAML
+ * keeps the last, others refuse), so either reading would be a guess.
+ */
+static enum lsf_code refuse_duplicate_keys(const char *name, yaml_document_t *doc,
+        struct lsf_err *err)
 {
-    yaml_parser_t parser;
-    yaml_document_t doc, extra;
-    bool has_doc = false, has_extra = false;
+    for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE)
+            continue;
+        for (yaml_node_pair_t *a = n->data.mapping.pairs.start;
+                a < n->data.mapping.pairs.top; a++) {
+            const yaml_node_t *ka = yaml_document_get_node(doc, a->key);
+            if (ka == NULL || ka->type != YAML_SCALAR_NODE)
+                continue;
+            for (yaml_node_pair_t *b = a + 1; b < n->data.mapping.pairs.top; b++) {
+                const yaml_node_t *kb = yaml_document_get_node(doc, b->key);
+                if (kb != NULL && kb->type == YAML_SCALAR_NODE &&
+                        strcmp((const char *)ka->data.scalar.value,
+                                (const char *)kb->data.scalar.value) == 0)
+                    return lsf_fail(err, LSF_E_RULE, "%s:%zu: key '%s' appears twice in one "
+                            "map (first at line %zu); YAML readers disagree on which wins, so "
+                            "keep one", name, kb->start_mark.line + 1,
+                            (const char *)kb->data.scalar.value, ka->start_mark.line + 1);
+            }
+        }
+    }
+    return LSF_OK;
+}
+
+/* One document (doc loaded, root not NULL) into out. */
+static enum lsf_code parse_doc(const char *name, yaml_document_t *doc, struct sg_parsed *out,
+        struct lsf_err *err)
+{
     struct sg_parse ps;
-    enum lsf_code rc = LSF_OK;
-    yaml_node_t *root;
+    yaml_node_t *root = yaml_document_get_root_node(doc);
 
     memset(out, 0, sizeof(*out));
     out->severity = PAT_SEV_MEDIUM;
     memset(&ps, 0, sizeof(ps));
     ps.name = name;
     ps.err = err;
-    ps.doc = &doc;
+    ps.doc = doc;
+    out->line = node_line(root);
+    if (refuse_duplicate_keys(name, doc, err) != LSF_OK)
+        return LSF_E_RULE;
+    ps.rule = calloc(1, sizeof(*ps.rule));
+    if (ps.rule == NULL)
+        return nomem(&ps);
+    out->rule = ps.rule;
+    return parse_root(&ps, root, out);
+}
+
+/*
+ * Refuse YAML aliases (*name): a list of aliases to big maps expands multiplicatively when the
+ * tree is walked, and no Sigma rule needs them. One event pass, before the documents load.
+ */
+static enum lsf_code refuse_aliases(const char *name, const char *text, size_t len,
+        struct lsf_err *err)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    enum lsf_code rc = LSF_OK;
+
     if (!yaml_parser_initialize(&parser))
         return lsf_fail(err, LSF_E_NOMEM, "%s: out of memory starting the YAML parser", name);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    if (!yaml_parser_load(&parser, &doc)) {
-        rc = lsf_fail(err, LSF_E_RULE, "%s:%zu: not valid YAML (%s); fix the syntax", name,
-                parser.problem_mark.line + 1, parser.problem ? parser.problem : "parse error");
-        goto out;
+    for (;;) {
+        bool is_end;
+        if (!yaml_parser_parse(&parser, &ev))
+            break; /* the syntax error is reported by the load below */
+        is_end = ev.type == YAML_STREAM_END_EVENT;
+        if (ev.type == YAML_ALIAS_EVENT)
+            rc = lsf_fail(err, LSF_E_RULE, "%s:%zu: YAML aliases (*%s) are not supported in "
+                    "rules; write the value out", name, ev.start_mark.line + 1,
+                    (const char *)ev.data.alias.anchor);
+        yaml_event_delete(&ev);
+        if (is_end || rc != LSF_OK)
+            break;
     }
-    has_doc = true;
-    root = yaml_document_get_root_node(&doc);
-    if (root == NULL) {
-        rc = lsf_fail(err, LSF_E_RULE, "%s:1: the file holds no YAML document; a Sigma rule "
-                "is a map with title, logsource and detection", name);
-        goto out;
-    }
-    out->line = node_line(root);
-    if (!yaml_parser_load(&parser, &extra)) {
-        rc = lsf_fail(err, LSF_E_RULE, "%s:%zu: not valid YAML (%s); fix the syntax", name,
-                parser.problem_mark.line + 1, parser.problem ? parser.problem : "parse error");
-        goto out;
-    }
-    has_extra = true;
-    if (yaml_document_get_root_node(&extra) != NULL) {
-        rc = lsf_fail(err, LSF_E_RULE, "%s:%zu: several YAML documents in one file (Sigma "
-                "rule collections) are not supported; put each rule in its own file", name,
-                yaml_document_get_root_node(&extra)->start_mark.line + 1);
-        goto out;
-    }
-    ps.rule = calloc(1, sizeof(*ps.rule));
-    if (ps.rule == NULL) {
-        rc = nomem(&ps);
-        goto out;
-    }
-    out->rule = ps.rule;
-    rc = parse_root(&ps, root, out);
-out:
-    if (has_extra)
-        yaml_document_delete(&extra);
-    if (has_doc)
-        yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
-    if (rc != LSF_OK)
-        sg_parsed_cleanup(out);
     return rc;
+}
+
+enum lsf_code sg_parse_text(const char *name, const char *text, size_t len,
+        struct sg_parsed **out, size_t *n_out, struct lsf_err *err)
+{
+    yaml_parser_t parser;
+    struct sg_parsed *docs = NULL;
+    size_t n = 0;
+    enum lsf_code rc;
+
+    *out = NULL;
+    *n_out = 0;
+    rc = refuse_aliases(name, text, len, err);
+    if (rc != LSF_OK)
+        return rc;
+    if (!yaml_parser_initialize(&parser))
+        return lsf_fail(err, LSF_E_NOMEM, "%s: out of memory starting the YAML parser", name);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    for (;;) {
+        yaml_document_t doc;
+        struct sg_parsed *grown;
+
+        if (!yaml_parser_load(&parser, &doc)) {
+            rc = lsf_fail(err, LSF_E_RULE, "%s:%zu: not valid YAML (%s); fix the syntax", name,
+                    parser.problem_mark.line + 1,
+                    parser.problem ? parser.problem : "parse error");
+            break;
+        }
+        if (yaml_document_get_root_node(&doc) == NULL) {
+            yaml_document_delete(&doc);
+            break; /* end of the stream */
+        }
+        if (n == SG_MAX_DOCS) {
+            rc = lsf_fail(err, LSF_E_RULE, "%s: more than %d YAML documents in one file; "
+                    "split it", name, SG_MAX_DOCS);
+            yaml_document_delete(&doc);
+            break;
+        }
+        grown = realloc(docs, (n + 1) * sizeof(*grown));
+        if (grown == NULL) {
+            rc = lsf_fail(err, LSF_E_NOMEM, "%s: out of memory reading Sigma rules", name);
+            yaml_document_delete(&doc);
+            break;
+        }
+        docs = grown;
+        rc = parse_doc(name, &doc, &docs[n], err);
+        yaml_document_delete(&doc);
+        if (rc != LSF_OK) {
+            sg_parsed_cleanup(&docs[n]);
+            break;
+        }
+        n++;
+    }
+    yaml_parser_delete(&parser);
+    if (rc == LSF_OK && n == 0)
+        rc = lsf_fail(err, LSF_E_RULE, "%s:1: the file holds no YAML document; a Sigma rule is "
+                "a map with title, logsource and detection", name);
+    if (rc != LSF_OK) {
+        for (size_t i = 0; i < n; i++)
+            sg_parsed_cleanup(&docs[i]);
+        free(docs);
+        return rc;
+    }
+    *out = docs;
+    *n_out = n;
+    return LSF_OK;
 }

@@ -591,6 +591,12 @@ enum lsf_code sg_prefilter_build(struct pat_sigma_rule *rule, struct sg_prefilte
 
     memset(out, 0, sizeof(*out));
     memset(&b, 0, sizeof(b));
+    if (rule->cond == NULL) {
+        /* A correlation rule: nothing to scan for, its base rules are. */
+        rule->info = strdup("correlation rule: counts the findings of its base rules");
+        return rule->info ? LSF_OK
+                          : lsf_fail(err, LSF_E_NOMEM, "out of memory compiling a Sigma rule");
+    }
     b.out = out;
     b.log_kind = rule->log_kind;
     f = cond_node(&b, rule, rule->cond);

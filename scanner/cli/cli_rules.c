@@ -86,6 +86,40 @@ static void check_path(struct pat_set *set, const char *path, unsigned depth, un
     free(names);
 }
 
+/* Does some rule of the set have this id or Sigma name? */
+static bool has_rule(const struct pat_set *set, const char *ref)
+{
+    for (size_t i = 0; i < pat_set_n_rules(set); i++) {
+        const struct pat_rule *r = pat_set_rule(set, i);
+        const char *name = r->sigma ? pat_sigma_rule_name(r->sigma) : NULL;
+        if (strcmp(r->id, ref) == 0 || (name != NULL && strcmp(name, ref) == 0))
+            return true;
+    }
+    return false;
+}
+
+/* Correlations whose base rules are not loaded (the scan would refuse to start). */
+static unsigned check_correlation_refs(const struct pat_set *set)
+{
+    unsigned n_bad = 0;
+
+    for (size_t i = 0; i < pat_set_n_rules(set); i++) {
+        const struct pat_rule *r = pat_set_rule(set, i);
+        if (r->sigma == NULL)
+            continue;
+        for (size_t k = 0; k < pat_sigma_corr_n_refs(r->sigma); k++) {
+            const char *ref = pat_sigma_corr_ref(r->sigma, k);
+            if (ref != NULL && !has_rule(set, ref)) {
+                printf("REFUSED %s:%u: correlation %s: no loaded rule has the id or name "
+                       "'%s'; check it together with its base rules\n", r->file, r->line,
+                        r->id, ref);
+                n_bad++;
+            }
+        }
+    }
+    return n_bad;
+}
+
 static void print_rule(const struct pat_set *set, const struct pat_rule *rule)
 {
     printf("%s:%u: %s [%s] \"%s\"", rule->file, rule->line, rule->id,
@@ -97,6 +131,22 @@ static void print_rule(const struct pat_set *set, const struct pat_rule *rule)
         if (tags[0])
             printf(" tags=%s", tags);
         printf("\n    sigma, %s\n", pat_sigma_rule_info(rule->sigma));
+        if (pat_sigma_corr_type(rule->sigma) != PAT_CORR_NONE) {
+            static const char *const types[] = {"", "event_count", "value_count", "temporal",
+                    "temporal_ordered"};
+            printf("    correlation %s of", types[pat_sigma_corr_type(rule->sigma)]);
+            for (size_t i = 0; i < pat_sigma_corr_n_refs(rule->sigma); i++) {
+                const char *ref = pat_sigma_corr_ref(rule->sigma, i);
+                printf(" %s", ref ? ref : "(this rule)");
+            }
+            if (pat_sigma_corr_timespan_ms(rule->sigma) == PAT_CORR_WHOLE_RUN)
+                printf(" over the whole run");
+            else
+                printf(" within %lld s",
+                        (long long)(pat_sigma_corr_timespan_ms(rule->sigma) / 1000));
+            printf(", threshold %llu\n",
+                    (unsigned long long)pat_sigma_corr_threshold(rule->sigma));
+        }
         return;
     }
     printf("\n    hsbench, prefiltered: condition over %zu pattern reference%s, e.g. /%s/\n",
@@ -112,7 +162,7 @@ static int rules_check(int argc, char **argv)
     struct pat_db *db = NULL;
     struct lsf_err err;
     unsigned n_bad = 0;
-    size_t n_sigma = 0, n_unfiltered = 0;
+    size_t n_sigma = 0, n_unfiltered = 0, n_corr = 0;
     int n_paths = 0;
     int status = CLI_EXIT_ERROR;
 
@@ -146,9 +196,13 @@ static int rules_check(int argc, char **argv)
         print_rule(set, rule);
         if (rule->sigma != NULL) {
             n_sigma++;
-            n_unfiltered += rule->n_code == 0;
+            if (!pat_sigma_rule_has_detection(rule->sigma))
+                n_corr++;
+            else
+                n_unfiltered += rule->n_code == 0;
         }
     }
+    n_bad += check_correlation_refs(set);
     if (pat_set_n_patterns(set) > 0) {
         lsf_err_clear(&err);
         if (pat_db_build(set, NULL, &db, &err) != LSF_OK) {
@@ -156,9 +210,9 @@ static int rules_check(int argc, char **argv)
             n_bad++;
         }
     }
-    printf("%zu rules loaded (%zu Sigma: %zu prefiltered, %zu confirmed on every event); "
-           "%zu Hyperscan patterns; %u refused\n",
-            pat_set_n_rules(set), n_sigma, n_sigma - n_unfiltered, n_unfiltered,
+    printf("%zu rules loaded (%zu Sigma: %zu prefiltered, %zu confirmed on every event, %zu "
+           "correlations); %zu Hyperscan patterns; %u refused\n",
+            pat_set_n_rules(set), n_sigma, n_sigma - n_unfiltered - n_corr, n_unfiltered, n_corr,
             pat_set_n_patterns(set), n_bad);
     status = n_bad == 0 && pat_set_n_rules(set) > 0 ? 0 : CLI_EXIT_ERROR;
 out:

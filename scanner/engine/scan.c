@@ -130,8 +130,8 @@ static enum lsf_code sigma_lists(struct scan_engine *eng, struct lsf_err *err)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory creating the scan engine");
     for (size_t i = 0; i < eng->n_rules; i++) {
         const struct pat_rule *rule = pat_set_rule(eng->set, i);
-        if (rule->sigma == NULL)
-            continue;
+        if (rule->sigma == NULL || !pat_sigma_rule_has_detection(rule->sigma))
+            continue; /* correlation rules are fed by their base rules, not by events */
         eng->sigma_rules[eng->n_sigma++] = (unsigned)i;
         if (rule->n_code == 0)
             eng->unfiltered_rules[eng->n_unfiltered++] = (unsigned)i;
@@ -164,6 +164,8 @@ enum lsf_code scan_engine_new(const struct pat_set *set, const struct pat_db *db
             goto out;
     }
     rc = sigma_lists(eng, err);
+    if (rc == LSF_OK)
+        rc = scan_corr_setup(eng, err);
     if (rc != LSF_OK)
         goto out;
     if (hs_alloc_scratch(pat_db_hs(db), &eng->proto_scratch) != HS_SUCCESS) {
@@ -186,6 +188,7 @@ void scan_engine_free(struct scan_engine *eng)
     free(eng->rule_formats);
     free(eng->sigma_rules);
     free(eng->unfiltered_rules);
+    scan_corr_cleanup(eng);
     free(eng);
 }
 
@@ -204,6 +207,8 @@ static enum lsf_code worker_init(struct scan_worker *w, struct scan_run *run, st
     frame_batch_init(&w->batch);
     lsf_buf_init(&w->out, SIZE_MAX);
     lsf_buf_init(&w->sort_text, SIZE_MAX);
+    lsf_buf_init(&w->corr_text, UINT32_MAX); /* entries point into it with 32-bit offsets */
+    w->run_n_workers = run->cfg->n_workers;
     lsf_err_clear(&w->err);
     w->pattern_stamp = calloc(n_pat, sizeof(*w->pattern_stamp));
     w->event_patterns = calloc(n_pat, sizeof(*w->event_patterns));
@@ -228,6 +233,7 @@ static void worker_cleanup(struct scan_worker *w)
     w->scratch = NULL;
     pat_sigma_event_free(w->sigma_ev);
     w->sigma_ev = NULL;
+    scan_corr_worker_cleanup(w);
     lsf_buf_cleanup(&w->window);
     frame_batch_cleanup(&w->batch);
     lsf_buf_cleanup(&w->out);
@@ -723,6 +729,8 @@ enum lsf_code scan_run(struct scan_engine *eng, const struct scan_config *cfg_in
         rc = lsf_fail(err, run.fatal, "%s", run.fatal_err.msg);
     if (rc == LSF_OK && cfg.sort)
         rc = write_sorted(&run, workers, cfg.n_workers, err);
+    if (rc == LSF_OK && eng->n_corr > 0)
+        rc = scan_corr_finish(eng, workers, cfg.n_workers, sink, err);
     /* --sort wrote every finding just now: every input is done, in order. */
     for (uint64_t i = 0; rc == LSF_OK && cfg.sort && sink->input_done && i < run.n_opened; i++)
         sink->input_done(sink->self, i);

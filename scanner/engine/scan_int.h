@@ -13,6 +13,30 @@
 #include "pat_sigma.h"
 #include "scan.h"
 
+/* Correlation state bound (scan_corr.c): base-rule matches kept per run, and text sizes. */
+#define SCAN_CORR_MAX_RECORDS (1u << 20)
+#define SCAN_CORR_KEY_MAX 256
+#define SCAN_CORR_VAL_MAX 128
+
+/* A correlation a rule feeds: the correlation's rule index and the base rule's position. */
+struct scan_corr_feed {
+    uint32_t corr;
+    uint32_t base_pos;
+};
+
+/* One base-rule match kept for a correlation. */
+struct scan_corr_rec {
+    uint32_t corr;
+    uint32_t base_pos;
+    uint32_t key_off; /* group key text in the worker's corr_text */
+    uint32_t val_off; /* counted value text (value_count) */
+    uint32_t input;   /* index into the worker's corr_inputs */
+    uint8_t format;   /* enum frame_format of the event */
+    int64_t ts_ms;
+    uint64_t offset;
+    uint64_t ordinal;
+};
+
 struct scan_engine {
     const struct pat_set *set;
     const struct pat_db *db;
@@ -27,6 +51,12 @@ struct scan_engine {
     size_t n_unfiltered;
     unsigned *sigma_rules;
     size_t n_sigma;
+    /* Correlations: corr_feeds[corr_feed_start[r] .. corr_feed_start[r + 1]) are those rule
+     * r feeds; rule_silent[r]: r reports only through them. */
+    uint32_t *corr_feed_start;
+    struct scan_corr_feed *corr_feeds;
+    bool *rule_silent;
+    size_t n_corr;
 };
 
 /* One pattern hit in one event of the current window. */
@@ -76,6 +106,16 @@ struct scan_worker {
     struct pat_sigma_event *sigma_ev; /* Sigma confirmation context, NULL without Sigma rules */
     bool sigma_ev_stale;              /* not yet pointed at the current event */
 
+    /* correlation entries (scan_corr.c), kept until the run ends */
+    struct scan_corr_rec *corr_recs;
+    size_t n_corr_recs, cap_corr_recs;
+    struct lsf_buf corr_text;
+    char **corr_inputs;
+    size_t n_corr_inputs, cap_corr_inputs;
+    uint64_t n_corr_dropped;  /* over SCAN_CORR_MAX_RECORDS */
+    uint64_t n_corr_no_time;  /* no readable timestamp */
+    unsigned run_n_workers;
+
     /* output */
     struct lsf_buf out;           /* findings formatted since the last flush */
     struct lsf_buf sort_text;     /* --sort: every finding's text */
@@ -87,6 +127,17 @@ struct scan_worker {
     enum lsf_code rc;             /* what stopped this worker, if anything */
     struct lsf_err err;
 };
+
+/* scan_corr.c: resolve correlation references (LSF_E_RULE naming an unknown base rule),
+ * record a base-rule match (sev points at the event), and at the end of the run sweep every
+ * worker's entries and write the correlation findings. */
+enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err) LSF_WARN_UNUSED;
+void scan_corr_cleanup(struct scan_engine *eng);
+void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame_event *ev,
+        struct pat_sigma_event *sev);
+enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker *workers,
+        unsigned n_workers, struct scan_sink *sink, struct lsf_err *err) LSF_WARN_UNUSED;
+void scan_corr_worker_cleanup(struct scan_worker *w);
 
 /* Scan the worker's window (batch and window set) and emit its findings. */
 enum lsf_code scan_window(struct scan_worker *w, const struct scan_config *cfg,

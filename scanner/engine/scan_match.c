@@ -229,15 +229,30 @@ static void next_stamp(struct scan_worker *w)
     }
 }
 
-/* Is this window's event a JSON record (else a text line) for the Sigma evaluator? */
-static bool event_is_json(enum frame_format fmt, const unsigned char *bytes, size_t len)
+/*
+ * What the Sigma evaluator sees of an event: a JSON record or a text line, and where it starts.
+ * A cwl-export event is "<ISO-8601 stamp> <message>": the message alone, a CloudTrail record
+ * or a syslog line. Skipping bytes only narrows the text, so prefilter literals stay
+ * necessary.
+ */
+static bool event_view(enum frame_format fmt, const unsigned char *bytes, size_t len,
+        size_t *skip)
 {
+    size_t i = 0;
+
+    *skip = 0;
     switch (fmt) {
     case FRAME_SYSLOG:
-    case FRAME_CWL_EXPORT:
         return false;
+    case FRAME_CWL_EXPORT:
+        while (i < len && bytes[i] != ' ')
+            i++;
+        if (i < len)
+            i++;
+        *skip = i;
+        return i < len && bytes[i] == '{';
     case FRAME_FIREHOSE: /* messages may be JSON records or plain lines */
-        for (size_t i = 0; i < len; i++) {
+        for (; i < len; i++) {
             if (bytes[i] != ' ' && bytes[i] != '\t')
                 return bytes[i] == '{';
         }
@@ -247,17 +262,24 @@ static bool event_is_json(enum frame_format fmt, const unsigned char *bytes, siz
     }
 }
 
-/* Confirm a Sigma rule on the event; the event is parsed on the first call for it. */
-static bool sigma_confirm(struct scan_worker *w, const struct pat_rule *rule,
-        const struct frame_event *ev)
+/* The Sigma context, pointed at this event (it is parsed on the first field lookup). */
+static struct pat_sigma_event *sigma_current(struct scan_worker *w, const struct frame_event *ev)
 {
     if (w->sigma_ev_stale) {
         const unsigned char *bytes = w->window.data + ev->off;
-        pat_sigma_event_reset(w->sigma_ev, bytes, ev->len,
-                event_is_json(w->format, bytes, ev->len));
+        size_t skip;
+        bool is_json = event_view(w->format, bytes, ev->len, &skip);
+        pat_sigma_event_reset(w->sigma_ev, bytes + skip, ev->len - skip, is_json);
         w->sigma_ev_stale = false;
     }
-    return pat_sigma_rule_match(rule->sigma, w->sigma_ev);
+    return w->sigma_ev;
+}
+
+/* Confirm a Sigma rule on the event. */
+static bool sigma_confirm(struct scan_worker *w, const struct pat_rule *rule,
+        const struct frame_event *ev)
+{
+    return pat_sigma_rule_match(rule->sigma, sigma_current(w, ev));
 }
 
 /* Evaluate rule_idx on the event unless done already; emit a finding when it fires. */
@@ -276,6 +298,12 @@ static enum lsf_code eval_rule(struct scan_worker *w, const struct scan_config *
         return LSF_OK;
     if (rule->sigma != NULL && !sigma_confirm(w, rule, ev))
         return LSF_OK;
+    if (w->eng->n_corr > 0) {
+        if (w->eng->corr_feed_start[rule_idx] != w->eng->corr_feed_start[rule_idx + 1])
+            scan_corr_record(w, rule_idx, ev, sigma_current(w, ev));
+        if (w->eng->rule_silent[rule_idx])
+            return LSF_OK; /* reports only through its correlations */
+    }
     /* Most events with hits fire nothing (quiet helpers): name their patterns by file ID
      * only once one does. */
     if (!*fired) {

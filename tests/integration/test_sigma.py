@@ -144,6 +144,14 @@ class RulesCheck(unittest.TestCase):
                 self.assertIn("prefiltered by", blocks[i + 1])
                 self.assertIn("StopLogging", blocks[i + 1])
 
+    def test_correlation_without_its_base_rules_is_refused(self):
+        rc, out, _ = run(["rules", "check",
+                          os.path.join(RULES, "correlation/iam_user_then_policy.yml")])
+        self.assertEqual(rc, 2)
+        self.assertIn("'iam_user_created'", out)
+        rc, out, _ = run(["rules", "check", os.path.join(RULES, "correlation")])
+        self.assertEqual(rc, 0, out)
+
     def test_refused_rule_is_named_and_others_still_checked(self):
         bad_dir = os.path.join(TMP, "bad")
         os.makedirs(bad_dir, exist_ok=True)
@@ -187,6 +195,114 @@ class Mixing(unittest.TestCase):
         with open(EVENTS, "rb") as f:
             wanted = sum(1 for line in f if line.strip() and b'"eventVersion":"1.' not in line)
         self.assertEqual(len([l for l in out.splitlines() if l.strip()]), wanted)
+
+
+STRATUS = os.path.join(DATA, "cloudtrail/stratus-red-team/detonation-logs")
+CORR_RULES = os.path.join(RULES, "correlation")
+
+
+def corr_findings(findings):
+    """Correlation findings as (rule, group, count, first, last), order-free."""
+    out = []
+    for f in findings:
+        ev = f.get("event", "")
+        if isinstance(ev, str) and ev.startswith('{"correlation"'):
+            e = json.loads(ev)
+            out.append((f["rule"], e["group"], e["count"], e["first"], e["last"]))
+    return sorted(out)
+
+
+class Correlation(unittest.TestCase):
+    def test_same_findings_whatever_files_chunks_and_workers(self):
+        names = ["aws.credential-access.secretsmanager-retrieve-secrets.json",
+                 "aws.persistence.iam-create-admin-user.json"]
+        whole = [os.path.join(STRATUS, n) for n in names]
+        rc, base, err = run_scan_rules([CORR_RULES], whole, ["-j", "1"])
+        self.assertEqual(rc, 0, err)
+        expected = corr_findings(base)
+        # every correlation type fires on these two detonations
+        self.assertEqual({r for r, *_ in expected},
+                         {"6f1f5a1e-0c1d-4c1e-9a51-1d2b3c4d5e%d" % i for i in range(30, 37)} -
+                         {"6f1f5a1e-0c1d-4c1e-9a51-1d2b3c4d5e32",
+                          "6f1f5a1e-0c1d-4c1e-9a51-1d2b3c4d5e33"})
+        # One record per file, the newest first in name order (out-of-order files).
+        split = os.path.join(TMP, "split")
+        os.makedirs(split, exist_ok=True)
+        records = []
+        for p in whole:
+            with open(p) as f:
+                records += json.load(f)
+        records.sort(key=lambda e: e["eventTime"], reverse=True)
+        for i, rec in enumerate(records):
+            with open(os.path.join(split, "%03d.json" % i), "w") as f:
+                json.dump([rec], f)
+        for extra in (["-j", "2"], ["-j", "2", "--chunk-size", "4K"]):
+            rc, got, err = run_scan_rules([CORR_RULES], [split], extra)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(corr_findings(got), expected)
+
+    def test_window_threshold_and_groups(self):
+        rules = os.path.join(TMP, "win")
+        os.makedirs(rules, exist_ok=True)
+        for name, op, frame in (("ge6", ">= 6", "  timeframe: 10m\n"),
+                                ("ge7", ">= 7", "  timeframe: 10m\n"),
+                                ("whole", "> 16", "")):  # no timeframe: the whole run
+            with open(os.path.join(rules, name + ".yml"), "w") as f:
+                f.write("title: %s\nid: win.%s\nlogsource:\n  product: aws\n"
+                        "detection:\n  sel:\n    eventName: GetSecretValue\n"
+                        "%s  condition: sel | count() by userIdentity.arn %s\n"
+                        % (name, name, frame, op))
+        def ev(arn, minute, second):
+            return json.dumps({"eventTime": "2024-05-01T%02d:%02d:%02dZ" % (
+                minute // 60, minute % 60, second), "eventName": "GetSecretValue",
+                "userIdentity": {"arn": arn}})
+        burst1 = [ev("arn:a", 10, s * 9) for s in range(6)]     # 6 within a minute
+        burst2 = [ev("arn:a", 130, s * 9) for s in range(6)]    # 6 more, 2 hours later
+        spread = [ev("arn:a", 200 + 20 * k, 0) for k in range(6)]  # 6, 20 min apart
+        other = [ev("arn:b", 10, s) for s in range(5)]          # 5 for another principal
+        inputs = os.path.join(TMP, "win-in")
+        os.makedirs(inputs, exist_ok=True)
+        # later events in the first file: the sweep must not depend on file order
+        with open(os.path.join(inputs, "a.jsonl"), "w") as f:
+            f.write("\n".join(burst2 + spread + other[:2]) + "\n")
+        with open(os.path.join(inputs, "b.jsonl"), "w") as f:
+            f.write("\n".join(burst1 + other[2:]) + "\n")
+        rc, got, err = run_scan_rules([rules], [inputs], ["--format", "json-lines"])
+        self.assertEqual(rc, 0, err)
+        found = corr_findings(got)
+        self.assertEqual([(r, g, c) for r, g, c, _, _ in found],
+                         [("win.ge6", "userIdentity.arn=arn:a", 6)] * 2 +
+                         [("win.whole", "userIdentity.arn=arn:a", 17)])
+        self.assertEqual([(a, b) for *_, a, b in found],
+                         [("2024-05-01T00:10:00.000Z", "2024-05-01T00:10:45.000Z"),
+                          ("2024-05-01T02:10:00.000Z", "2024-05-01T02:10:45.000Z"),
+                          ("2024-05-01T00:10:00.000Z", "2024-05-01T04:40:00.000Z")])
+
+    def test_ssh_brute_force_and_spraying_by_remote_address(self):
+        # crowdsec's ssh-bf test expects an alert for 35.188.49.176 (its scenario.assert).
+        rc, got, err = run_scan_rules([CORR_RULES],
+                                      [os.path.join(DATA, "auth/crowdsec-hub/ssh-bf")])
+        self.assertEqual(rc, 0, err)
+        found = {(r[-2:], g) for r, g, *_ in corr_findings(got)}
+        self.assertEqual(found, {("37", "rhost=35.188.49.176"), ("38", "rhost=35.188.49.176")})
+
+    def test_unknown_base_rule_is_refused(self):
+        bad = os.path.join(TMP, "corr-bad.yml")
+        with open(bad, "w") as f:
+            f.write("title: t\nid: corr.bad\ncorrelation:\n  type: temporal\n"
+                    "  rules: [nothere, alsonot]\n  timespan: 5m\n")
+        rc, _, err = scan_rules([bad], [EVENTS])
+        self.assertEqual(rc, 2)
+        self.assertIn("corr-bad.yml:1:", err)
+        self.assertIn("'nothere'", err)
+
+
+def run_scan_rules(rule_paths, inputs, extra=()):
+    args = ["scan", "-q", "--sort", *extra]
+    for r in rule_paths:
+        args += ["-r", r]
+    rc, out, err = run([*args, *inputs])
+    return rc, [json.loads(line) for line in out.splitlines() if line.strip()], err
 
 
 if __name__ == "__main__":

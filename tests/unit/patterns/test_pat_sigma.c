@@ -253,6 +253,43 @@ static void test_keywords_and_line_fields(void **state)
             false));
 }
 
+static void test_rule_applies_to_its_kind_of_event_only(void **state)
+{
+    const char *aws_not = HEAD "  s:\n    eventVersion: '1.08'\n  condition: not s\n";
+    const char *linux_not = LINEHEAD "  s:\n    program: cron\n  condition: not s\n";
+    const char *any_kw = "title: t\ndetection:\n  k:\n    - StopLogging\n  condition: k\n";
+    (void)state;
+    assert_true(eval_one(aws_not, "{\"eventVersion\":\"1.05\"}", true));
+    assert_false(eval_one(aws_not, "Mar 27 13:06:56 host sshd[1]: hello", false));
+    assert_true(eval_one(linux_not, "Mar 27 13:06:56 host sshd[1]: hello", false));
+    assert_false(eval_one(linux_not, "{\"program\":\"sshd\"}", true));
+    assert_true(eval_one(any_kw, "{\"eventName\":\"StopLogging\"}", true));
+    assert_true(eval_one(any_kw, "Mar 27 13:06:56 host x: stoplogging", false));
+}
+
+static void test_auth_user_and_rhost_fields(void **state)
+{
+    const char *r = LINEHEAD "  sel:\n    user: admin\n    rhost: 203.0.113.9\n"
+                             "  condition: sel\n";
+    const char *sudo = LINEHEAD "  sel:\n    user: bob\n  condition: sel\n";
+    (void)state;
+    assert_true(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Invalid user admin from 203.0.113.9 "
+                            "port 53502", false));
+    assert_true(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Failed password for invalid user admin "
+                            "from 203.0.113.9 port 22 ssh2", false));
+    assert_true(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Failed password for admin from "
+                            "203.0.113.9 port 22 ssh2", false));
+    assert_true(eval_one(r, "Feb 12 14:10:21 h sshd[1]: pam_unix(sshd:auth): authentication "
+                            "failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=203.0.113.9  "
+                            "user=admin", false));
+    assert_false(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Failed password for admin from "
+                             "203.0.113.99 port 22 ssh2", false));
+    assert_false(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Disconnected from authenticating "
+                             "user admin 203.0.113.9 port 22 [preauth]", false));
+    assert_true(eval_one(sudo, "Feb 12 14:10:21 h sudo:      bob : user NOT in sudoers ; "
+                               "TTY=pts/0 ; USER=root ; COMMAND=/bin/sh", false));
+}
+
 /* ---- conditions ---- */
 
 static void test_condition_precedence_and_parens(void **state)
@@ -294,6 +331,28 @@ static void test_of_them_and_patterns(void **state)
     assert_false(json_rule(d, "{\"x\":\"1\"}"));
 }
 
+static void test_several_documents_in_one_file(void **state)
+{
+    struct pat_set *set = NULL;
+    struct lsf_err err;
+    const char *text = "title: base\nname: base\nlogsource:\n  product: aws\ndetection:\n"
+                       "  s:\n    eventName: X\n  condition: s\n---\n"
+                       "title: corr\ncorrelation:\n  type: event_count\n  rules: base\n"
+                       "  group-by: a\n  timespan: 1m\n  condition:\n    gte: 3\n";
+    (void)state;
+    lsf_err_clear(&err);
+    assert_int_equal(pat_set_new(&set, &err), LSF_OK);
+    assert_int_equal(pat_sigma_add_text(set, "m.yml", text, strlen(text), &err), LSF_OK);
+    assert_int_equal(pat_set_n_rules(set), 2);
+    assert_string_equal(pat_set_rule(set, 0)->id, "m.yml");
+    assert_string_equal(pat_set_rule(set, 1)->id, "m.yml#2");
+    assert_int_equal(pat_set_rule(set, 1)->line, 10);
+    assert_int_equal(pat_sigma_corr_type(pat_set_rule(set, 1)->sigma), PAT_CORR_EVENT_COUNT);
+    assert_int_equal(pat_sigma_corr_threshold(pat_set_rule(set, 1)->sigma), 3);
+    assert_int_equal(pat_sigma_corr_timespan_ms(pat_set_rule(set, 1)->sigma), 60000);
+    pat_set_free(set);
+}
+
 static void test_prefilter_info(void **state)
 {
     struct pat_set *set = NULL;
@@ -330,11 +389,31 @@ static const struct refusal refusals[] = {
     {HEAD "  sel:\n    c|gt: 5\n  condition: sel\n", "r.yml:7:", "'gt'"},
     {HEAD "  sel:\n    c|utf16le: x\n  condition: sel\n", "r.yml:7:", "utf16le"},
     {HEAD "  sel:\n    c|expand: '%x%'\n  condition: sel\n", "r.yml:7:", "expand"},
-    {HEAD "  sel:\n    c: x\n  condition: sel | count() by ip > 5\n", "r.yml:8:", "aggregation"},
-    {HEAD "  sel:\n    c: x\n  timeframe: 5m\n  condition: sel\n", "r.yml:8:", "timeframe"},
-    {"title: t\ncorrelation:\n  type: event_count\n", "r.yml:2:", "correlation"},
+    {HEAD "  sel:\n    c: x\n  condition: sel | count() by ip < 5\n", "r.yml:8:", "'< 5'"},
+    {HEAD "  sel:\n    c: x\n  timeframe: 5m\n  condition: sel\n", "r.yml:9:", "timeframe"},
+    {HEAD "  sel:\n    c: x\n  timeframe: 5m\n  condition: sel | count() < 5\n", "r.yml:9:",
+            "'< 5'"},
+    {HEAD "  sel:\n    c: x\n  timeframe: 5x\n  condition: sel | count() > 5\n", "r.yml:9:",
+            "timeframe '5x'"},
+    {HEAD "  sel:\n    c: x\n  timeframe: 5m\n  condition: sel | max(c) > 5\n", "r.yml:9:",
+            "max(c)"},
+    {"title: t\ncorrelation:\n  type: event_count\n", "r.yml:3:", "rules is missing"},
+    {"title: t\ncorrelation:\n  type: event_count\n  rules: a\n  timespan: 5m\n"
+     "  condition:\n    lt: 5\n", "r.yml:7:", "gt and gte only"},
+    {"title: t\ncorrelation:\n  type: value_count\n  rules: a\n  timespan: 5m\n"
+     "  condition:\n    gte: 5\n", "r.yml:7:", "condition.field"},
+    {"title: t\ncorrelation:\n  type: temporal\n  rules: a\n  timespan: 5m\n", "r.yml:3:",
+            "at least two rules"},
+    {"title: t\ncorrelation:\n  type: event_count\n  rules: a\n  aliases: {}\n", "r.yml:5:",
+            "aliases"},
+    {"title: t\ncorrelation:\n  type: sequence\n", "r.yml:3:", "type must be"},
+    {"title: t\ncorrelation:\n  type: event_count\n  rules: a\n  timespan: 5\n", "r.yml:5:",
+            "timespan"},
+    {"title: t\ncorrelation:\n  type: temporal\n  rules: [a, b]\n  timespan: 5m\n"
+     "detection:\n  s:\n    c: x\n  condition: s\n", "r.yml:7:", "has no detection"},
     {"title: t\naction: global\n", "r.yml:2:", "action"},
-    {HEAD "  sel:\n    c: x\n  condition: sel\n---\ntitle: u\n", "r.yml:10:", "several YAML"},
+    /* the second document is refused, and the first one is dropped with it */
+    {HEAD "  sel:\n    c: x\n  condition: sel\n---\ntitle: u\n", "r.yml:10:", "no detection"},
     {HEAD "  sel:\n    c: no\n  condition: sel\n", "r.yml:7:", "YAML 1.1"},
     {HEAD "  sel:\n    c: x\n  condition: sel and other\n", "r.yml:8:", "'other'"},
     {HEAD "  sel:\n    c: x\n  condition: 2 of sel\n", "r.yml:8:", "'2 of'"},
@@ -353,6 +432,9 @@ static const struct refusal refusals[] = {
     {HEAD "  sel:\n    c: x\n  condition: sel_*\n", "r.yml:8:", "wildcard"},
     {HEAD "  sel:\n    - x\n    - c: y\n  condition: sel\n", "r.yml:7:", "mixes keywords"},
     {HEAD "  sel:\n    '|re': x\n  condition: sel\n", "r.yml:7:", "field name"},
+    {HEAD "  a: &m\n    c: x\n  sel:\n    - *m\n    - *m\n  condition: sel\n", "r.yml:9:",
+            "aliases"},
+    {HEAD "  sel:\n    c: x\n    c: y\n  condition: sel\n", "r.yml:8:", "'c' appears twice"},
 };
 
 static void test_refusals_name_line_and_feature(void **state)
@@ -391,9 +473,12 @@ int main(void)
         cmocka_unit_test(test_contains_startswith_endswith_all_cased),
         cmocka_unit_test(test_re_exists_cidr_fieldref),
         cmocka_unit_test(test_keywords_and_line_fields),
+        cmocka_unit_test(test_auth_user_and_rhost_fields),
+        cmocka_unit_test(test_rule_applies_to_its_kind_of_event_only),
         cmocka_unit_test(test_condition_precedence_and_parens),
         cmocka_unit_test(test_of_them_and_patterns),
         cmocka_unit_test(test_prefilter_info),
+        cmocka_unit_test(test_several_documents_in_one_file),
         cmocka_unit_test(test_refusals_name_line_and_feature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
