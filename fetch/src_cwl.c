@@ -472,7 +472,8 @@ static enum lsf_code request_page(struct fetch_cwl *cwl, json_t **page, struct l
     }
     if (rc != LSF_OK)
         goto out;
-    *page = json_loadb((const char *)body.data, body.len, 0, &jerr);
+    /* JSON_ALLOW_NUL: a message may hold \u0000; it is dumped back escaped. */
+    *page = json_loadb((const char *)body.data, body.len, JSON_ALLOW_NUL, &jerr);
     if (*page == NULL || !json_is_array(json_object_get(*page, "events"))) {
         rc = lsf_fail(err, LSF_E_TRANSIENT, "FilterLogEvents %s: the answer is not a "
                 "FilterLogEvents page (%s); check --endpoint-url, then rerun", cwl->resource,
