@@ -8,8 +8,9 @@
  * ingestion) is what the restart below relies on.
  *
  * Rate: a limiter in front of every FilterLogEvents request keeps this process within
- * --cwl-tps (default AWS's shared 5 TPS quota, aws-facts 4.4), counted as AWS counts it. ThrottlingException answers
- * are retried by the client with botocore's standard-mode backoff (aws_http_client).
+ * --cwl-tps (default AWS's shared 5 TPS quota, aws-facts 4.4), counted as AWS counts it.
+ * ThrottlingException answers are retried by the client with botocore's standard-mode
+ * backoff (aws_http_client).
  *
  * Hand-out: each page is split by log stream (in order of first appearance) and each part is
  * rewritten as a subscription document (aws-facts 5.2) for the firehose framer, so the scan
@@ -333,7 +334,10 @@ enum lsf_code fetch_cwl_new(const char *url, const struct fetch_cwl_opts *opts,
     cwl->tps = opts->filter_tps > 0 ? opts->filter_tps : FETCH_CWL_DEFAULT_TPS;
     cwl->n_slots = cwl->tps < 1.0 ? 1 : cwl->tps > 1000.0 ? 1000 : (unsigned)cwl->tps;
     cwl->sent_s = calloc(cwl->n_slots, sizeof(*cwl->sent_s));
-    rc = cwl->last_ids && cwl->sent_s ? parse_url(cwl, url, err) : lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    if (cwl->last_ids == NULL || cwl->sent_s == NULL)
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    else
+        rc = parse_url(cwl, url, err);
     if (rc == LSF_OK && opts->start_ms > opts->end_ms)
         rc = lsf_fail(err, LSF_E_USAGE, "%s: the time window starts after it ends; check "
                 "--since and --until (and --lag)", cwl->resource);

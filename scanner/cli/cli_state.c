@@ -93,7 +93,7 @@ FILE *cli_output_open(const char *path, struct lsf_err *err)
     return f;
 }
 
-/* ---- the commit -------------------------------------------------------------------------------- */
+/* ---- the commit ------------------------------------------------------------------------------ */
 
 static enum lsf_code write_all(int fd, const char *text, size_t len, const char *path,
         struct lsf_err *err)
@@ -203,7 +203,7 @@ out:
     return rc;
 }
 
-/* ---- the source adapter and the sink's input_done --------------------------------------------- */
+/* ---- the source adapter and the sink's input_done -------------------------------------------- */
 
 static enum lsf_code logs_next(void *self, char **name, struct lsf_reader *rd, bool *done,
         struct lsf_err *err)
@@ -259,7 +259,7 @@ void cli_logs_input_done(struct cli_logs *logs, uint64_t idx)
     json_decref(latest);
 }
 
-/* ---- opening a run ------------------------------------------------------------------------------ */
+/* ---- opening a run --------------------------------------------------------------------------- */
 
 static enum lsf_code state_bad(const char *path, const char *why, struct lsf_err *err)
 {
