@@ -70,6 +70,8 @@ bool cli_logs_flag(struct cli_logs_flags *f, const char *flag, const char *val)
         f->tps = val;
     else if (strcmp(flag, "--cwl-page-events") == 0)
         f->page_events = val;
+    else if (strcmp(flag, "--cwl-api") == 0)
+        f->api = val;
     else
         return false;
     return true;
@@ -434,6 +436,12 @@ enum lsf_code cli_logs_open(const char *url, const struct cli_logs_flags *flags,
                     "10000", flags->page_events);
         logs->copts.page_events = (unsigned)n;
     }
+    if (rc == LSF_OK && flags->api && strcmp(flags->api, "get") == 0)
+        logs->copts.one_stream = true;
+    else if (rc == LSF_OK && flags->api && strcmp(flags->api, "filter") != 0)
+        rc = lsf_fail(err, LSF_E_USAGE, "--cwl-api %s: use filter (FilterLogEvents, the "
+                "default) or get (GetLogEvents, for logs://GROUP/STREAM naming one stream)",
+                flags->api);
     if (rc == LSF_OK && logs->state_path)
         rc = state_load(logs->state_path, &state, err);
     if (rc == LSF_OK)
