@@ -382,6 +382,10 @@ static enum lsf_code choose_window(struct cli_logs *logs, const struct cli_logs_
     if (aws->until && !fetch_cwl_time_parse(aws->until, now, &logs->copts.end_ms))
         return lsf_fail(err, LSF_E_USAGE, "--until %s: give an ISO-8601 time "
                 "(2025-01-31T10:00:00Z) or a span back from now (15m, 2h, 7d)", aws->until);
+    /* Never past now - lag: a window that ended in the future would be marked read while
+     * events for its last part are still to come. */
+    if (logs->copts.end_ms > now - lag)
+        logs->copts.end_ms = now - lag;
     if (state == NULL)
         return LSF_OK;
     if (strcmp(json_string_value(json_object_get(state, "source")), logs->url) != 0)

@@ -412,6 +412,16 @@ class State(unittest.TestCase):
         self.assertEqual(state["cursor"], {"done": True})
         self.assertEqual(state["output"]["length"], os.path.getsize(self.out))
 
+    def test_window_never_ends_after_now_minus_lag(self):
+        t = now_ms()
+        r = logsift(["logs://trail", "--state", self.state, "--since", "1d",
+                     "--until", "2099-01-01", "--lag", "5m"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(self.state) as f:
+            end_ms = json.load(f)["window"]["end_ms"]
+        self.assertLessEqual(end_ms, now_ms() - 5 * 60 * 1000)
+        self.assertGreaterEqual(end_ms, t - 5 * 60 * 1000)
+
     def test_corrupt_state_is_refused_and_kept(self):
         with open(self.state, "w") as f:
             f.write('{"version": 1, "source": "logs://prod-auth", "window": {"start_ms": 1')
