@@ -20,8 +20,8 @@
 #include "cli_state.h"
 #include "pat.h"
 #include "scan.h"
-#include "src_file.h"
 #include "src_cwl.h"
+#include "src_file.h"
 #include "src_s3.h"
 
 enum cli_output {
@@ -310,15 +310,17 @@ static enum lsf_code open_source(struct cli_scan_opts *o, struct fetch_files **f
         struct fetch_s3 **s3, struct cli_logs **logs, struct scan_source *source,
         struct lsf_err *err)
 {
-    size_t n_s3 = 0;
+    size_t n_s3 = 0, n_logs = 0;
     enum lsf_code rc;
 
-    if (o->n_paths >= 1 && fetch_cwl_is_url(o->paths[0])) {
+    for (size_t i = 0; i < o->n_paths; i++)
+        n_logs += fetch_cwl_is_url(o->paths[i]);
+    if (n_logs > 0) {
         struct cli_logs_aws aws = {o->s3.endpoint_url, o->s3.region, o->s3.profile,
                 o->s3.since, o->s3.until};
         if (o->n_paths > 1)
-            return lsf_fail(err, LSF_E_USAGE, "give one logs:// location per run (each with "
-                    "its own --state file)");
+            return lsf_fail(err, LSF_E_USAGE, "give one logs:// location per run, and nothing "
+                    "else (each location with its own --state file)");
         return cli_logs_open(o->paths[0], &o->logs, &aws, &o->scan, logs, source, err);
     }
     if (o->logs.state_path)
@@ -507,7 +509,7 @@ int cli_scan(int argc, char **argv)
         if (rc == LSF_OK && logs)
             rc = cli_logs_finish(logs, &err);
         if (logs && !opts.is_quiet)
-            fprintf(stderr, "logsift: %" PRIu64 " FilterLogEvents pages\n",
+            fprintf(stderr, "logsift: %" PRIu64 " CloudWatch Logs pages\n",
                     cli_logs_n_pages(logs));
         if (!opts.is_quiet)
             print_summary(set, db, &stats);
