@@ -291,12 +291,14 @@ static enum lsf_code load_resume(struct fetch_cwl *cwl, const json_t *cur, struc
     const json_t *token = json_object_get(cur, "next_token");
     const json_t *last_ts = json_object_get(cur, "last_ts");
     const json_t *ids = json_object_get(cur, "last_ids");
-
     const char *api = json_string_value(json_object_get(cur, "api"));
     const char *want = cwl->opts->one_stream ? "GetLogEvents" : "FilterLogEvents";
+    const json_t *id;
+    size_t i;
 
     if (!json_is_object(cur))
-        return lsf_fail(err, LSF_E_USAGE, "the saved CloudWatch Logs position is not an object");
+        return lsf_fail(err, LSF_E_USAGE, "the saved CloudWatch Logs position (--state) is "
+                "not an object; restore the state file, or delete it to start again");
     if (api && strcmp(api, want) != 0)
         return lsf_fail(err, LSF_E_USAGE, "the saved position is one of %s but this run reads "
                 "with %s: give --cwl-api as the run that saved it did, or use another state "
@@ -308,8 +310,15 @@ static enum lsf_code load_resume(struct fetch_cwl *cwl, const json_t *cur, struc
     if ((token && !json_is_string(token) && !json_is_null(token)) ||
             (last_ts && !json_is_integer(last_ts) && !json_is_null(last_ts)) ||
             (ids && !json_is_array(ids)))
-        return lsf_fail(err, LSF_E_USAGE, "the saved CloudWatch Logs position has a field of "
-                "the wrong type (next_token, last_ts, last_ids)");
+        return lsf_fail(err, LSF_E_USAGE, "the saved CloudWatch Logs position (--state) has a "
+                "field of the wrong type (next_token, last_ts, last_ids); restore the state file, "
+                "or delete it to start again");
+    json_array_foreach(ids, i, id) {
+        if (!json_is_string(id))
+            return lsf_fail(err, LSF_E_USAGE, "the saved CloudWatch Logs position (--state) "
+                    "lists an event id that is not a string (last_ids); restore the state file, "
+                    "or delete it to start again");
+    }
     if (json_is_string(token)) {
         cwl->token = strdup(json_string_value(token));
         if (cwl->token == NULL)
