@@ -460,7 +460,8 @@ class State(unittest.TestCase):
         finally:
             emu.faults([])
         self.assertEqual(r1.returncode, 2, r1.stderr)
-        self.assertIn("FilterLogEvents", r1.stderr)
+        self.assertIn("GetLogEvents" if api == "get" else "FilterLogEvents", r1.stderr)
+        self.assertIn("--cwl-tps", r1.stderr)
         with open(self.state) as f:
             state = json.load(f)
         self.assertIn("next_token", state["cursor"])
