@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""FilterLogEvents pages per second of `logsift scan logs://...` against the project's emulator.
+"""FilterLogEvents (and GetLogEvents) pages per second of `logsift scan logs://...` against the
+project's emulator.
 
 Starts the emulator (tests/integration/emulator) twice on 127.0.0.1, once plain and once with
 --aws-quotas (AWS's 5 TPS FilterLogEvents quota enforced), loads a log group with the real
 auth.log from ../shared/data, and times logsift reading it in small pages at several
---cwl-tps settings. Pages/s counts the FilterLogEvents requests the emulator answered (retries of
-throttled ones included, reported apart). Best of N runs per row.
+--cwl-tps settings, with either API. Pages/s counts the pages the emulator served (throttled
+requests are reported apart). Best of N runs per row.
 
     bench/cwl_pages.py [--logsift build/scanner/cli/logsift] [--runs 3] [--page-events 100]
 """
@@ -23,12 +24,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import test_cwl  # noqa: E402  (the emulator wrapper and the env the tests use)
 
 
-def measure(emu, logsift, tps, page_events, runs):
+def measure(emu, logsift, api, tps, page_events, runs):
     best = None
     for _ in range(runs):
         before = len(emu.requests()["requests"])
         cmd = [logsift, "scan", "-q", "-o", "none", "--endpoint-url", emu.url,
-               "--cache-dir", os.path.join(test_cwl.EMU["tmp"], "cache"), "logs://bench",
+               "--cache-dir", os.path.join(test_cwl.EMU["tmp"], "cache"),
+               "logs://bench" + ("/s" if api == "get" else ""), "--cwl-api", api,
                "--since", "1d", "--lag", "0", "--cwl-page-events", str(page_events)]
         if tps:
             cmd += ["--cwl-tps", str(tps)]
@@ -39,7 +41,7 @@ def measure(emu, logsift, tps, page_events, runs):
         if r.returncode not in (0, 1):
             raise SystemExit("logsift failed: " + r.stderr)
         reqs = [q for q in emu.requests()["requests"][before:]
-                if q.get("operation") == "FilterLogEvents"]
+                if q.get("operation") in ("FilterLogEvents", "GetLogEvents")]
         ok = sum(1 for q in reqs if q.get("status") == 200)
         throttled = sum(1 for q in reqs if q.get("error") == "ThrottlingException")
         row = (ok / elapsed, ok, throttled, elapsed)
@@ -58,19 +60,21 @@ def main():
     test_cwl.EMU["tmp"] = tempfile.mkdtemp(prefix="lsf-cwl-bench-")
     lines = test_cwl.read_lines(test_cwl.AUTH_LOG)
     print("%d events, %d per page; best of %d" % (len(lines), args.page_events, args.runs))
-    print("%-14s %-10s %9s %6s %10s %8s" % ("emulator", "--cwl-tps", "pages/s", "pages",
-                                           "throttled", "seconds"))
+    print("%-14s %-7s %-11s %9s %6s %10s %8s" % ("emulator", "api", "--cwl-tps", "pages/s",
+                                                 "pages", "throttled", "seconds"))
     try:
         for flags, label in (((), "plain"), (("--aws-quotas",), "--aws-quotas")):
             emu = test_cwl.Emulator(*flags)
             try:
                 base = test_cwl.now_ms() - 30 * 60 * 1000
                 emu.seed("bench", "s", [(base + i, m) for i, m in enumerate(lines)])
-                for tps in (None, 20, 1000):
-                    rate, ok, throttled, secs = measure(emu, args.logsift, tps,
+                for api, tps in (("filter", None), ("filter", 20), ("filter", 1000),
+                                 ("get", None), ("get", 1000)):
+                    rate, ok, throttled, secs = measure(emu, args.logsift, api, tps,
                                                         args.page_events, args.runs)
-                    print("%-14s %-10s %9.2f %6d %10d %8.2f" % (
-                        label, "default(5)" if tps is None else tps, rate, ok, throttled, secs),
+                    default = "default(%d)" % (10 if api == "get" else 5)
+                    print("%-14s %-7s %-11s %9.2f %6d %10d %8.2f" % (
+                        label, api, default if tps is None else tps, rate, ok, throttled, secs),
                         flush=True)
             finally:
                 emu.stop()

@@ -3,13 +3,18 @@
  *
  * Reading: FilterLogEvents over [start_ms, end_ms] (both inclusive, aws-facts 4.2), following
  * nextToken until a page has none. A page may be empty while more data exists, so only the
- * missing token ends the window. FilterLogEvents rather than GetLogEvents even for one stream:
- * it takes a stream prefix, interleaves streams by timestamp, and its order (timestamp, then
- * ingestion) is what the restart below relies on.
+ * missing token ends the window. It takes a stream prefix and interleaves streams by timestamp
+ * (then ingestion), the order the restart below relies on. With one_stream, a single named
+ * stream is read with GetLogEvents instead (forward from startTime, endTime exclusive, until
+ * the token sent comes back, aws-facts 4.2): it has its own quota, twice FilterLogEvents', and
+ * does not search other streams. GetLogEvents gives no eventId, so each event is given one:
+ * its position among the stream's events of the same millisecond, which a forward read returns
+ * in the same order every time.
  *
  * Rate: a limiter in front of every FilterLogEvents request keeps this process within
- * --cwl-tps (default AWS's shared 5 TPS quota, aws-facts 4.4), counted as AWS counts it. ThrottlingException answers
- * are retried by the client with botocore's standard-mode backoff (aws_http_client).
+ * --cwl-tps (default AWS's shared 5 TPS quota, aws-facts 4.4), counted as AWS counts it.
+ * ThrottlingException answers are retried by the client with botocore's standard-mode
+ * backoff (aws_http_client).
  *
  * Hand-out: each page is split by log stream (in order of first appearance) and each part is
  * rewritten as a subscription document (aws-facts 5.2) for the firehose framer, so the scan
@@ -35,7 +40,8 @@
 
 #define CWL_PAGE_BODY_MAX ((size_t)64 << 20) /* a page is at most 1 MB of messages (4.2) */
 #define CWL_GROUP_MAX     512
-#define CWL_TARGET        "Logs_20140328.FilterLogEvents"
+#define CWL_TARGET_FILTER "Logs_20140328.FilterLogEvents"
+#define CWL_TARGET_GET    "Logs_20140328.GetLogEvents"
 #define CWL_RATE_GUARD_S  0.1 /* slack per quota window for network and server jitter */
 
 /* ---- URLs and times -------------------------------------------------------------------------- */
@@ -227,6 +233,8 @@ struct fetch_cwl {
     json_t *last_ids;    /* eventIds at last_ts handed out (array of strings) */
     json_t *skip_ids;    /* after a restart: ids at skip_ts not to hand out again */
     int64_t skip_ts;
+    int64_t seen_ts;     /* GetLogEvents: the millisecond being counted, and how many */
+    size_t n_seen;       /* events of it were read (the synthetic eventId of the next) */
 
     /* The current page. */
     struct cwl_part *parts;
@@ -283,9 +291,18 @@ static enum lsf_code load_resume(struct fetch_cwl *cwl, const json_t *cur, struc
     const json_t *token = json_object_get(cur, "next_token");
     const json_t *last_ts = json_object_get(cur, "last_ts");
     const json_t *ids = json_object_get(cur, "last_ids");
+    const char *api = json_string_value(json_object_get(cur, "api"));
+    const char *want = cwl->opts->one_stream ? "GetLogEvents" : "FilterLogEvents";
+    const json_t *id;
+    size_t i;
 
     if (!json_is_object(cur))
-        return lsf_fail(err, LSF_E_USAGE, "the saved CloudWatch Logs position is not an object");
+        return lsf_fail(err, LSF_E_USAGE, "the saved CloudWatch Logs position (--state) is "
+                "not an object; restore the state file, or delete it to start again");
+    if (api && strcmp(api, want) != 0)
+        return lsf_fail(err, LSF_E_USAGE, "the saved position is one of %s but this run reads "
+                "with %s: give --cwl-api as the run that saved it did, or use another state "
+                "file", api, want);
     if (json_is_true(json_object_get(cur, "done"))) {
         cwl->is_window_done = true;
         return LSF_OK;
@@ -293,8 +310,15 @@ static enum lsf_code load_resume(struct fetch_cwl *cwl, const json_t *cur, struc
     if ((token && !json_is_string(token) && !json_is_null(token)) ||
             (last_ts && !json_is_integer(last_ts) && !json_is_null(last_ts)) ||
             (ids && !json_is_array(ids)))
-        return lsf_fail(err, LSF_E_USAGE, "the saved CloudWatch Logs position has a field of "
-                "the wrong type (next_token, last_ts, last_ids)");
+        return lsf_fail(err, LSF_E_USAGE, "the saved CloudWatch Logs position (--state) has a "
+                "field of the wrong type (next_token, last_ts, last_ids); restore the state file, "
+                "or delete it to start again");
+    json_array_foreach(ids, i, id) {
+        if (!json_is_string(id))
+            return lsf_fail(err, LSF_E_USAGE, "the saved CloudWatch Logs position (--state) "
+                    "lists an event id that is not a string (last_ids); restore the state file, "
+                    "or delete it to start again");
+    }
     if (json_is_string(token)) {
         cwl->token = strdup(json_string_value(token));
         if (cwl->token == NULL)
@@ -306,10 +330,14 @@ static enum lsf_code load_resume(struct fetch_cwl *cwl, const json_t *cur, struc
             json_decref(cwl->last_ids);
             cwl->last_ids = json_deep_copy(ids);
         }
+        /* The events of last_ts read so far are exactly those handed out. */
+        cwl->seen_ts = cwl->last_ts;
+        cwl->n_seen = json_array_size(cwl->last_ids);
         if (cwl->token == NULL) {
             /* A restart was under way: skip what that millisecond already gave. */
             cwl->skip_ts = cwl->last_ts;
             cwl->skip_ids = json_deep_copy(cwl->last_ids);
+            cwl->seen_ts = INT64_MIN;
         }
     }
     return LSF_OK;
@@ -329,11 +357,20 @@ enum lsf_code fetch_cwl_new(const char *url, const struct fetch_cwl_opts *opts,
     cwl->opts = opts;
     cwl->last_ts = INT64_MIN;
     cwl->skip_ts = INT64_MIN;
+    cwl->seen_ts = INT64_MIN;
     cwl->last_ids = json_array();
-    cwl->tps = opts->filter_tps > 0 ? opts->filter_tps : FETCH_CWL_DEFAULT_TPS;
+    cwl->tps = opts->filter_tps > 0 ? opts->filter_tps
+               : opts->one_stream   ? FETCH_CWL_DEFAULT_GET_TPS
+                                    : FETCH_CWL_DEFAULT_TPS;
     cwl->n_slots = cwl->tps < 1.0 ? 1 : cwl->tps > 1000.0 ? 1000 : (unsigned)cwl->tps;
     cwl->sent_s = calloc(cwl->n_slots, sizeof(*cwl->sent_s));
-    rc = cwl->last_ids && cwl->sent_s ? parse_url(cwl, url, err) : lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    if (cwl->last_ids == NULL || cwl->sent_s == NULL)
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    else
+        rc = parse_url(cwl, url, err);
+    if (rc == LSF_OK && opts->one_stream && cwl->prefix == NULL)
+        rc = lsf_fail(err, LSF_E_USAGE, "%s: --cwl-api get reads one stream: give it as "
+                "logs://GROUP/STREAM", url);
     if (rc == LSF_OK && opts->start_ms > opts->end_ms)
         rc = lsf_fail(err, LSF_E_USAGE, "%s: the time window starts after it ends; check "
                 "--since and --until (and --lag)", cwl->resource);
@@ -447,9 +484,15 @@ static enum lsf_code request_page(struct fetch_cwl *cwl, json_t **page, struct l
         start = cwl->skip_ts;
     if (req == NULL || json_object_set_new(req, "logGroupName", json_string(cwl->group)) ||
             json_object_set_new(req, "startTime", json_integer(start)) ||
-            json_object_set_new(req, "endTime", json_integer(cwl->opts->end_ms)) ||
-            (cwl->prefix &&
+            (!cwl->opts->one_stream &&
+                    json_object_set_new(req, "endTime", json_integer(cwl->opts->end_ms))) ||
+            (!cwl->opts->one_stream && cwl->prefix &&
                     json_object_set_new(req, "logStreamNamePrefix", json_string(cwl->prefix))) ||
+            (cwl->opts->one_stream &&
+                    (json_object_set_new(req, "logStreamName", json_string(cwl->prefix)) ||
+                            json_object_set_new(req, "endTime",
+                                    json_integer(cwl->opts->end_ms + 1)) ||
+                            json_object_set_new(req, "startFromHead", json_true()))) ||
             (cwl->token && json_object_set_new(req, "nextToken", json_string(cwl->token))) ||
             (cwl->opts->page_events > 0 &&
                     json_object_set_new(req, "limit", json_integer(cwl->opts->page_events))) ||
@@ -462,20 +505,21 @@ static enum lsf_code request_page(struct fetch_cwl *cwl, json_t **page, struct l
     {
         const struct aws_kv headers[] = {
                 {"Content-Type", "application/x-amz-json-1.1"},
-                {"X-Amz-Target", CWL_TARGET},
+                {"X-Amz-Target", cwl->opts->one_stream ? CWL_TARGET_GET : CWL_TARGET_FILTER},
         };
         struct aws_call_extra extra = {headers, 2, text, strlen(text), NULL};
         struct aws_call call = {&cwl->ep, "POST", cwl->ep.host,
                 cwl->ep.base_path[0] ? cwl->ep.base_path : "/", NULL, 0, AWS_PROTO_JSON,
-                "FilterLogEvents", cwl->resource};
+                cwl->opts->one_stream ? "GetLogEvents" : "FilterLogEvents", cwl->resource};
         rc = aws_client_call_extra(cwl->client, &call, &extra, &body, err);
     }
     if (rc != LSF_OK)
         goto out;
-    *page = json_loadb((const char *)body.data, body.len, 0, &jerr);
+    /* JSON_ALLOW_NUL: a message may hold \u0000; it is dumped back escaped. */
+    *page = json_loadb((const char *)body.data, body.len, JSON_ALLOW_NUL, &jerr);
     if (*page == NULL || !json_is_array(json_object_get(*page, "events"))) {
-        rc = lsf_fail(err, LSF_E_TRANSIENT, "FilterLogEvents %s: the answer is not a "
-                "FilterLogEvents page (%s); check --endpoint-url, then rerun", cwl->resource,
+        rc = lsf_fail(err, LSF_E_TRANSIENT, "%s: the answer is not a page of log events (%s); "
+                "check --endpoint-url, then rerun", cwl->resource,
                 *page == NULL ? jerr.text : "no events array");
         json_decref(*page);
         *page = NULL;
@@ -539,8 +583,9 @@ static bool id_in(const json_t *ids, const char *id)
 /* Split a page into parts and move the position past it. */
 static enum lsf_code take_page(struct fetch_cwl *cwl, const json_t *page, struct lsf_err *err)
 {
+    const bool is_get = cwl->opts->one_stream;
     const json_t *events = json_object_get(page, "events");
-    const json_t *next = json_object_get(page, "nextToken");
+    const json_t *next = json_object_get(page, is_get ? "nextForwardToken" : "nextToken");
     size_t hint = 0, i;
     const json_t *ev;
 
@@ -549,13 +594,23 @@ static enum lsf_code take_page(struct fetch_cwl *cwl, const json_t *page, struct
         const char *id = json_string_value(json_object_get(ev, "eventId"));
         const json_t *ts = json_object_get(ev, "timestamp");
         const json_t *msg = json_object_get(ev, "message");
+        char synthetic_id[32];
         struct cwl_part *part;
         json_t *item;
 
+        if (is_get && json_is_integer(ts)) {
+            if (json_integer_value(ts) != cwl->seen_ts) {
+                cwl->seen_ts = json_integer_value(ts);
+                cwl->n_seen = 0;
+            }
+            snprintf(synthetic_id, sizeof(synthetic_id), "%zu", cwl->n_seen++);
+            stream = cwl->prefix;
+            id = synthetic_id;
+        }
         if (stream == NULL || id == NULL || !json_is_integer(ts) || !json_is_string(msg))
-            return lsf_fail(err, LSF_E_TRANSIENT, "FilterLogEvents %s: event %zu of a page "
-                    "lacks logStreamName, eventId, timestamp or message; rerun, and report it "
-                    "if it persists", cwl->resource, i);
+            return lsf_fail(err, LSF_E_TRANSIENT, "%s: event %zu of a page lacks "
+                    "logStreamName, eventId, timestamp or message; rerun, and report it if it "
+                    "persists", cwl->resource, i);
         if (json_integer_value(ts) < cwl->skip_ts)
             continue; /* cannot happen with startTime at skip_ts; kept as a guard */
         if (json_integer_value(ts) == cwl->skip_ts && id_in(cwl->skip_ids, id))
@@ -574,6 +629,10 @@ static enum lsf_code take_page(struct fetch_cwl *cwl, const json_t *page, struct
     }
     if (cwl->n_parts == 0 && part_for(cwl, cwl->prefix ? cwl->prefix : "", &hint) == NULL)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory");
+    /* GetLogEvents ends a forward read by handing back the token it was sent. */
+    if (is_get && json_is_string(next) && cwl->token &&
+            strcmp(json_string_value(next), cwl->token) == 0)
+        next = NULL;
     free(cwl->token);
     cwl->token = NULL;
     if (json_is_string(next)) {
@@ -587,8 +646,9 @@ static enum lsf_code take_page(struct fetch_cwl *cwl, const json_t *page, struct
     if (cwl->is_window_done)
         cwl->page_cursor = json_pack("{s:b}", "done", 1);
     else
-        cwl->page_cursor = json_pack("{s:s, s:I, s:O}", "next_token", cwl->token, "last_ts",
-                (json_int_t)cwl->last_ts, "last_ids", cwl->last_ids);
+        cwl->page_cursor = json_pack("{s:s, s:s, s:I, s:O}", "api",
+                is_get ? "GetLogEvents" : "FilterLogEvents", "next_token", cwl->token,
+                "last_ts", (json_int_t)cwl->last_ts, "last_ids", cwl->last_ids);
     if (cwl->page_cursor == NULL)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory");
     if (!cwl->is_window_done && cwl->last_ts == INT64_MIN)
@@ -612,6 +672,7 @@ static enum lsf_code next_page(struct fetch_cwl *cwl, struct lsf_err *err)
         cwl->skip_ts = cwl->last_ts;
         json_decref(cwl->skip_ids);
         cwl->skip_ids = json_deep_copy(cwl->last_ids);
+        cwl->seen_ts = INT64_MIN; /* the read starts again at skip_ts: count it afresh */
         lsf_err_clear(err);
         rc = request_page(cwl, &page, err);
     }

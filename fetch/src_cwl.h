@@ -26,7 +26,8 @@
 
 /* AWS's default FilterLogEvents quota is 5 requests/s per account and region, shared by every
  * caller (aws-facts 4.4): stay at or below it by default. */
-#define FETCH_CWL_DEFAULT_TPS   5.0
+#define FETCH_CWL_DEFAULT_TPS     5.0
+#define FETCH_CWL_DEFAULT_GET_TPS 10.0 /* GetLogEvents' own quota (aws-facts 4.4) */
 #define FETCH_CWL_DEFAULT_LAG_S 120
 
 struct fetch_cwl_opts {
@@ -35,8 +36,9 @@ struct fetch_cwl_opts {
     const char *region;       /* --region, or NULL */
     int64_t start_ms;         /* window start, ms since the epoch, inclusive */
     int64_t end_ms;           /* window end, inclusive (FilterLogEvents' endTime) */
-    double filter_tps;        /* FilterLogEvents requests per second; 0: the default */
-    unsigned page_events;     /* FilterLogEvents limit (1-10000); 0: the service's (10000) */
+    double filter_tps;        /* requests per second; 0: the API's default quota */
+    unsigned page_events;     /* events per page, "limit" (1-10000); 0: the service's (10000) */
+    bool one_stream;          /* the URL names one stream: read it with GetLogEvents */
     const json_t *resume;     /* a cursor from fetch_cwl_cursor, or NULL; borrowed */
 };
 
@@ -83,7 +85,7 @@ enum lsf_code fetch_cwl_next(struct fetch_cwl *cwl, char **name, struct lsf_read
  */
 json_t *fetch_cwl_cursor(const struct fetch_cwl *cwl);
 
-/* Requests sent so far (FilterLogEvents pages, retries not counted). */
+/* Requests sent so far (pages, retries not counted). */
 uint64_t fetch_cwl_n_pages(const struct fetch_cwl *cwl);
 
 #endif

@@ -245,8 +245,8 @@ static void next_step(const struct aws_error_info *info, const char *service, co
         snprintf(buf, len, "; check the name and the region");
     } else if (aws_error_code_class(info->http_status, code) == LSF_E_TRANSIENT) {
         snprintf(buf, len,
-                "; AWS is throttling or failing: retried with backoff; lower "
-                "--concurrency or rerun later");
+                "; AWS is throttling or failing: retried with backoff; lower %s or rerun "
+                "later", strcmp(service, "logs") == 0 ? "--cwl-tps" : "--concurrency");
     }
 }
 

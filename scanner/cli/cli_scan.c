@@ -22,8 +22,8 @@
 #include "pat.h"
 #include "pat_sigma.h"
 #include "scan.h"
-#include "src_file.h"
 #include "src_cwl.h"
+#include "src_file.h"
 #include "src_s3.h"
 
 enum cli_output {
@@ -90,8 +90,10 @@ static void scan_usage(FILE *to)
             "      --since T, --until T  window: ISO-8601 (2025-01-31T10:00:00Z) or back from\n"
             "                          now (15m, 2h, 7d); default the last hour, until now-lag\n"
             "      --lag SPAN          leave the newest SPAN for late events (default 2m)\n"
-            "      --cwl-tps N         FilterLogEvents requests per second (default 5)\n"
-            "      --cwl-page-events N  events per FilterLogEvents page (default 10000)\n"
+            "      --cwl-tps N         requests per second (default 5; 10 with --cwl-api get)\n"
+            "      --cwl-page-events N  events per page (default 10000)\n"
+            "      --cwl-api get       read logs://GROUP/STREAM (one stream) with GetLogEvents\n"
+            "                          (its own 10 TPS quota) instead of FilterLogEvents\n"
             "      --state FILE        checkpoint: each run continues where the last stopped\n"
             "      --output-file FILE  append findings to FILE (exactly once with --state)\n"
             "      --shard K/N         scan only worker K's share (0..N-1) of the keys; auto/N\n"
@@ -330,15 +332,17 @@ static enum lsf_code open_source(struct cli_scan_opts *o, struct fetch_files **f
         struct fetch_s3 **s3, struct cli_logs **logs, struct scan_source *source,
         struct lsf_err *err)
 {
-    size_t n_s3 = 0;
+    size_t n_s3 = 0, n_logs = 0;
     enum lsf_code rc;
 
-    if (o->n_paths >= 1 && fetch_cwl_is_url(o->paths[0])) {
+    for (size_t i = 0; i < o->n_paths; i++)
+        n_logs += fetch_cwl_is_url(o->paths[i]);
+    if (n_logs > 0) {
         struct cli_logs_aws aws = {o->s3.endpoint_url, o->s3.region, o->s3.profile,
                 o->s3.since, o->s3.until};
         if (o->n_paths > 1)
-            return lsf_fail(err, LSF_E_USAGE, "give one logs:// location per run (each with "
-                    "its own --state file)");
+            return lsf_fail(err, LSF_E_USAGE, "give one logs:// location per run, and nothing "
+                    "else (each location with its own --state file)");
         return cli_logs_open(o->paths[0], &o->logs, &aws, &o->scan, logs, source, err);
     }
     if (o->logs.state_path)
@@ -394,8 +398,8 @@ static enum lsf_code sink_write(void *self, const unsigned char *bytes, size_t n
     struct cli_sink *sink = self;
 
     if (fwrite(bytes, 1, n, sink->out) != n || fflush(sink->out) != 0)
-        return lsf_fail(err, LSF_E_IO, "cannot write findings to standard output: %s",
-                strerror(errno));
+        return lsf_fail(err, LSF_E_IO, "cannot write findings to %s: %s",
+                sink->out == stdout ? "standard output" : "--output-file", strerror(errno));
     return LSF_OK;
 }
 
@@ -548,7 +552,7 @@ int cli_scan(int argc, char **argv)
             stats.n_problems++;
         }
         if (logs && !opts.is_quiet)
-            fprintf(stderr, "logsift: %" PRIu64 " FilterLogEvents pages\n",
+            fprintf(stderr, "logsift: %" PRIu64 " CloudWatch Logs pages\n",
                     cli_logs_n_pages(logs));
         if (!opts.is_quiet)
             print_summary(set, db, &stats);

@@ -70,6 +70,8 @@ bool cli_logs_flag(struct cli_logs_flags *f, const char *flag, const char *val)
         f->tps = val;
     else if (strcmp(flag, "--cwl-page-events") == 0)
         f->page_events = val;
+    else if (strcmp(flag, "--cwl-api") == 0)
+        f->api = val;
     else
         return false;
     return true;
@@ -93,7 +95,7 @@ FILE *cli_output_open(const char *path, struct lsf_err *err)
     return f;
 }
 
-/* ---- the commit -------------------------------------------------------------------------------- */
+/* ---- the commit ------------------------------------------------------------------------------ */
 
 static enum lsf_code write_all(int fd, const char *text, size_t len, const char *path,
         struct lsf_err *err)
@@ -203,7 +205,7 @@ out:
     return rc;
 }
 
-/* ---- the source adapter and the sink's input_done --------------------------------------------- */
+/* ---- the source adapter and the sink's input_done -------------------------------------------- */
 
 static enum lsf_code logs_next(void *self, char **name, struct lsf_reader *rd, bool *done,
         struct lsf_err *err)
@@ -259,7 +261,7 @@ void cli_logs_input_done(struct cli_logs *logs, uint64_t idx)
     json_decref(latest);
 }
 
-/* ---- opening a run ------------------------------------------------------------------------------ */
+/* ---- opening a run --------------------------------------------------------------------------- */
 
 static enum lsf_code state_bad(const char *path, const char *why, struct lsf_err *err)
 {
@@ -380,6 +382,10 @@ static enum lsf_code choose_window(struct cli_logs *logs, const struct cli_logs_
     if (aws->until && !fetch_cwl_time_parse(aws->until, now, &logs->copts.end_ms))
         return lsf_fail(err, LSF_E_USAGE, "--until %s: give an ISO-8601 time "
                 "(2025-01-31T10:00:00Z) or a span back from now (15m, 2h, 7d)", aws->until);
+    /* Never past now - lag: a window that ended in the future would be marked read while
+     * events for its last part are still to come. */
+    if (logs->copts.end_ms > now - lag)
+        logs->copts.end_ms = now - lag;
     if (state == NULL)
         return LSF_OK;
     if (strcmp(json_string_value(json_object_get(state, "source")), logs->url) != 0)
@@ -434,6 +440,12 @@ enum lsf_code cli_logs_open(const char *url, const struct cli_logs_flags *flags,
                     "10000", flags->page_events);
         logs->copts.page_events = (unsigned)n;
     }
+    if (rc == LSF_OK && flags->api && strcmp(flags->api, "get") == 0)
+        logs->copts.one_stream = true;
+    else if (rc == LSF_OK && flags->api && strcmp(flags->api, "filter") != 0)
+        rc = lsf_fail(err, LSF_E_USAGE, "--cwl-api %s: use filter (FilterLogEvents, the "
+                "default) or get (GetLogEvents, for logs://GROUP/STREAM naming one stream)",
+                flags->api);
     if (rc == LSF_OK && logs->state_path)
         rc = state_load(logs->state_path, &state, err);
     if (rc == LSF_OK)

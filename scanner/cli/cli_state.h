@@ -27,6 +27,7 @@ struct cli_logs_flags {
     const char *lag;         /* --lag SPAN (default 2m) */
     const char *tps;         /* --cwl-tps N (FilterLogEvents requests/s, default 5) */
     const char *page_events; /* --cwl-page-events N (events per page, default 10000) */
+    const char *api;         /* --cwl-api filter|get (get: one stream, GetLogEvents) */
 };
 
 /* Take one of the flags above with its value: true if flag is one of them. */

@@ -38,6 +38,19 @@ CWL_TRAIL = os.path.join(DATA, "cloudwatch/datadog-serverless-functions/cloudwat
 
 EMU = {}
 
+# Besides the default pack, a rule that fires once on every syslog line and every CloudTrail
+# event, so the equality checks below see each event, not only the suspicious ones.
+EVERY_EVENT_RULES = r"""#@ id=test.every_syslog_line severity=info
+9001:/(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 0-9]\d \d\d:\d\d:\d\d /
+#@ id=test.every_cloudtrail_event severity=info
+9002:/"eventTime"/
+"""
+
+
+def rule_args():
+    return ["--cache-dir", os.path.join(EMU["tmp"], "cache"), "--default-rules", "-r",
+            EMU["rules"]]
+
 
 def now_ms():
     return int(time.time() * 1000)
@@ -113,14 +126,13 @@ def env(**extra):
 
 def logsift(args, emu=None, extra_env=None, timeout=120):
     emu = emu or EMU["emu"]
-    cmd = [LOGSIFT, "scan", "--cache-dir", os.path.join(EMU["tmp"], "cache"),
-           "--endpoint-url", emu.url, *args]
+    cmd = [LOGSIFT, "scan", *rule_args(), "--endpoint-url", emu.url, *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                           env=env(**(extra_env or {})))
 
 
 def scan_local(path, *args):
-    cmd = [LOGSIFT, "scan", "--cache-dir", os.path.join(EMU["tmp"], "cache"), *args, path]
+    cmd = [LOGSIFT, "scan", *rule_args(), *args, path]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
@@ -158,6 +170,9 @@ def stratus_events():
 def setUpModule():
     print("test_cwl: seed %d (LSF_TEST_SEED=%d repeats this run)" % (SEED, SEED), flush=True)
     EMU["tmp"] = tempfile.mkdtemp(prefix="lsf-cwl-")
+    EMU["rules"] = os.path.join(EMU["tmp"], "every.rules")
+    with open(EMU["rules"], "w") as f:
+        f.write(EVERY_EVENT_RULES)
     emu = Emulator()
     EMU["emu"] = emu
     base = now_ms() - 40 * 60 * 1000
@@ -205,6 +220,19 @@ class Source(unittest.TestCase):
             (f["rule"], f["event"]) for f in map(json.loads, whole.stdout.splitlines())
             if f["source"].endswith("/host-b"))
         self.assertEqual(rule_events(r.stdout), want)
+
+    def test_get_log_events_reads_one_stream_as_filter_does(self):
+        emu = EMU["emu"]
+        before = len(emu.requests()["requests"])
+        r = logsift(["logs://prod-auth/host-a", "--since", "1d", "--lag", "0", "--cwl-api", "get",
+                     "--cwl-page-events", "500", "--cwl-tps", "100"])
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        ops = collections.Counter(q.get("operation") for q in emu.requests()["requests"][before:])
+        self.assertEqual(set(ops), {"GetLogEvents"})
+        self.assertGreater(ops["GetLogEvents"], 3)
+        filtered = logsift(["logs://prod-auth/host-a", "--since", "1d", "--lag", "0"])
+        self.assertEqual(normalized(r.stdout), normalized(filtered.stdout))
+        self.assertGreater(len(r.stdout.splitlines()), 50)
 
     def test_cloudtrail_findings_equal_local_file(self):
         path = os.path.join(EMU["tmp"], "trail.jsonl")
@@ -273,6 +301,8 @@ class Source(unittest.TestCase):
     def test_bad_flags_are_refused(self):
         for args, word in ((["--since", "yesterday"], "--since"), (["--lag", "5x"], "--lag"),
                            (["--cwl-tps", "0"], "--cwl-tps"),
+                           (["--cwl-api", "get"], "one stream"),
+                           (["--cwl-api", "insights"], "--cwl-api"),
                            (["--since", "1h", "--until", "2h"], "window")):
             r = logsift(["logs://prod-auth", *args])
             self.assertEqual(r.returncode, 2, args)
@@ -299,14 +329,16 @@ class Faults(unittest.TestCase):
         cls.want = normalized(clean.stdout)
         assert len(cls.want) > 50
 
-    def run_with(self, rule):
+    def run_with(self, rule, api="filter"):
         emu = EMU["emu"]
-        rule = dict(rule, match={"target": "Logs_20140328.FilterLogEvents"})
+        op = "GetLogEvents" if api == "get" else "FilterLogEvents"
+        rule = dict(rule, match={"target": "Logs_20140328." + op})
         rule.setdefault("skip", 3)
         before = len(emu.requests()["requests"])
         emu.faults([rule])
         try:
-            r = logsift(["logs://faulty", *paged()])
+            r = logsift(["logs://faulty" + ("/s1" if api == "get" else ""),
+                         *paged(["--cwl-api", api])])
         finally:
             emu.faults([])
         fired = [q for q in emu.requests()["requests"][before:] if q.get("fault")]
@@ -337,6 +369,14 @@ class Faults(unittest.TestCase):
         r = self.run_with({"fault": "error", "status": 400, "code": "InvalidParameterException",
                            "message": "The specified nextToken has expired.", "count": 1,
                            "skip": 4})
+        self.assertIn("refused the saved page token", r.stderr)
+
+    def test_get_log_events_faults_lose_nothing(self):
+        self.run_with({"fault": "throttle", "count": 2}, api="get")
+        self.run_with({"fault": "truncate", "count": 1}, api="get")
+        r = self.run_with({"fault": "error", "status": 400, "code": "InvalidParameterException",
+                           "message": "The specified nextToken has expired.", "count": 1,
+                           "skip": 5}, api="get")
         self.assertIn("refused the saved page token", r.stderr)
 
 
@@ -372,6 +412,16 @@ class State(unittest.TestCase):
         self.assertEqual(state["cursor"], {"done": True})
         self.assertEqual(state["output"]["length"], os.path.getsize(self.out))
 
+    def test_window_never_ends_after_now_minus_lag(self):
+        t = now_ms()
+        r = logsift(["logs://trail", "--state", self.state, "--since", "1d",
+                     "--until", "2099-01-01", "--lag", "5m"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(self.state) as f:
+            end_ms = json.load(f)["window"]["end_ms"]
+        self.assertLessEqual(end_ms, now_ms() - 5 * 60 * 1000)
+        self.assertGreaterEqual(end_ms, t - 5 * 60 * 1000)
+
     def test_corrupt_state_is_refused_and_kept(self):
         with open(self.state, "w") as f:
             f.write('{"version": 1, "source": "logs://prod-auth", "window": {"start_ms": 1')
@@ -391,19 +441,27 @@ class State(unittest.TestCase):
         self.assertIn("belongs to logs://trail", r.stderr)
 
     def test_failed_run_resumes_from_its_checkpoint_after_token_expiry(self):
+        self.resume_after_expiry("filter")
+
+    def test_failed_get_run_resumes_from_its_checkpoint_after_token_expiry(self):
+        self.resume_after_expiry("get")
+
+    def resume_after_expiry(self, api):
         emu = EMU["emu"]
-        group = "resume-" + str(random.Random(SEED).randrange(10**6))
+        group = "resume-%s-%d" % (api, random.Random(SEED).randrange(10**6))
+        url = "logs://" + group + ("/s" if api == "get" else "")
         base = now_ms() - 20 * 60 * 1000
+        # Three events per millisecond (and 150-event pages): checkpoints fall inside one.
         emu.seed(group, "s", [(base + i // 3, m) for i, m in enumerate(EMU["auth"][:2400])])
-        args = ["logs://" + group, *paged(["--state", self.state, "--output-file", self.out])]
-        emu.faults([{"match": {"target": "Logs_20140328.FilterLogEvents"}, "fault": "500",
-                     "skip": 5, "count": -1}])
+        args = [url, *paged(["--state", self.state, "--output-file", self.out, "--cwl-api", api])]
+        emu.faults([{"match": {"service": "logs"}, "fault": "500", "skip": 5, "count": -1}])
         try:
             r1 = logsift(args, extra_env={"AWS_MAX_ATTEMPTS": "1"})
         finally:
             emu.faults([])
         self.assertEqual(r1.returncode, 2, r1.stderr)
-        self.assertIn("FilterLogEvents", r1.stderr)
+        self.assertIn("GetLogEvents" if api == "get" else "FilterLogEvents", r1.stderr)
+        self.assertIn("--cwl-tps", r1.stderr)
         with open(self.state) as f:
             state = json.load(f)
         self.assertIn("next_token", state["cursor"])
@@ -415,7 +473,7 @@ class State(unittest.TestCase):
         r2 = logsift(args)
         self.assertIn(r2.returncode, (0, 1), r2.stderr)
         self.assertIn("refused the saved page token", r2.stderr)
-        whole = logsift(["logs://" + group, "--since", "1h", "--lag", "0"])
+        whole = logsift([url, "--since", "1h", "--lag", "0"])
         self.assertEqual(normalized("\n".join(read_lines(self.out))), normalized(whole.stdout))
 
 
@@ -460,24 +518,31 @@ class Kill(unittest.TestCase):
         return p.returncode, err
 
     def test_sigkill_at_random_points_loses_and_repeats_nothing(self):
-        rng = random.Random(SEED)
+        self.kill_chain("filter")
+
+    def test_sigkill_with_get_log_events(self):
+        self.kill_chain("get")
+
+    def kill_chain(self, api):
+        rng = random.Random(SEED + (api == "get"))
         emu = EMU["emu"]
         d = tempfile.mkdtemp(prefix="lsf-cwl-kill-", dir=EMU["tmp"])
         state, out = os.path.join(d, "s.state"), os.path.join(d, "f.jsonl")
-        group = "killed"
+        group = "killed-" + api
+        url = "logs://" + group + ("/a" if api == "get" else "")
         pool = EMU["auth"]
         base = now_ms() - 10 * 60 * 1000
-        emu.seed(group, "a", [(base + i, m) for i, m in enumerate(pool[:1500])])
+        # Several events per millisecond, so a checkpoint often falls inside one.
+        emu.seed(group, "a", [(base + i // 4, m) for i, m in enumerate(pool[:1500])])
         emu.seed(group, "b", [(base + i, m) for i, m in enumerate(pool[1500:2500])])
         used = 2500
         # Slow answers now and then, and small read steps (--chunk-size) so findings of a
         # page reach the file bit by bit before its checkpoint.
-        emu.faults([{"match": {"target": "Logs_20140328.FilterLogEvents"}, "fault": "slow",
-                     "delay_ms": 60, "count": -1, "skip": 5}])
-        args = ["logs://" + group, "--since", "1h", "--lag", "0", "--cwl-page-events", "300",
+        emu.faults([{"match": {"service": "logs"}, "fault": "slow", "delay_ms": 60, "count": -1,
+                     "skip": 5}])
+        args = [url, "--since", "1h", "--lag", "0", "--cwl-page-events", "300", "--cwl-api", api,
                 "--cwl-tps", "100", "--chunk-size", "4K", "--state", state, "--output-file", out]
-        cmd = [LOGSIFT, "scan", "--cache-dir", os.path.join(EMU["tmp"], "cache"),
-               "--endpoint-url", emu.url, "-q", *args]
+        cmd = [LOGSIFT, "scan", *rule_args(), "--endpoint-url", emu.url, "-q", *args]
         kills = completed = drops = 0
         deadline = time.monotonic() + 75
         try:
@@ -495,7 +560,7 @@ class Kill(unittest.TestCase):
                     break
                 # New events between runs, timestamped now (after every window so far).
                 n = rng.randrange(10, 80)
-                stream = rng.choice("ab")
+                stream = "a" if api == "get" else rng.choice("ab")
                 t = now_ms()
                 emu.seed(group, stream, [(t + i // 10, m)
                                          for i, m in enumerate(pool[used:used + n])])
@@ -506,10 +571,10 @@ class Kill(unittest.TestCase):
             self.assertIn(rc, (0, 1), err)
         finally:
             emu.faults([])
-        print("test_cwl: %d kills (%d left a tail the next run cut off), %d completed runs, "
-              "%d events" % (kills, drops, completed, used), flush=True)
+        print("test_cwl: %s: %d kills (%d left a tail the next run cut off), %d completed runs, "
+              "%d events" % (api, kills, drops, completed, used), flush=True)
         self.assertGreaterEqual(kills, 1)
-        whole = logsift(["logs://" + group, "--since", "1h", "--lag", "0"])
+        whole = logsift([url, "--since", "1h", "--lag", "0"])
         self.assertEqual(whole.returncode, 0, whole.stderr)
         self.assertEqual(normalized("\n".join(read_lines(out))), normalized(whole.stdout))
 
