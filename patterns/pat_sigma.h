@@ -100,6 +100,11 @@ uint64_t pat_sigma_corr_threshold(const struct pat_sigma_rule *rule);
 bool pat_sigma_corr_generate(const struct pat_sigma_rule *rule);
 /* The rule's Sigma "name", or NULL. */
 const char *pat_sigma_rule_name(const struct pat_sigma_rule *rule);
+/* The rule's Sigma "id" (a UUID), or NULL. logsift names a Sigma rule after its file instead
+ * (see pat_sigma_add_text), so findings, metrics and alerts read "aws_cloudtrail_stop_logging". */
+const char *pat_sigma_rule_sigma_id(const struct pat_sigma_rule *rule);
+/* Does ref name rule r: its logsift id, its Sigma id or its Sigma name? */
+bool pat_rule_is_named(const struct pat_rule *r, const char *ref);
 /* Does the rule have a detection to evaluate per event (false for correlation rules)? */
 bool pat_sigma_rule_has_detection(const struct pat_sigma_rule *rule);
 

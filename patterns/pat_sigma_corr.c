@@ -437,6 +437,20 @@ const char *pat_sigma_rule_name(const struct pat_sigma_rule *rule)
     return rule->name;
 }
 
+const char *pat_sigma_rule_sigma_id(const struct pat_sigma_rule *rule)
+{
+    return rule->sigma_id;
+}
+
+bool pat_rule_is_named(const struct pat_rule *r, const char *ref)
+{
+    const char *name = r->sigma ? r->sigma->name : NULL;
+    const char *sigma_id = r->sigma ? r->sigma->sigma_id : NULL;
+
+    return strcmp(r->id, ref) == 0 || (name != NULL && strcmp(name, ref) == 0) ||
+           (sigma_id != NULL && strcmp(sigma_id, ref) == 0);
+}
+
 bool pat_sigma_rule_has_detection(const struct pat_sigma_rule *rule)
 {
     return rule->cond != NULL;

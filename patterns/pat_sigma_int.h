@@ -114,6 +114,7 @@ struct pat_sigma_rule {
     struct sg_cond *cond; /* NULL for a correlation rule */
     enum sg_log_kind log_kind;
     char *name; /* Sigma "name", how correlations may refer to it */
+    char *sigma_id; /* Sigma "id" (a UUID), or NULL; correlations may refer to it too */
     char *tags;
     char *info;
     size_t n_regex; /* SG_RE values below (for sizing scratch) */

@@ -33,6 +33,24 @@ static const char *formats_of(enum sg_log_kind kind)
     return NULL;
 }
 
+/* The file name without folders and .yml/.yaml, plus "#N" for the Nth rule (N > 1). */
+static void rule_name_of(const char *path, size_t doc_idx, char *out, size_t len)
+{
+    const char *base = strrchr(path, '/');
+    size_t n;
+
+    base = base ? base + 1 : path;
+    n = strlen(base);
+    if (n > 4 && strcmp(base + n - 4, ".yml") == 0)
+        n -= 4;
+    else if (n > 5 && strcmp(base + n - 5, ".yaml") == 0)
+        n -= 5;
+    if (doc_idx == 0)
+        snprintf(out, len, "%.*s", (int)n, base);
+    else
+        snprintf(out, len, "%.*s#%zu", (int)n, base, doc_idx + 1);
+}
+
 enum lsf_code pat_sigma_add_text(struct pat_set *set, const char *name, const char *text,
         size_t len, struct lsf_err *err)
 {
@@ -47,13 +65,14 @@ enum lsf_code pat_sigma_add_text(struct pat_set *set, const char *name, const ch
         struct sg_prefilter pf;
         char doc_name[600];
 
-        /* A rule without an id is named after its file ("file#2" for the second). */
-        if (docs[i].id == NULL && i > 0) {
-            snprintf(doc_name, sizeof(doc_name), "%s#%zu", name, i + 1);
-            docs[i].id = strdup(doc_name);
-            if (docs[i].id == NULL)
-                rc = lsf_fail(err, LSF_E_NOMEM, "%s: out of memory reading rules", name);
-        }
+        /* A rule is named after its file ("aws_cloudtrail_stop_logging", "x#2" for a file's
+         * second rule): readable in findings, alerts and metric dimensions. Its Sigma id stays
+         * with it, so correlations and `rules check` still know it by that. */
+        rule_name_of(name, i, doc_name, sizeof(doc_name));
+        docs[i].rule->sigma_id = docs[i].id;
+        docs[i].id = strdup(doc_name);
+        if (docs[i].id == NULL)
+            rc = lsf_fail(err, LSF_E_NOMEM, "%s: out of memory reading rules", name);
         memset(&pf, 0, sizeof(pf));
         if (rc == LSF_OK)
             rc = sg_prefilter_build(docs[i].rule, &pf, err);

@@ -139,6 +139,7 @@ void pat_sigma_rule_free(struct pat_sigma_rule *rule)
     sg_cond_free(rule->cond);
     sg_corr_free(rule->corr);
     free(rule->name);
+    free(rule->sigma_id);
     free(rule->tags);
     free(rule->info);
     free(rule);

@@ -90,9 +90,7 @@ static void check_path(struct pat_set *set, const char *path, unsigned depth, un
 static bool has_rule(const struct pat_set *set, const char *ref)
 {
     for (size_t i = 0; i < pat_set_n_rules(set); i++) {
-        const struct pat_rule *r = pat_set_rule(set, i);
-        const char *name = r->sigma ? pat_sigma_rule_name(r->sigma) : NULL;
-        if (strcmp(r->id, ref) == 0 || (name != NULL && strcmp(name, ref) == 0))
+        if (pat_rule_is_named(pat_set_rule(set, i), ref))
             return true;
     }
     return false;
@@ -128,6 +126,9 @@ static void print_rule(const struct pat_set *set, const struct pat_rule *rule)
         printf(" formats=%s", rule->formats);
     if (rule->sigma != NULL) {
         const char *tags = pat_sigma_rule_tags(rule->sigma);
+        const char *sigma_id = pat_sigma_rule_sigma_id(rule->sigma);
+        if (sigma_id != NULL)
+            printf(" sigma-id=%s", sigma_id);
         if (tags[0])
             printf(" tags=%s", tags);
         printf("\n    sigma, %s\n", pat_sigma_rule_info(rule->sigma));

@@ -30,9 +30,7 @@
 static size_t find_rule(const struct pat_set *set, const char *ref)
 {
     for (size_t i = 0; i < pat_set_n_rules(set); i++) {
-        const struct pat_rule *r = pat_set_rule(set, i);
-        const char *name = r->sigma ? pat_sigma_rule_name(r->sigma) : NULL;
-        if (strcmp(r->id, ref) == 0 || (name != NULL && strcmp(name, ref) == 0))
+        if (pat_rule_is_named(pat_set_rule(set, i), ref))
             return i;
     }
     return SIZE_MAX;

@@ -344,8 +344,8 @@ static void test_several_documents_in_one_file(void **state)
     assert_int_equal(pat_set_new(&set, &err), LSF_OK);
     assert_int_equal(pat_sigma_add_text(set, "m.yml", text, strlen(text), &err), LSF_OK);
     assert_int_equal(pat_set_n_rules(set), 2);
-    assert_string_equal(pat_set_rule(set, 0)->id, "m.yml");
-    assert_string_equal(pat_set_rule(set, 1)->id, "m.yml#2");
+    assert_string_equal(pat_set_rule(set, 0)->id, "m");
+    assert_string_equal(pat_set_rule(set, 1)->id, "m#2");
     assert_int_equal(pat_set_rule(set, 1)->line, 10);
     assert_int_equal(pat_sigma_corr_type(pat_set_rule(set, 1)->sigma), PAT_CORR_EVENT_COUNT);
     assert_int_equal(pat_sigma_corr_threshold(pat_set_rule(set, 1)->sigma), 3);
