@@ -30,11 +30,17 @@
  * the oldest one wrapped by dec_open. The window is refilled after each hand-out, so downloads
  * overlap the scan of earlier objects while memory stays (window + objects being scanned) times
  * the per-object buffer.
+ *
+ * Objects the listing says are larger than --part-size are fetched as byte ranges instead, up
+ * to --concurrency ranges at once while the object is read (one while it waits in the window),
+ * with If-Match on the listed ETag; the ranges reach the decoder in order, so the scan sees the
+ * same byte stream and memory stays --concurrency buffers for the object being read.
  */
 #include "src_s3.h"
 
 #include <ctype.h>
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -824,13 +830,153 @@ out:
     return rc;
 }
 
-/* Queue one object's download into the window's tail slot. */
+/* ---- large objects: parallel byte ranges, read in order ------------------------------------ */
+
+/*
+ * A reader over an object fetched as ranges of part_len bytes. Part 0 starts when the object
+ * enters the window; once the scan reads it, up to n_ahead ranges download at once, and each
+ * finished range is replaced by the next, so memory stays n_ahead ring buffers whatever the
+ * object's size. Bytes reach the decoder in object order. Every range carries If-Match with
+ * the listed ETag, so a object rewritten mid-way fails (412) instead of mixing versions.
+ */
+struct s3_ranged {
+    struct fetch_s3 *s3; /* borrowed: client, endpoint, options */
+    char *host;
+    char *path;
+    char *name;
+    char *etag;
+    uint64_t size;
+    uint64_t part_len;
+    size_t buf_len;
+    unsigned n_ahead;
+    struct lsf_reader *parts; /* ring of n_ahead: ranges next_read .. next_open - 1 */
+    uint64_t n_parts;
+    uint64_t next_open;
+    uint64_t next_read;
+    uint64_t got; /* bytes read from range next_read */
+    bool is_reading;
+};
+
+static uint64_t ranged_len(const struct s3_ranged *r, uint64_t part)
+{
+    uint64_t first = part * r->part_len;
+
+    return r->size - first < r->part_len ? r->size - first : r->part_len;
+}
+
+static enum lsf_code ranged_open_next(struct s3_ranged *r, struct lsf_err *err)
+{
+    struct aws_call call = {&r->s3->ep, "GET", r->host, r->path, NULL, 0, AWS_PROTO_REST_XML,
+            "GetObject", r->name};
+    uint64_t part = r->next_open;
+    enum lsf_code rc = aws_client_stream_range(r->s3->client, &call, part * r->part_len,
+            ranged_len(r, part), r->etag, r->buf_len, &r->parts[part % r->n_ahead], err);
+
+    if (rc == LSF_OK)
+        r->next_open++;
+    return rc;
+}
+
+static enum lsf_code ranged_read(void *self, unsigned char *buf, size_t cap, size_t *n_read,
+        struct lsf_err *err)
+{
+    struct s3_ranged *r = self;
+    enum lsf_code rc = LSF_OK;
+
+    *n_read = 0;
+    r->is_reading = true;
+    while (r->next_read < r->n_parts) {
+        while (rc == LSF_OK && r->next_open < r->n_parts &&
+                r->next_open - r->next_read < r->n_ahead)
+            rc = ranged_open_next(r, err);
+        if (rc != LSF_OK)
+            return rc;
+        rc = lsf_reader_read(&r->parts[r->next_read % r->n_ahead], buf, cap, n_read, err);
+        if (rc != LSF_OK)
+            return rc;
+        r->got += *n_read;
+        if (r->got > ranged_len(r, r->next_read))
+            return lsf_fail(err, LSF_E_INPUT, "%s: byte range %" PRIu64 " gave more than its "
+                    "%" PRIu64 " bytes; the server does not honour Range: raise --part-size "
+                    "above the object's size", r->name, r->next_read, ranged_len(r, r->next_read));
+        if (*n_read > 0)
+            return LSF_OK;
+        if (r->got != ranged_len(r, r->next_read))
+            return lsf_fail(err, LSF_E_INPUT, "%s: bytes %" PRIu64 "-%" PRIu64 " ended after %"
+                    PRIu64 " bytes (the object is shorter than listed: changed while being "
+                    "read?); rerun", r->name, r->next_read * r->part_len,
+                    r->next_read * r->part_len + ranged_len(r, r->next_read) - 1, r->got);
+        lsf_reader_close(&r->parts[r->next_read % r->n_ahead]);
+        r->next_read++;
+        r->got = 0;
+    }
+    return LSF_OK;
+}
+
+static void ranged_close(void *self)
+{
+    struct s3_ranged *r = self;
+
+    if (r == NULL)
+        return;
+    for (uint64_t i = r->next_read; r->parts && i < r->next_open; i++)
+        lsf_reader_close(&r->parts[i % r->n_ahead]);
+    free(r->parts);
+    free(r->host);
+    free(r->path);
+    free(r->name);
+    free(r->etag);
+    free(r);
+}
+
+static const struct lsf_reader_ops ranged_ops = {ranged_read, ranged_close};
+
+static enum lsf_code ranged_new(struct fetch_s3 *s3, const char *host, const char *path,
+        const char *name, uint64_t size, const char *etag, struct lsf_reader *out,
+        struct lsf_err *err)
+{
+    struct s3_ranged *r = calloc(1, sizeof(*r));
+    enum lsf_code rc;
+
+    if (r == NULL)
+        return lsf_fail(err, LSF_E_NOMEM, "%s: out of memory", name);
+    r->s3 = s3;
+    r->size = size;
+    r->part_len = s3->opts->part_len ? s3->opts->part_len : FETCH_S3_DEFAULT_PART;
+    r->buf_len = s3->opts->object_buf_len ? s3->opts->object_buf_len : FETCH_S3_DEFAULT_OBJECT_BUF;
+    if (r->buf_len > r->part_len)
+        r->buf_len = (size_t)r->part_len; /* a range never needs more than itself */
+    r->n_parts = (size + r->part_len - 1) / r->part_len;
+    r->n_ahead = (unsigned)(s3->win_cap < r->n_parts ? s3->win_cap : r->n_parts);
+    r->parts = calloc(r->n_ahead, sizeof(*r->parts));
+    r->host = strdup(host);
+    r->path = strdup(path);
+    r->name = strdup(name);
+    r->etag = etag ? strdup(etag) : NULL;
+    if (r->parts == NULL || r->host == NULL || r->path == NULL || r->name == NULL ||
+            (etag && r->etag == NULL)) {
+        ranged_close(r);
+        return lsf_fail(err, LSF_E_NOMEM, "%s: out of memory", name);
+    }
+    rc = ranged_open_next(r, err); /* part 0 downloads while earlier objects are scanned */
+    if (rc != LSF_OK) {
+        ranged_close(r);
+        return rc;
+    }
+    out->ops = &ranged_ops;
+    out->self = r;
+    return LSF_OK;
+}
+
+/* Queue one object's download into the window's tail slot: whole, or as byte ranges when the
+ * listing says it is larger than --part-size. */
 static void start_object(struct fetch_s3 *s3, const struct s3_target *t, const char *key,
-        struct s3_slot *slot)
+        uint64_t size, const char *etag, struct s3_slot *slot)
 {
     char host[AWS_HOST_MAX];
     struct lsf_buf path;
     size_t name_len = strlen(t->bucket) + strlen(key) + 7;
+    uint64_t part_len = s3->opts->part_len ? s3->opts->part_len : FETCH_S3_DEFAULT_PART;
 
     lsf_buf_init(&path, S3_KEY_MAX * 4);
     slot->name = malloc(name_len);
@@ -840,7 +986,10 @@ static void start_object(struct fetch_s3 *s3, const struct s3_target *t, const c
     }
     snprintf(slot->name, name_len, "s3://%s/%s", t->bucket, key);
     slot->rc = address(s3, t, key, host, &path, &slot->err);
-    if (slot->rc == LSF_OK) {
+    if (slot->rc == LSF_OK && size != UINT64_MAX && size > part_len) {
+        slot->rc = ranged_new(s3, host, (const char *)path.data, slot->name, size, etag,
+                &slot->rd, &slot->err);
+    } else if (slot->rc == LSF_OK) {
         struct aws_call call = {&s3->ep, "GET", host, (const char *)path.data, NULL, 0,
                 AWS_PROTO_REST_XML, "GetObject", slot->name};
         slot->rc = aws_client_stream(s3->client, &call,
@@ -859,11 +1008,12 @@ static void top_up(struct fetch_s3 *s3)
         struct s3_slot *slot = &s3->win[(s3->win_head + s3->win_len) % s3->win_cap];
 
         if (s3->page_pos < s3->page.n_keys) {
-            const char *key = s3->page.keys[s3->page_pos++];
+            size_t at = s3->page_pos++;
+            const char *key = s3->page.keys[at];
             if (!fetch_s3_filter_keep(&s3->filter, key))
                 continue;
             memset(slot, 0, sizeof(*slot));
-            start_object(s3, t, key, slot);
+            start_object(s3, t, key, s3->page.sizes[at], s3->page.etags[at], slot);
             s3->win_len++;
             continue;
         }

@@ -37,6 +37,7 @@
 
 #include "aws_int.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -74,6 +75,9 @@ struct xfer {
     size_t n_query;
     enum aws_protocol proto;
     bool is_stream;
+    bool is_range;        /* aws_client_stream_range: bytes [range_first, +range_len) */
+    uint64_t range_first;
+    uint64_t range_len;
 
     /* Fetch thread only. */
     CURL *easy;
@@ -285,6 +289,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
         x->skip = 0;
         if (x->status == 200 && x->is_stream)
             x->skip = x->delivered; /* a Range request answered whole */
+        if (x->status == 200 && x->is_range) {
+            x->write_rc = lsf_fail(&x->write_err, LSF_E_INPUT, "%s %s: the server answered a "
+                    "byte-range request with the whole object; raise --part-size above the "
+                    "object's size to fetch it in one piece", x->operation, x->resource);
+            return 0;
+        }
     }
     if (x->is_error_body || !x->is_stream)
         x->last_progress_ms = mono_ms();
@@ -347,7 +357,7 @@ static void xfer_finish(struct xfer *x, enum lsf_code rc, const struct lsf_err *
     }
     curl_slist_free_all(x->headers);
     x->headers = NULL;
-    if (x->is_stream && client->n_streams > 0)
+    if (x->is_stream && !x->is_range && client->n_streams > 0)
         client->n_streams--;
     pthread_mutex_lock(&client->mu);
     x->state = XF_DONE;
@@ -545,7 +555,13 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
         resume_at = x->delivered;
         pthread_mutex_unlock(&client->mu);
     }
-    if (resume_at > 0) {
+    if (x->is_range) {
+        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64,
+                x->range_first + resume_at, x->range_first + x->range_len - 1);
+        hdrs[n_hdrs++] = (struct aws_kv){"Range", range};
+        if (x->etag[0] != '\0')
+            hdrs[n_hdrs++] = (struct aws_kv){"If-Match", x->etag};
+    } else if (resume_at > 0) {
         snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", resume_at);
         hdrs[n_hdrs++] = (struct aws_kv){"Range", range};
         if (x->etag[0] != '\0')
@@ -800,11 +816,11 @@ static struct xfer *take_queued(struct aws_client *client)
             dead = x;
             continue;
         }
-        if ((!x->is_stream || client->n_streams < client->max_streams) &&
+        if ((!x->is_stream || x->is_range || client->n_streams < client->max_streams) &&
                 active_push(client, x)) {
             x->state = XF_ACTIVE;
             x->not_before_ms = 0;
-            if (x->is_stream)
+            if (x->is_stream && !x->is_range)
                 client->n_streams++;
             *link = x->next;
             x->next = NULL;
@@ -1052,6 +1068,28 @@ enum lsf_code aws_client_stream(struct aws_client *client, const struct aws_call
 
     if (rc != LSF_OK)
         return rc;
+    enqueue(client, x);
+    out->ops = &xfer_reader_ops;
+    out->self = x;
+    return LSF_OK;
+}
+
+enum lsf_code aws_client_stream_range(struct aws_client *client, const struct aws_call *call,
+        uint64_t first, uint64_t len, const char *etag, size_t buf_len, struct lsf_reader *out,
+        struct lsf_err *err)
+{
+    struct xfer *x;
+    enum lsf_code rc;
+
+    assert(len > 0);
+    rc = xfer_new(client, call, true, buf_len, &x, err);
+    if (rc != LSF_OK)
+        return rc;
+    x->is_range = true;
+    x->range_first = first;
+    x->range_len = len;
+    if (etag != NULL)
+        snprintf(x->etag, sizeof(x->etag), "%s", etag);
     enqueue(client, x);
     out->ops = &xfer_reader_ops;
     out->self = x;

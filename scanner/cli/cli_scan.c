@@ -72,6 +72,8 @@ static void scan_usage(FILE *to)
             "      --endpoint-url URL  S3 endpoint (also AWS_ENDPOINT_URL_S3)\n"
             "      --region R, --profile P   AWS region and profile\n"
             "      --concurrency N     objects downloaded at once (default 8)\n"
+            "      --part-size SIZE    objects larger than this download as byte ranges of\n"
+            "                          this size, N at once, scanned in order (default 64M)\n"
             "      --since DATE, --until DATE  only keys whose YYYY/MM/DD path element\n"
             "                          (CloudTrail's delivery day) is in [DATE, DATE]\n"
             "      --include GLOB, --exclude GLOB  keys to scan or skip (repeatable)\n"
@@ -262,6 +264,14 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
             o->s3_exclude[o->s3.n_exclude++] = val;
         } else if (is_flag(a, NULL, "--shard")) {
             o->s3.shard = val;
+        } else if (is_flag(a, NULL, "--part-size")) {
+            size_t part_len;
+            if (!parse_size(val, &part_len) || part_len < ((size_t)64 << 10)) {
+                fprintf(stderr, "logsift scan: --part-size %s: give a size of at least 64K, "
+                        "such as 64M\n", val);
+                return CLI_EXIT_ERROR;
+            }
+            o->s3.part_len = part_len;
         } else {
             fprintf(stderr, "logsift scan: unknown option %s; see 'logsift scan --help'\n", a);
             return CLI_EXIT_ERROR;

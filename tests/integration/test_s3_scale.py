@@ -624,6 +624,104 @@ class ScaleTest(unittest.TestCase):
             self.assertEqual(f.read(), "2")
         self.assertEqual(len(proxy.requests), 2)
 
+    # ---- large objects as byte ranges ----------------------------------------------------------
+
+    def big_objects(self):
+        """Two objects far larger than the 1 MiB --part-size used below: about 40 MB of
+        CloudTrail documents, plain and gzipped (ranges then cut the deflate stream)."""
+        if getattr(self, "_big", None):
+            return self._big
+        records = []
+        for path in sorted(glob.glob(os.path.join(test_s3.STRATUS, "*.json"))):
+            with open(path) as f:
+                doc = json.load(f)
+            records.extend(doc["Records"] if isinstance(doc, dict) else doc)
+        chunk = json.dumps({"Records": records}, indent=1).encode() + b"\n"
+        plain = chunk * (40_000_000 // len(chunk) + 1)
+        big = {"big/2024/08/01/plain.json": plain,
+               "big/2024/08/01/packed.json.gz": gzip.compress(plain, compresslevel=1, mtime=0)}
+        client = self.server.client()
+        for key, body in big.items():
+            client.put_object(Bucket=BUCKET, Key=key, Body=body)
+            os.makedirs(os.path.join(self.local, os.path.dirname(key)), exist_ok=True)
+            with open(os.path.join(self.local, key), "wb") as f:
+                f.write(body)
+        type(self)._big = big
+        self.objects.update(big)  # self.objects mirrors the bucket for every other test
+        return big
+
+    # A fresh interpreter starts logsift and reports its peak RSS: a child forked from this
+    # (large) test process would count the parent's pages in its own ru_maxrss.
+    RSS_RUNNER = ("import os, sys\n"
+                  "pid = os.fork()\n"
+                  "if pid == 0:\n"
+                  "    os.execv(sys.argv[1], sys.argv[1:])\n"
+                  "_, status, usage = os.wait4(pid, 0)\n"
+                  "print(usage.ru_maxrss, file=sys.stderr)\n"
+                  "sys.exit(os.waitstatus_to_exitcode(status))\n")
+
+    def scan_rss(self, args, env=None):
+        """Run a scan without output (findings held for --sort would grow with the input);
+        return (status, stats, stderr, peak RSS of logsift in KiB)."""
+        stats = os.path.join(self.server.dir, "rss-stats.json")
+        proc = subprocess.run([sys.executable, "-c", self.RSS_RUNNER, test_s3.LOGSIFT, "scan",
+                               "-q", "-o", "none", "--stats-json", stats, *args],
+                              capture_output=True, env=env or self.env, timeout=300)
+        err = proc.stderr.decode().rstrip().split("\n")
+        with open(stats) as f:
+            return proc.returncode, json.load(f), "\n".join(err[:-1]), int(err[-1])
+
+    def test_large_objects_are_fetched_as_ranges_in_order(self):
+        big = self.big_objects()
+        part = 1 << 20
+        proxy = FrontProxy(self.server.port, lambda path, headers: None)
+        try:
+            code, found, st, err = self.scan(["--endpoint-url", proxy.url, "--part-size", "1M",
+                                              "--concurrency", "8", "-j", "2",
+                                              "s3://%s/big/" % BUCKET])
+        finally:
+            proxy.stop()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(st["inputs"], 2)
+        self.assertEqual(st["errors"], 0, err)
+        self.assertEqual(st["bytes"], 2 * len(big["big/2024/08/01/plain.json"]))
+
+        # Every byte requested exactly once, in ranges of the part size, with If-Match.
+        for key, body in big.items():
+            ranges = []
+            for path, headers in proxy.requests:
+                h = {k.lower(): v for k, v in headers.items()}
+                if urllib.parse.unquote(path.split("?")[0]).endswith(key) and "range" in h:
+                    self.assertIn("if-match", h)
+                    a, b = map(int, h["range"].split("=")[1].split("-"))
+                    ranges.append((a, b))
+            self.assertEqual(sorted(ranges), [(a, min(a + part, len(body)) - 1)
+                                              for a in range(0, len(body), part)], key)
+
+        # The same findings as the local copy, and as fetching each object whole.
+        root = self.local_copy(list(big))
+        code_fs, local, _, err_fs = self.scan(["-j", "2", root])
+        self.assertEqual(code_fs, 0, err_fs)
+        self.assertGreater(len(local), 1000)
+        self.assertEqual(canonical(found, "s3://%s/" % BUCKET), canonical(local, root))
+        code, whole, _, err = self.scan(["-j", "2", "s3://%s/big/" % BUCKET])
+        self.assertEqual(code, 0, err)
+        self.assertEqual(canonical(whole, "s3://%s/" % BUCKET), canonical(local, root))
+
+    def test_ranged_object_memory_does_not_grow_with_its_size(self):
+        """Peak RSS scanning the 40 MB object as 1 MiB ranges, 8 at a time, stays within the
+        ranges' buffers (8 MiB) plus allocator slack of a run over one small object."""
+        big = self.big_objects()
+        code, st, err, rss_big = self.scan_rss(["--part-size", "1M", "--concurrency", "8",
+                                                "s3://%s/big/2024/08/01/plain.json" % BUCKET])
+        self.assertIn(code, (0, 1), err)
+        self.assertEqual(st["bytes"], len(big["big/2024/08/01/plain.json"]))
+        _, _, err, rss_small = self.scan_rss(["--part-size", "1M", "--concurrency", "8",
+                                              "s3://%s/notes/" % BUCKET])
+        print("\npeak RSS: 40 MB object as ranges %d KiB, one small object %d KiB" % (
+            rss_big, rss_small), file=sys.stderr)
+        self.assertLess(rss_big - rss_small, 8 * 1024 + 8192)
+
 
 if __name__ == "__main__":
     prog = unittest.main(verbosity=2, exit=False)
