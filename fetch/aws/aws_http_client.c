@@ -145,6 +145,7 @@ struct aws_client {
     size_t n_active;
     size_t cap_active;
     unsigned n_streams;
+    bool is_slot_freed; /* a stream ended this turn: queued ones may start without waiting */
     struct aws_retry_quota quota;
 };
 
@@ -357,8 +358,10 @@ static void xfer_finish(struct xfer *x, enum lsf_code rc, const struct lsf_err *
     }
     curl_slist_free_all(x->headers);
     x->headers = NULL;
-    if (x->is_stream && !x->is_range && client->n_streams > 0)
+    if (x->is_stream && !x->is_range && client->n_streams > 0) {
         client->n_streams--;
+        client->is_slot_freed = true;
+    }
     pthread_mutex_lock(&client->mu);
     x->state = XF_DONE;
     x->rc = rc;
@@ -922,8 +925,9 @@ static void *fetch_main(void *arg)
                 }
             }
         }
-        if (wait_ms < 0)
-            wait_ms = 0;
+        if (wait_ms < 0 || client->is_slot_freed)
+            wait_ms = 0; /* start what waited for that slot on the next turn, not in a second */
+        client->is_slot_freed = false;
         curl_multi_poll(client->multi, NULL, 0, (int)wait_ms, NULL);
     }
     return NULL;
