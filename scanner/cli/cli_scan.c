@@ -355,6 +355,8 @@ static enum lsf_code sink_write(void *self, const unsigned char *bytes, size_t n
 {
     struct cli_sink *sink = self;
 
+    if (n == 0)
+        return LSF_OK; /* -o none hands over no bytes (and may pass NULL) */
     if (fwrite(bytes, 1, n, sink->out) != n || fflush(sink->out) != 0)
         return lsf_fail(err, LSF_E_IO, "cannot write findings to standard output: %s",
                 strerror(errno));
