@@ -392,52 +392,20 @@ static enum lsf_code slist_add(struct curl_slist **list, const char *name, const
 
 /* ---- S3 region redirects ----------------------------------------------------------------- */
 
-/* The bucket x addresses (S3 only): the label before the endpoint host (virtual-host style)
- * or the first path element after the base path. False when there is none. */
+/* The bucket x addresses (S3 only); see aws_s3_request_bucket. */
 static bool xfer_bucket(const struct xfer *x, char *bucket, size_t cap, bool *is_virtual)
 {
-    size_t host_len = strlen(x->host);
-    size_t ep_len = strlen(x->ep.host);
-    const char *p = x->path + strlen(x->ep.base_path);
-    size_t n;
-
-    if (strcmp(x->ep.service, "s3") != 0)
-        return false;
-    *is_virtual = host_len > ep_len + 1 && x->host[host_len - ep_len - 1] == '.' &&
-            strcmp(x->host + host_len - ep_len, x->ep.host) == 0;
-    if (*is_virtual) {
-        n = host_len - ep_len - 1;
-        p = x->host;
-    } else {
-        if (strncmp(x->path, x->ep.base_path, strlen(x->ep.base_path)) != 0 || *p != '/')
-            return false;
-        p++;
-        n = strcspn(p, "/");
-    }
-    if (n == 0 || n >= cap)
-        return false;
-    memcpy(bucket, p, n);
-    bucket[n] = '\0';
-    return true;
+    return aws_s3_request_bucket(&x->ep, x->host, x->path, bucket, cap, is_virtual);
 }
 
-/* Point x at region: signing scope, and the regional AWS host unless the endpoint is custom
- * (a VPC endpoint or S3-compatible store keeps its host). */
+/* Point x at region: signing scope, and the regional AWS host unless the endpoint is custom. */
 static bool xfer_set_region(struct xfer *x, const char *bucket, bool is_virtual,
         const char *region)
 {
     char host[AWS_HOST_MAX];
     char *dup;
-    int n;
 
-    snprintf(x->ep.region, sizeof(x->ep.region), "%s", region);
-    if (x->ep.is_custom)
-        return true;
-    snprintf(x->ep.host, sizeof(x->ep.host), "s3.%s.amazonaws.com%s", region,
-            strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
-    n = is_virtual ? snprintf(host, sizeof(host), "%s.%s", bucket, x->ep.host)
-                   : snprintf(host, sizeof(host), "%s", x->ep.host);
-    if (n < 0 || (size_t)n >= sizeof(host))
+    if (!aws_s3_region_move(&x->ep, bucket, is_virtual, region, host))
         return false;
     dup = strdup(host);
     if (dup == NULL)

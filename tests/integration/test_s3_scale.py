@@ -424,6 +424,13 @@ class ScaleTest(unittest.TestCase):
         self.assertIn("JOB_COMPLETION_INDEX", proc.stderr.decode())
         self.assertEqual(proc.stdout, b"")
 
+    def test_shard_of_local_paths_is_a_usage_error(self):
+        proc = subprocess.run([test_s3.LOGSIFT, "scan", "-q", "--shard", "0/2", self.local],
+                              capture_output=True, env=self.env, timeout=60)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn("--shard", proc.stderr.decode())
+        self.assertEqual(proc.stdout, b"")
+
     def test_manifest_arguments_run_as_written(self):
         """Each manifest's own argument list (bucket swapped for the test bucket) runs under
         its scheduler's variable, and shard 0 of the window scans without a problem."""
