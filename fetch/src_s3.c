@@ -20,10 +20,7 @@
  * so the order stays deterministic. Only the dated day folders of a region folder are listed
  * (CloudTrail writes nothing else there); everything beside the layout is listed flat.
  *
- * Sharding (--shard K/N): a key is kept by the worker whose K is a hash of the key mod N. The
- * hash sees only the key, never the page or the order it came in, so N independent workers of
- * a scheduler (Kubernetes Indexed Job, AWS Batch array job) list the same prefix and together
- * scan every key exactly once, with no coordination between them.
+ * Sharding (--shard K/N) and the layout rules are pure functions in src_s3_plan.c.
  *
  * Download: a window of up to --concurrency objects is queued on the aws_http_client ahead of
  * the scan; each streams into its own bounded buffer (paused when full), and next() hands out
@@ -34,13 +31,13 @@
  * Objects the listing says are larger than --part-size are fetched as byte ranges instead, up
  * to --concurrency ranges at once while the object is read (one while it waits in the window),
  * with If-Match on the listed ETag; the ranges reach the decoder in order, so the scan sees the
- * same byte stream and memory stays --concurrency buffers for the object being read.
+ * same byte stream and memory stays --concurrency buffers for the object being read
+ * (src_s3_range.c).
  */
 #include "src_s3.h"
 
 #include <ctype.h>
 #include <fnmatch.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +47,7 @@
 #include "aws.h"
 #include "aws_http_client.h"
 #include "dec.h"
+#include "src_s3_int.h"
 
 #define S3_LIST_BODY_MAX ((size_t)32 << 20)
 #define S3_KEY_MAX       4096
@@ -171,127 +169,6 @@ bool fetch_s3_filter_keep(const struct fetch_s3_filter *filter, const char *key)
     if (is_included && filter->shard_count > 1)
         is_included = fetch_s3_key_shard(key, filter->shard_count) == filter->shard_index;
     return is_included;
-}
-
-/* ---- --shard K/N ----------------------------------------------------------------------------- */
-
-uint32_t fetch_s3_key_shard(const char *key, uint32_t n)
-{
-    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a 64 */
-
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        h = (h ^ *p) * 0x100000001b3u;
-    /* splitmix64's finaliser: FNV's low bits are weak for keys that differ only at the end,
-     * and CloudTrail keys share long prefixes. */
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9u;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebu;
-    h ^= h >> 31;
-    return (uint32_t)(h % n);
-}
-
-static bool parse_u32(const char *s, size_t len, uint32_t *out)
-{
-    uint64_t v = 0;
-
-    if (len == 0 || len > 9)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = (uint32_t)v;
-    return true;
-}
-
-enum lsf_code fetch_s3_shard_parse(const char *spec, const char *k8s_index,
-        const char *batch_index, uint32_t *index, uint32_t *count, struct lsf_err *err)
-{
-    const char *slash = strchr(spec, '/');
-    const char *k_text = NULL;
-    const char *k_from = NULL;
-
-    if (slash == NULL || !parse_u32(slash + 1, strlen(slash + 1), count) || *count < 1 ||
-            *count > FETCH_S3_SHARD_MAX)
-        return lsf_fail(err, LSF_E_USAGE, "--shard %s: give K/N (this worker's index K from 0 "
-                "to N-1, N workers up to %d) or auto/N", spec, FETCH_S3_SHARD_MAX);
-    if ((size_t)(slash - spec) == 4 && strncmp(spec, "auto", 4) == 0) {
-        k_text = k8s_index ? k8s_index : batch_index;
-        k_from = k8s_index ? "JOB_COMPLETION_INDEX" : "AWS_BATCH_JOB_ARRAY_INDEX";
-        if (k_text == NULL)
-            return lsf_fail(err, LSF_E_USAGE, "--shard %s: neither JOB_COMPLETION_INDEX "
-                    "(Kubernetes Indexed Job) nor AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array "
-                    "job) is set; outside those schedulers give the index as K/N", spec);
-        if (!parse_u32(k_text, strlen(k_text), index))
-            return lsf_fail(err, LSF_E_USAGE, "--shard %s: %s is \"%.32s\", not a number",
-                    spec, k_from, k_text);
-    } else if (!parse_u32(spec, (size_t)(slash - spec), index)) {
-        return lsf_fail(err, LSF_E_USAGE, "--shard %s: give K/N (this worker's index K from 0 "
-                "to N-1) or auto/N", spec);
-    }
-    if (*index >= *count)
-        return lsf_fail(err, LSF_E_USAGE, "--shard %s: index %u%s%s%s is not below the %u "
-                "workers; indexes run from 0 to %u (make N the job's completions or array size)",
-                spec, *index, k_from ? " (from " : "", k_from ? k_from : "", k_from ? ")" : "",
-                *count, *count - 1);
-    return LSF_OK;
-}
-
-/* ---- CloudTrail layout: which prefixes to list how ----------------------------------------- */
-
-static bool is_account(const char *s, size_t n)
-{
-    return n == 12 && digits(s, n);
-}
-
-static bool is_org(const char *s, size_t n)
-{
-    return n > 2 && s[0] == 'o' && s[1] == '-';
-}
-
-enum fetch_s3_list_kind fetch_s3_list_kind(const char *prefix, bool is_root)
-{
-    const char *el[8];
-    size_t len[8];
-    size_t n = 0;
-    size_t after = 0; /* elements after the last AWSLogs */
-    bool has_awslogs = false;
-
-    if (prefix[0] != '\0' && prefix[strlen(prefix) - 1] != '/')
-        return FETCH_S3_LIST_FLAT; /* ends inside an element: nothing to descend */
-    for (const char *p = prefix; *p;) {
-        const char *slash = strchr(p, '/');
-        if (slash - p == 7 && strncmp(p, "AWSLogs", 7) == 0) {
-            has_awslogs = true;
-            n = 0;
-        } else if (has_awslogs && n < 8) {
-            el[n] = p;
-            len[n] = (size_t)(slash - p);
-            n++;
-        } else if (has_awslogs) {
-            return FETCH_S3_LIST_FLAT;
-        }
-        p = slash + 1;
-    }
-    if (!has_awslogs)
-        return is_root ? FETCH_S3_LIST_DISCOVER : FETCH_S3_LIST_FLAT;
-    if (n > 0 && is_org(el[0], len[0]))
-        after = 1; /* organization trail: AWSLogs/o-xxx/<account>/... */
-    if (n == after)
-        return FETCH_S3_LIST_DISCOVER; /* accounts (or org ids) below */
-    if (!is_account(el[after], len[after]))
-        return FETCH_S3_LIST_FLAT;
-    if (n == after + 1)
-        return FETCH_S3_LIST_DISCOVER; /* CloudTrail, CloudTrail-Digest, ... below */
-    if (len[after + 1] != 10 || strncmp(el[after + 1], "CloudTrail", 10) != 0)
-        return FETCH_S3_LIST_FLAT;
-    if (n == after + 2)
-        return FETCH_S3_LIST_DISCOVER; /* regions below */
-    if (n == after + 3)
-        return FETCH_S3_LIST_DAYS;
-    return FETCH_S3_LIST_FLAT;
 }
 
 /* ---- ListObjectsV2 XML ---------------------------------------------------------------------- */
@@ -830,144 +707,6 @@ out:
     return rc;
 }
 
-/* ---- large objects: parallel byte ranges, read in order ------------------------------------ */
-
-/*
- * A reader over an object fetched as ranges of part_len bytes. Part 0 starts when the object
- * enters the window; once the scan reads it, up to n_ahead ranges download at once, and each
- * finished range is replaced by the next, so memory stays n_ahead ring buffers whatever the
- * object's size. Bytes reach the decoder in object order. Every range carries If-Match with
- * the listed ETag, so a object rewritten mid-way fails (412) instead of mixing versions.
- */
-struct s3_ranged {
-    struct fetch_s3 *s3; /* borrowed: client, endpoint, options */
-    char *host;
-    char *path;
-    char *name;
-    char *etag;
-    uint64_t size;
-    uint64_t part_len;
-    size_t buf_len;
-    unsigned n_ahead;
-    struct lsf_reader *parts; /* ring of n_ahead: ranges next_read .. next_open - 1 */
-    uint64_t n_parts;
-    uint64_t next_open;
-    uint64_t next_read;
-    uint64_t got; /* bytes read from range next_read */
-    bool is_reading;
-};
-
-static uint64_t ranged_len(const struct s3_ranged *r, uint64_t part)
-{
-    uint64_t first = part * r->part_len;
-
-    return r->size - first < r->part_len ? r->size - first : r->part_len;
-}
-
-static enum lsf_code ranged_open_next(struct s3_ranged *r, struct lsf_err *err)
-{
-    struct aws_call call = {&r->s3->ep, "GET", r->host, r->path, NULL, 0, AWS_PROTO_REST_XML,
-            "GetObject", r->name};
-    uint64_t part = r->next_open;
-    enum lsf_code rc = aws_client_stream_range(r->s3->client, &call, part * r->part_len,
-            ranged_len(r, part), r->etag, r->buf_len, &r->parts[part % r->n_ahead], err);
-
-    if (rc == LSF_OK)
-        r->next_open++;
-    return rc;
-}
-
-static enum lsf_code ranged_read(void *self, unsigned char *buf, size_t cap, size_t *n_read,
-        struct lsf_err *err)
-{
-    struct s3_ranged *r = self;
-    enum lsf_code rc = LSF_OK;
-
-    *n_read = 0;
-    r->is_reading = true;
-    while (r->next_read < r->n_parts) {
-        while (rc == LSF_OK && r->next_open < r->n_parts &&
-                r->next_open - r->next_read < r->n_ahead)
-            rc = ranged_open_next(r, err);
-        if (rc != LSF_OK)
-            return rc;
-        rc = lsf_reader_read(&r->parts[r->next_read % r->n_ahead], buf, cap, n_read, err);
-        if (rc != LSF_OK)
-            return rc;
-        r->got += *n_read;
-        if (r->got > ranged_len(r, r->next_read))
-            return lsf_fail(err, LSF_E_INPUT, "%s: byte range %" PRIu64 " gave more than its "
-                    "%" PRIu64 " bytes; the server does not honour Range: raise --part-size "
-                    "above the object's size", r->name, r->next_read, ranged_len(r, r->next_read));
-        if (*n_read > 0)
-            return LSF_OK;
-        if (r->got != ranged_len(r, r->next_read))
-            return lsf_fail(err, LSF_E_INPUT, "%s: bytes %" PRIu64 "-%" PRIu64 " ended after %"
-                    PRIu64 " bytes (the object is shorter than listed: changed while being "
-                    "read?); rerun", r->name, r->next_read * r->part_len,
-                    r->next_read * r->part_len + ranged_len(r, r->next_read) - 1, r->got);
-        lsf_reader_close(&r->parts[r->next_read % r->n_ahead]);
-        r->next_read++;
-        r->got = 0;
-    }
-    return LSF_OK;
-}
-
-static void ranged_close(void *self)
-{
-    struct s3_ranged *r = self;
-
-    if (r == NULL)
-        return;
-    for (uint64_t i = r->next_read; r->parts && i < r->next_open; i++)
-        lsf_reader_close(&r->parts[i % r->n_ahead]);
-    free(r->parts);
-    free(r->host);
-    free(r->path);
-    free(r->name);
-    free(r->etag);
-    free(r);
-}
-
-static const struct lsf_reader_ops ranged_ops = {ranged_read, ranged_close};
-
-static enum lsf_code ranged_new(struct fetch_s3 *s3, const char *host, const char *path,
-        const char *name, uint64_t size, const char *etag, struct lsf_reader *out,
-        struct lsf_err *err)
-{
-    struct s3_ranged *r = calloc(1, sizeof(*r));
-    enum lsf_code rc;
-
-    if (r == NULL)
-        return lsf_fail(err, LSF_E_NOMEM, "%s: out of memory", name);
-    r->s3 = s3;
-    r->size = size;
-    r->part_len = s3->opts->part_len ? s3->opts->part_len : FETCH_S3_DEFAULT_PART;
-    r->buf_len = s3->opts->object_buf_len ? s3->opts->object_buf_len : FETCH_S3_DEFAULT_OBJECT_BUF;
-    if (r->buf_len > r->part_len)
-        r->buf_len = (size_t)r->part_len; /* a range never needs more than itself */
-    r->n_parts = (size + r->part_len - 1) / r->part_len;
-    r->n_ahead = (unsigned)(s3->win_cap < r->n_parts ? s3->win_cap : r->n_parts);
-    r->parts = calloc(r->n_ahead, sizeof(*r->parts));
-    r->host = strdup(host);
-    r->path = strdup(path);
-    r->name = strdup(name);
-    r->etag = etag ? strdup(etag) : NULL;
-    if (r->parts == NULL || r->host == NULL || r->path == NULL || r->name == NULL ||
-            (etag && r->etag == NULL)) {
-        ranged_close(r);
-        return lsf_fail(err, LSF_E_NOMEM, "%s: out of memory", name);
-    }
-    rc = ranged_open_next(r, err); /* part 0 downloads while earlier objects are scanned */
-    if (rc != LSF_OK) {
-        ranged_close(r);
-        return rc;
-    }
-    out->ops = &ranged_ops;
-    out->self = r;
-    return LSF_OK;
-}
-
 /* Queue one object's download into the window's tail slot: whole, or as byte ranges when the
  * listing says it is larger than --part-size. */
 static void start_object(struct fetch_s3 *s3, const struct s3_target *t, const char *key,
@@ -987,8 +726,11 @@ static void start_object(struct fetch_s3 *s3, const struct s3_target *t, const c
     snprintf(slot->name, name_len, "s3://%s/%s", t->bucket, key);
     slot->rc = address(s3, t, key, host, &path, &slot->err);
     if (slot->rc == LSF_OK && size != UINT64_MAX && size > part_len) {
-        slot->rc = ranged_new(s3, host, (const char *)path.data, slot->name, size, etag,
-                &slot->rd, &slot->err);
+        size_t buf_len = s3->opts->object_buf_len ? s3->opts->object_buf_len
+                                                    : FETCH_S3_DEFAULT_OBJECT_BUF;
+        slot->rc = fetch_s3_range_open(s3->client, &s3->ep, host, (const char *)path.data,
+                slot->name, size, etag, part_len, buf_len, (unsigned)s3->win_cap, &slot->rd,
+                &slot->err);
     } else if (slot->rc == LSF_OK) {
         struct aws_call call = {&s3->ep, "GET", host, (const char *)path.data, NULL, 0,
                 AWS_PROTO_REST_XML, "GetObject", slot->name};
