@@ -24,6 +24,8 @@
  *     body's <Region>) moves the transfer to that region (signing scope, and the regional host
  *     unless the endpoint is custom) and sends it again at once, outside the retry budget. The
  *     bucket's region is remembered, so later requests for it start in the right region.
+ *     A redirect that names no region is followed by HEAD on the bucket, which S3 answers with
+ *     x-amz-bucket-region even when it refuses the request, as botocore does.
  *   - ExpiredToken(Exception): the credentials are marked rejected and the request is sent
  *     again once with fresh ones. A generation counter makes many transfers rejected by the
  *     same token cause one refresh, not one each.
@@ -93,6 +95,12 @@ struct xfer {
     char request_id[128];
     char bucket_region[64];
     bool is_redirected;      /* moved to the bucket's region once already */
+    bool is_probing;         /* sent as HEAD bucket to learn its region (x-amz-bucket-region) */
+    bool is_probed;
+    char *orig_method;       /* the request's own method and path while probing */
+    char *orig_path;
+    enum lsf_code probe_rc;  /* the redirect's error, reported if the probe names no region */
+    struct lsf_err probe_err;
     bool is_creds_refreshed; /* sent again once with refreshed credentials */
     unsigned creds_gen;      /* client->creds_gen when this attempt was signed */
     struct lsf_buf err_body;
@@ -166,6 +174,8 @@ static void xfer_free(struct xfer *x)
     free(x->path);
     free(x->operation);
     free(x->resource);
+    free(x->orig_method);
+    free(x->orig_path);
     for (size_t i = 0; i < 2 * x->n_query; i++)
         free(x->q_owned[i]);
     free(x->q_owned);
@@ -476,6 +486,46 @@ static bool is_redirect(const struct xfer *x, long status, const char *code)
            (strcmp(x->method, "HEAD") == 0 && status == 400);
 }
 
+/* Turn x into HEAD on its bucket, keeping its own method and path for afterwards. */
+static bool xfer_start_probe(struct xfer *x)
+{
+    char bucket[64];
+    char path[AWS_PATH_PREFIX_MAX + 80];
+    bool is_virtual;
+    char *head;
+    char *probe_path;
+
+    if (!xfer_bucket(x, bucket, sizeof(bucket), &is_virtual))
+        return false;
+    snprintf(path, sizeof(path), "%s/%s", x->ep.base_path, is_virtual ? "" : bucket);
+    head = strdup("HEAD");
+    probe_path = strdup(path);
+    if (head == NULL || probe_path == NULL) {
+        free(head);
+        free(probe_path);
+        return false;
+    }
+    x->orig_method = x->method;
+    x->orig_path = x->path;
+    x->method = head;
+    x->path = probe_path;
+    x->is_probing = true;
+    x->is_probed = true;
+    return true;
+}
+
+/* Give x back its own method and path after the probe. */
+static void xfer_end_probe(struct xfer *x)
+{
+    free(x->method);
+    free(x->path);
+    x->method = x->orig_method;
+    x->path = x->orig_path;
+    x->orig_method = NULL;
+    x->orig_path = NULL;
+    x->is_probing = false;
+}
+
 static bool is_expired_token(const char *code)
 {
     return strcmp(code, "ExpiredToken") == 0 || strcmp(code, "ExpiredTokenException") == 0;
@@ -684,6 +734,17 @@ static bool xfer_done(struct xfer *x, CURLcode cc)
         xfer_finish(x, x->write_rc, &x->write_err);
         return false;
     }
+    if (x->is_probing) {
+        char region[64];
+        snprintf(region, sizeof(region), "%s", cc == CURLE_OK ? x->bucket_region : "");
+        xfer_end_probe(x);
+        if (region[0] != '\0' && strcmp(region, x->ep.region) != 0 && xfer_redirect(x, region)) {
+            xfer_again(x);
+            return true;
+        }
+        xfer_finish(x, x->probe_rc, &x->probe_err);
+        return false;
+    }
     if (cc == CURLE_OK && status >= 200 && status <= 299) {
         aws_retry_succeeded(&x->retry, &client->quota);
         xfer_finish(x, LSF_OK, NULL);
@@ -701,6 +762,19 @@ static bool xfer_done(struct xfer *x, CURLcode cc)
         region = x->bucket_region[0] ? x->bucket_region : info.region;
         if (!x->is_redirected && region[0] != '\0' && strcmp(region, x->ep.region) != 0 &&
                 is_redirect(x, status, info.code) && xfer_redirect(x, region)) {
+            xfer_again(x);
+            return true;
+        }
+        if (!x->is_redirected && !x->is_probed && region[0] == '\0' &&
+                strcmp(x->method, "HEAD") != 0 && is_redirect(x, status, info.code) &&
+                xfer_start_probe(x)) {
+            x->probe_rc = lsf_fail(&x->probe_err, LSF_E_USAGE, "%s %s: HTTP %ld %s: the bucket "
+                    "is in another region than %s and S3 did not say which; rerun with --region "
+                    "set to its region (`aws s3api head-bucket` shows it as BucketRegion)",
+                    x->operation, x->resource, status, info.code[0] ? info.code : "redirect",
+                    x->ep.region);
+            aws_debug(client->hooks, "%s %s: HTTP %ld without a region: asking HEAD on the "
+                    "bucket", x->operation, x->resource, status);
             xfer_again(x);
             return true;
         }

@@ -220,11 +220,13 @@ class ListingProxy:
 
 
 class FrontProxy:
-    """A proxy in front of s3rver that lets answer(path, headers) reply to a request itself
-    (return (status, headers, body)) or pass it on (return None)."""
+    """A proxy in front of s3rver that lets answer(path, headers) reply to a GET itself
+    (return (status, headers, body)) or pass it on (return None); answer_head does the same
+    for HEAD requests."""
 
-    def __init__(self, upstream_port, answer):
+    def __init__(self, upstream_port, answer, answer_head=lambda path, headers: None):
         self.requests = []
+        self.methods = []
         lock = threading.Lock()
         proxy = self
 
@@ -238,10 +240,12 @@ class FrontProxy:
                 headers = dict(self.headers.items())
                 with lock:
                     proxy.requests.append((self.path, headers))
-                reply = answer(self.path, headers)
+                    proxy.methods.append(self.command)
+                reply = answer(self.path, headers) if self.command == "GET" else \
+                    answer_head(self.path, headers)
                 if reply is None:
                     conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
-                    conn.request("GET", self.path, headers=headers)
+                    conn.request(self.command, self.path, headers=headers)
                     resp = conn.getresponse()
                     reply = (resp.status, resp.getheaders(), resp.read())
                     conn.close()
@@ -252,7 +256,10 @@ class FrontProxy:
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_HEAD = do_GET
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
@@ -550,9 +557,39 @@ class ScaleTest(unittest.TestCase):
                 self.assertEqual(len(regions) - 1, 1 + st["inputs"])
                 self.assertEqual(canonical(found, "s3://%s/" % BUCKET), expect)
 
-    def test_redirect_without_a_region_is_a_clear_error(self):
-        proxy = FrontProxy(self.server.port, lambda path, headers: s3_error(
-            301, "PermanentRedirect", "<Bucket>%s</Bucket>" % BUCKET))
+    def test_redirect_without_a_region_asks_the_bucket_with_head(self):
+        """A 301 with neither x-amz-bucket-region nor <Region>: logsift asks HEAD on the bucket
+        (answered 301 with the header, as S3 does even for a refused HEAD), then moves there."""
+        expect = self.expected_local(self.REDIRECT_PREFIX)
+
+        def wrong_region(path, headers):
+            if scope_region(headers) == "eu-west-1":
+                return None
+            return s3_error(301, "PermanentRedirect", "<Bucket>%s</Bucket>" % BUCKET)
+
+        def head(path, headers):
+            if scope_region(headers) == "eu-west-1":
+                return None
+            return 301, [("x-amz-bucket-region", "eu-west-1")], b""
+
+        proxy = FrontProxy(self.server.port, wrong_region, head)
+        try:
+            code, found, st, err = self.scan(["--endpoint-url", proxy.url,
+                                              "s3://%s/%s" % (BUCKET, self.REDIRECT_PREFIX)])
+        finally:
+            proxy.stop()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(st["errors"], 0, err)
+        self.assertEqual(canonical(found, "s3://%s/" % BUCKET), expect)
+        self.assertEqual(proxy.methods[:3], ["GET", "HEAD", "GET"])
+        self.assertEqual(urllib.parse.urlsplit(proxy.requests[1][0]).path, "/%s" % BUCKET)
+        self.assertEqual(proxy.methods.count("HEAD"), 1)  # remembered for every other request
+
+    def test_redirect_whose_region_stays_unknown_is_a_clear_error(self):
+        proxy = FrontProxy(self.server.port,
+                           lambda path, headers: s3_error(301, "PermanentRedirect",
+                                                          "<Bucket>%s</Bucket>" % BUCKET),
+                           lambda path, headers: (403, [], b""))
         try:
             code, found, st, err = self.scan(["--endpoint-url", proxy.url,
                                               "s3://%s/%s" % (BUCKET, self.REDIRECT_PREFIX)])
@@ -562,7 +599,8 @@ class ScaleTest(unittest.TestCase):
         self.assertEqual(found, [])
         self.assertIn("s3://%s/%s" % (BUCKET, self.REDIRECT_PREFIX), err)
         self.assertIn("PermanentRedirect", err)
-        self.assertEqual(len(proxy.requests), 1)  # not retried blindly
+        self.assertIn("--region", err)
+        self.assertEqual(proxy.methods, ["GET", "HEAD"])  # one probe, no blind retries
 
     def token_env(self, tokens):
         """Credentials from a credential_process that hands out tokens[0], tokens[1], ... (the
