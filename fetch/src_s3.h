@@ -131,9 +131,9 @@ enum fetch_s3_list_kind {
 };
 
 /*
- * Kind of listing for prefix under the layout above: DISCOVER down to CloudTrail/, DAYS at a
- * region, FLAT below a region, beside the layout (CloudTrail-Digest/, other folders) and for a
- * prefix that ends inside an element. A prefix above any AWSLogs/ element is DISCOVER when is_root
+ * Kind of listing for prefix under the layout above: DISCOVER down to CloudTrail/ (or
+ * CloudTrail-Digest/, CloudTrail-Insight/, laid out alike), DAYS at a region, FLAT below a
+ * region, beside the layout (other folders) and for a prefix that ends inside an element. A prefix above any AWSLogs/ element is DISCOVER when is_root
  * (the user's own prefix, whose AWSLogs/ folder may be below) and FLAT otherwise (a sibling of
  * AWSLogs/ found while discovering is not CloudTrail's).
  */

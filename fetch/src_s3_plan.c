@@ -9,8 +9,9 @@
  * coordination between them.
  *
  * Layout (shared/spec/aws-facts.md 6.1): [prefix/]AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/
- * YYYY/MM/DD/file. Folders down to CloudTrail/ are discovered with delimiter listings, region
- * folders are listed by day, everything else flat.
+ * YYYY/MM/DD/file, and the same below CloudTrail-Digest/ and CloudTrail-Insight/. Folders down
+ * to CloudTrail/ are discovered with delimiter listings, region folders are listed by day,
+ * everything else flat.
  */
 #include "src_s3.h"
 
@@ -100,6 +101,13 @@ static bool is_account(const char *s, size_t n)
     return n == 12 && digits(s, n);
 }
 
+/* CloudTrail/, and CloudTrail-Digest/ and CloudTrail-Insight/, which share its
+ * REGION/YYYY/MM/DD/ layout (aws-facts 7.1). */
+static bool is_trail_folder(const char *s, size_t n)
+{
+    return n >= 10 && strncmp(s, "CloudTrail", 10) == 0 && (n == 10 || s[10] == '-');
+}
+
 static bool is_org(const char *s, size_t n)
 {
     return n > 2 && s[0] == 'o' && s[1] == '-';
@@ -139,7 +147,7 @@ enum fetch_s3_list_kind fetch_s3_list_kind(const char *prefix, bool is_root)
         return FETCH_S3_LIST_FLAT;
     if (n == after + 1)
         return FETCH_S3_LIST_DISCOVER; /* CloudTrail, CloudTrail-Digest, ... below */
-    if (len[after + 1] != 10 || strncmp(el[after + 1], "CloudTrail", 10) != 0)
+    if (!is_trail_folder(el[after + 1], len[after + 1]))
         return FETCH_S3_LIST_FLAT;
     if (n == after + 2)
         return FETCH_S3_LIST_DISCOVER; /* regions below */

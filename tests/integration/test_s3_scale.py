@@ -499,9 +499,12 @@ class ScaleTest(unittest.TestCase):
                           len(self.proxy.keys_listed), len(wanted)), file=sys.stderr)
                 self.assertLess(len(listed) * 4, len(self.proxy.keys_listed))
                 # One delimiter listing per folder level of the layout walked ("", AWSLogs/,
-                # two accounts, one org, two CloudTrail/), and per trail folder only the pages
-                # of its window plus the one that reaches past it.
-                self.assertLessEqual(sum(1 for q in requests if "delimiter" in q), 7)
+                # two accounts, one org, two CloudTrail/, one CloudTrail-Digest/), and per trail
+                # folder only the pages of its window plus the one that reaches past it.
+                self.assertLessEqual(sum(1 for q in requests if "delimiter" in q), 8)
+                # Digest folders share the layout, so they are pruned alike.
+                self.assertEqual([k for k in listed if "/CloudTrail-Digest/" in k and
+                                  key_day(k) < SINCE], [])
                 for trail in TRAILS:
                     n_window = sum(1 for k in wanted if k.startswith(trail))
                     n_pages = sum(1 for q in requests if q.get("prefix", [""])[0] == trail)
