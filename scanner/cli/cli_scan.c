@@ -73,7 +73,7 @@ static void scan_usage(FILE *to)
             "      --region R, --profile P   AWS region and profile\n"
             "      --concurrency N     objects downloaded at once (default 8)\n"
             "      --part-size SIZE    objects larger than this download as byte ranges of\n"
-            "                          this size, N at once, scanned in order (default 64M)\n"
+            "                          this size, --concurrency at a time (default 64M)\n"
             "      --since DATE, --until DATE  only keys whose YYYY/MM/DD path element\n"
             "                          (CloudTrail's delivery day) is in [DATE, DATE]\n"
             "      --include GLOB, --exclude GLOB  keys to scan or skip (repeatable)\n"
