@@ -20,16 +20,19 @@
  * so the order stays deterministic. Only the dated day folders of a region folder are listed
  * (CloudTrail writes nothing else there); everything beside the layout is listed flat.
  *
- * Sharding (--shard K/N): a key is kept by the worker whose K is a hash of the key mod N. The
- * hash sees only the key, never the page or the order it came in, so N independent workers of
- * a scheduler (Kubernetes Indexed Job, AWS Batch array job) list the same prefix and together
- * scan every key exactly once, with no coordination between them.
+ * Sharding (--shard K/N) and the layout rules are pure functions in src_s3_plan.c.
  *
  * Download: a window of up to --concurrency objects is queued on the aws_http_client ahead of
  * the scan; each streams into its own bounded buffer (paused when full), and next() hands out
  * the oldest one wrapped by dec_open. The window is refilled after each hand-out, so downloads
  * overlap the scan of earlier objects while memory stays (window + objects being scanned) times
  * the per-object buffer.
+ *
+ * Objects the listing says are larger than --part-size are fetched as byte ranges instead, up
+ * to --concurrency ranges at once while the object is read (one while it waits in the window),
+ * with If-Match on the listed ETag; the ranges reach the decoder in order, so the scan sees the
+ * same byte stream and memory stays --concurrency buffers for the object being read
+ * (src_s3_range.c).
  */
 #include "src_s3.h"
 
@@ -44,6 +47,7 @@
 #include "aws.h"
 #include "aws_http_client.h"
 #include "dec.h"
+#include "src_s3_int.h"
 
 #define S3_LIST_BODY_MAX ((size_t)32 << 20)
 #define S3_KEY_MAX       4096
@@ -165,127 +169,6 @@ bool fetch_s3_filter_keep(const struct fetch_s3_filter *filter, const char *key)
     if (is_included && filter->shard_count > 1)
         is_included = fetch_s3_key_shard(key, filter->shard_count) == filter->shard_index;
     return is_included;
-}
-
-/* ---- --shard K/N ----------------------------------------------------------------------------- */
-
-uint32_t fetch_s3_key_shard(const char *key, uint32_t n)
-{
-    uint64_t h = 0xcbf29ce484222325u; /* FNV-1a 64 */
-
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-        h = (h ^ *p) * 0x100000001b3u;
-    /* splitmix64's finaliser: FNV's low bits are weak for keys that differ only at the end,
-     * and CloudTrail keys share long prefixes. */
-    h ^= h >> 30;
-    h *= 0xbf58476d1ce4e5b9u;
-    h ^= h >> 27;
-    h *= 0x94d049bb133111ebu;
-    h ^= h >> 31;
-    return (uint32_t)(h % n);
-}
-
-static bool parse_u32(const char *s, size_t len, uint32_t *out)
-{
-    uint64_t v = 0;
-
-    if (len == 0 || len > 9)
-        return false;
-    for (size_t i = 0; i < len; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = (uint32_t)v;
-    return true;
-}
-
-enum lsf_code fetch_s3_shard_parse(const char *spec, const char *k8s_index,
-        const char *batch_index, uint32_t *index, uint32_t *count, struct lsf_err *err)
-{
-    const char *slash = strchr(spec, '/');
-    const char *k_text = NULL;
-    const char *k_from = NULL;
-
-    if (slash == NULL || !parse_u32(slash + 1, strlen(slash + 1), count) || *count < 1 ||
-            *count > FETCH_S3_SHARD_MAX)
-        return lsf_fail(err, LSF_E_USAGE, "--shard %s: give K/N (this worker's index K from 0 "
-                "to N-1, N workers up to %d) or auto/N", spec, FETCH_S3_SHARD_MAX);
-    if ((size_t)(slash - spec) == 4 && strncmp(spec, "auto", 4) == 0) {
-        k_text = k8s_index ? k8s_index : batch_index;
-        k_from = k8s_index ? "JOB_COMPLETION_INDEX" : "AWS_BATCH_JOB_ARRAY_INDEX";
-        if (k_text == NULL)
-            return lsf_fail(err, LSF_E_USAGE, "--shard %s: neither JOB_COMPLETION_INDEX "
-                    "(Kubernetes Indexed Job) nor AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array "
-                    "job) is set; outside those schedulers give the index as K/N", spec);
-        if (!parse_u32(k_text, strlen(k_text), index))
-            return lsf_fail(err, LSF_E_USAGE, "--shard %s: %s is \"%.32s\", not a number",
-                    spec, k_from, k_text);
-    } else if (!parse_u32(spec, (size_t)(slash - spec), index)) {
-        return lsf_fail(err, LSF_E_USAGE, "--shard %s: give K/N (this worker's index K from 0 "
-                "to N-1) or auto/N", spec);
-    }
-    if (*index >= *count)
-        return lsf_fail(err, LSF_E_USAGE, "--shard %s: index %u%s%s%s is not below the %u "
-                "workers; indexes run from 0 to %u (make N the job's completions or array size)",
-                spec, *index, k_from ? " (from " : "", k_from ? k_from : "", k_from ? ")" : "",
-                *count, *count - 1);
-    return LSF_OK;
-}
-
-/* ---- CloudTrail layout: which prefixes to list how ----------------------------------------- */
-
-static bool is_account(const char *s, size_t n)
-{
-    return n == 12 && digits(s, n);
-}
-
-static bool is_org(const char *s, size_t n)
-{
-    return n > 2 && s[0] == 'o' && s[1] == '-';
-}
-
-enum fetch_s3_list_kind fetch_s3_list_kind(const char *prefix, bool is_root)
-{
-    const char *el[8];
-    size_t len[8];
-    size_t n = 0;
-    size_t after = 0; /* elements after the last AWSLogs */
-    bool has_awslogs = false;
-
-    if (prefix[0] != '\0' && prefix[strlen(prefix) - 1] != '/')
-        return FETCH_S3_LIST_FLAT; /* ends inside an element: nothing to descend */
-    for (const char *p = prefix; *p;) {
-        const char *slash = strchr(p, '/');
-        if (slash - p == 7 && strncmp(p, "AWSLogs", 7) == 0) {
-            has_awslogs = true;
-            n = 0;
-        } else if (has_awslogs && n < 8) {
-            el[n] = p;
-            len[n] = (size_t)(slash - p);
-            n++;
-        } else if (has_awslogs) {
-            return FETCH_S3_LIST_FLAT;
-        }
-        p = slash + 1;
-    }
-    if (!has_awslogs)
-        return is_root ? FETCH_S3_LIST_DISCOVER : FETCH_S3_LIST_FLAT;
-    if (n > 0 && is_org(el[0], len[0]))
-        after = 1; /* organization trail: AWSLogs/o-xxx/<account>/... */
-    if (n == after)
-        return FETCH_S3_LIST_DISCOVER; /* accounts (or org ids) below */
-    if (!is_account(el[after], len[after]))
-        return FETCH_S3_LIST_FLAT;
-    if (n == after + 1)
-        return FETCH_S3_LIST_DISCOVER; /* CloudTrail, CloudTrail-Digest, ... below */
-    if (len[after + 1] != 10 || strncmp(el[after + 1], "CloudTrail", 10) != 0)
-        return FETCH_S3_LIST_FLAT;
-    if (n == after + 2)
-        return FETCH_S3_LIST_DISCOVER; /* regions below */
-    if (n == after + 3)
-        return FETCH_S3_LIST_DAYS;
-    return FETCH_S3_LIST_FLAT;
 }
 
 /* ---- ListObjectsV2 XML ---------------------------------------------------------------------- */
@@ -824,13 +707,15 @@ out:
     return rc;
 }
 
-/* Queue one object's download into the window's tail slot. */
+/* Queue one object's download into the window's tail slot: whole, or as byte ranges when the
+ * listing says it is larger than --part-size. */
 static void start_object(struct fetch_s3 *s3, const struct s3_target *t, const char *key,
-        struct s3_slot *slot)
+        uint64_t size, const char *etag, struct s3_slot *slot)
 {
     char host[AWS_HOST_MAX];
     struct lsf_buf path;
     size_t name_len = strlen(t->bucket) + strlen(key) + 7;
+    uint64_t part_len = s3->opts->part_len ? s3->opts->part_len : FETCH_S3_DEFAULT_PART;
 
     lsf_buf_init(&path, S3_KEY_MAX * 4);
     slot->name = malloc(name_len);
@@ -840,7 +725,13 @@ static void start_object(struct fetch_s3 *s3, const struct s3_target *t, const c
     }
     snprintf(slot->name, name_len, "s3://%s/%s", t->bucket, key);
     slot->rc = address(s3, t, key, host, &path, &slot->err);
-    if (slot->rc == LSF_OK) {
+    if (slot->rc == LSF_OK && size != UINT64_MAX && size > part_len) {
+        size_t buf_len = s3->opts->object_buf_len ? s3->opts->object_buf_len
+                                                    : FETCH_S3_DEFAULT_OBJECT_BUF;
+        slot->rc = fetch_s3_range_open(s3->client, &s3->ep, host, (const char *)path.data,
+                slot->name, size, etag, part_len, buf_len, (unsigned)s3->win_cap, &slot->rd,
+                &slot->err);
+    } else if (slot->rc == LSF_OK) {
         struct aws_call call = {&s3->ep, "GET", host, (const char *)path.data, NULL, 0,
                 AWS_PROTO_REST_XML, "GetObject", slot->name};
         slot->rc = aws_client_stream(s3->client, &call,
@@ -859,11 +750,12 @@ static void top_up(struct fetch_s3 *s3)
         struct s3_slot *slot = &s3->win[(s3->win_head + s3->win_len) % s3->win_cap];
 
         if (s3->page_pos < s3->page.n_keys) {
-            const char *key = s3->page.keys[s3->page_pos++];
+            size_t at = s3->page_pos++;
+            const char *key = s3->page.keys[at];
             if (!fetch_s3_filter_keep(&s3->filter, key))
                 continue;
             memset(slot, 0, sizeof(*slot));
-            start_object(s3, t, key, slot);
+            start_object(s3, t, key, s3->page.sizes[at], s3->page.etags[at], slot);
             s3->win_len++;
             continue;
         }

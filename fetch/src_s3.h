@@ -17,6 +17,7 @@
 
 #define FETCH_S3_DEFAULT_CONCURRENCY 8
 #define FETCH_S3_DEFAULT_OBJECT_BUF  ((size_t)4 << 20)
+#define FETCH_S3_DEFAULT_PART        ((uint64_t)64 << 20)
 
 struct fetch_s3_opts {
     const char *endpoint_url; /* --endpoint-url, or NULL (AWS_ENDPOINT_URL_S3 etc. still apply) */
@@ -24,6 +25,8 @@ struct fetch_s3_opts {
     const char *region;       /* --region, or NULL */
     unsigned concurrency;     /* objects downloading at once; 0: FETCH_S3_DEFAULT_CONCURRENCY */
     size_t object_buf_len;    /* bytes buffered per object; 0: FETCH_S3_DEFAULT_OBJECT_BUF */
+    uint64_t part_len;        /* objects listed larger than this are fetched as byte ranges of
+                                 this size, up to concurrency at once; 0: FETCH_S3_DEFAULT_PART */
     const char *since;        /* "YYYY-MM-DD" (a time after it is ignored), or NULL */
     const char *until;        /* same, inclusive */
     const char *const *include; /* fnmatch globs (see fetch_s3_filter_keep); borrowed */
@@ -128,9 +131,9 @@ enum fetch_s3_list_kind {
 };
 
 /*
- * Kind of listing for prefix under the layout above: DISCOVER down to CloudTrail/, DAYS at a
- * region, FLAT below a region, beside the layout (CloudTrail-Digest/, other folders) and for a
- * prefix that ends inside an element. A prefix above any AWSLogs/ element is DISCOVER when is_root
+ * Kind of listing for prefix under the layout above: DISCOVER down to CloudTrail/ (or
+ * CloudTrail-Digest/, CloudTrail-Insight/, laid out alike), DAYS at a region, FLAT below a
+ * region, beside the layout (other folders) and for a prefix that ends inside an element. A prefix above any AWSLogs/ element is DISCOVER when is_root
  * (the user's own prefix, whose AWSLogs/ folder may be below) and FLAT otherwise (a sibling of
  * AWSLogs/ found while discovering is not CloudTrail's).
  */

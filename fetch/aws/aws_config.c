@@ -537,3 +537,54 @@ enum lsf_code aws_s3_address(const struct aws_endpoint *ep, bool path_style, con
         rc = aws_buf_nul(path, err);
     return rc;
 }
+
+bool aws_s3_request_bucket(const struct aws_endpoint *ep, const char *host, const char *path,
+        char *bucket, size_t cap, bool *is_virtual)
+{
+    size_t host_len = strlen(host);
+    size_t ep_len = strlen(ep->host);
+    size_t base_len = strlen(ep->base_path);
+    const char *p;
+    size_t n;
+
+    if (strcmp(ep->service, "s3") != 0)
+        return false;
+    *is_virtual = host_len > ep_len + 1 && host[host_len - ep_len - 1] == '.' &&
+            strcmp(host + host_len - ep_len, ep->host) == 0;
+    if (*is_virtual) {
+        p = host;
+        n = host_len - ep_len - 1;
+    } else {
+        if (strncmp(path, ep->base_path, base_len) != 0 || path[base_len] != '/')
+            return false;
+        p = path + base_len + 1;
+        n = strcspn(p, "/");
+    }
+    if (n == 0 || n >= cap)
+        return false;
+    memcpy(bucket, p, n);
+    bucket[n] = '\0';
+    return true;
+}
+
+bool aws_s3_region_move(struct aws_endpoint *ep, const char *bucket, bool is_virtual,
+        const char *region, char host[AWS_HOST_MAX])
+{
+    struct aws_endpoint moved = *ep;
+    int n;
+
+    if (!aws_copy(moved.region, sizeof(moved.region), region))
+        return false;
+    if (!ep->is_custom) {
+        n = snprintf(moved.host, sizeof(moved.host), "s3.%s.amazonaws.com%s", region,
+                strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+        if (n < 0 || (size_t)n >= sizeof(moved.host))
+            return false;
+    }
+    n = is_virtual ? snprintf(host, AWS_HOST_MAX, "%s.%s", bucket, moved.host)
+                   : snprintf(host, AWS_HOST_MAX, "%s", moved.host);
+    if (n < 0 || n >= AWS_HOST_MAX)
+        return false;
+    *ep = moved;
+    return true;
+}

@@ -24,6 +24,8 @@
  *     body's <Region>) moves the transfer to that region (signing scope, and the regional host
  *     unless the endpoint is custom) and sends it again at once, outside the retry budget. The
  *     bucket's region is remembered, so later requests for it start in the right region.
+ *     A redirect that names no region is followed by HEAD on the bucket, which S3 answers with
+ *     x-amz-bucket-region even when it refuses the request, as botocore does.
  *   - ExpiredToken(Exception): the credentials are marked rejected and the request is sent
  *     again once with fresh ones. A generation counter makes many transfers rejected by the
  *     same token cause one refresh, not one each.
@@ -82,6 +84,9 @@ struct xfer {
     unsigned char *req_body; /* owned copy of call->body */
     size_t req_body_len;
     struct lsf_buf *resp_headers; /* aws_client_call: the caller's buffer, or NULL */
+    bool is_range;        /* aws_client_stream_range: bytes [range_first, +range_len) */
+    uint64_t range_first;
+    uint64_t range_len;
 
     /* Fetch thread only. */
     CURL *easy;
@@ -97,6 +102,12 @@ struct xfer {
     char request_id[128];
     char bucket_region[64];
     bool is_redirected;      /* moved to the bucket's region once already */
+    bool is_probing;         /* sent as HEAD bucket to learn its region (x-amz-bucket-region) */
+    bool is_probed;
+    char *orig_method;       /* the request's own method and path while probing */
+    char *orig_path;
+    enum lsf_code probe_rc;  /* the redirect's error, reported if the probe names no region */
+    struct lsf_err probe_err;
     bool is_creds_refreshed; /* sent again once with refreshed credentials */
     unsigned creds_gen;      /* client->creds_gen when this attempt was signed */
     struct lsf_buf err_body;
@@ -149,6 +160,7 @@ struct aws_client {
     size_t n_active;
     size_t cap_active;
     unsigned n_streams;
+    bool is_slot_freed; /* a stream ended this turn: queued ones may start without waiting */
     struct aws_retry_quota quota;
 };
 
@@ -169,6 +181,8 @@ static void xfer_free(struct xfer *x)
     free(x->path);
     free(x->operation);
     free(x->resource);
+    free(x->orig_method);
+    free(x->orig_path);
     for (size_t i = 0; i < 2 * x->n_query; i++)
         free(x->q_owned[i]);
     free(x->q_owned);
@@ -331,6 +345,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user)
         x->skip = 0;
         if (x->status == 200 && x->is_stream)
             x->skip = x->delivered; /* a Range request answered whole */
+        if (x->status == 200 && x->is_range) {
+            x->write_rc = lsf_fail(&x->write_err, LSF_E_INPUT, "%s %s: the server answered a "
+                    "byte-range request with the whole object; raise --part-size above the "
+                    "object's size to fetch it in one piece", x->operation, x->resource);
+            return 0;
+        }
     }
     if (x->is_error_body || !x->is_stream)
         x->last_progress_ms = mono_ms();
@@ -393,8 +413,10 @@ static void xfer_finish(struct xfer *x, enum lsf_code rc, const struct lsf_err *
     }
     curl_slist_free_all(x->headers);
     x->headers = NULL;
-    if (x->is_stream && client->n_streams > 0)
+    if (x->is_stream && !x->is_range && client->n_streams > 0) {
         client->n_streams--;
+        client->is_slot_freed = true;
+    }
     pthread_mutex_lock(&client->mu);
     x->state = XF_DONE;
     x->rc = rc;
@@ -425,52 +447,20 @@ static enum lsf_code slist_add(struct curl_slist **list, const char *name, const
 
 /* ---- S3 region redirects ----------------------------------------------------------------- */
 
-/* The bucket x addresses (S3 only): the label before the endpoint host (virtual-host style)
- * or the first path element after the base path. False when there is none. */
+/* The bucket x addresses (S3 only); see aws_s3_request_bucket. */
 static bool xfer_bucket(const struct xfer *x, char *bucket, size_t cap, bool *is_virtual)
 {
-    size_t host_len = strlen(x->host);
-    size_t ep_len = strlen(x->ep.host);
-    const char *p = x->path + strlen(x->ep.base_path);
-    size_t n;
-
-    if (strcmp(x->ep.service, "s3") != 0)
-        return false;
-    *is_virtual = host_len > ep_len + 1 && x->host[host_len - ep_len - 1] == '.' &&
-            strcmp(x->host + host_len - ep_len, x->ep.host) == 0;
-    if (*is_virtual) {
-        n = host_len - ep_len - 1;
-        p = x->host;
-    } else {
-        if (strncmp(x->path, x->ep.base_path, strlen(x->ep.base_path)) != 0 || *p != '/')
-            return false;
-        p++;
-        n = strcspn(p, "/");
-    }
-    if (n == 0 || n >= cap)
-        return false;
-    memcpy(bucket, p, n);
-    bucket[n] = '\0';
-    return true;
+    return aws_s3_request_bucket(&x->ep, x->host, x->path, bucket, cap, is_virtual);
 }
 
-/* Point x at region: signing scope, and the regional AWS host unless the endpoint is custom
- * (a VPC endpoint or S3-compatible store keeps its host). */
+/* Point x at region: signing scope, and the regional AWS host unless the endpoint is custom. */
 static bool xfer_set_region(struct xfer *x, const char *bucket, bool is_virtual,
         const char *region)
 {
     char host[AWS_HOST_MAX];
     char *dup;
-    int n;
 
-    snprintf(x->ep.region, sizeof(x->ep.region), "%s", region);
-    if (x->ep.is_custom)
-        return true;
-    snprintf(x->ep.host, sizeof(x->ep.host), "s3.%s.amazonaws.com%s", region,
-            strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
-    n = is_virtual ? snprintf(host, sizeof(host), "%s.%s", bucket, x->ep.host)
-                   : snprintf(host, sizeof(host), "%s", x->ep.host);
-    if (n < 0 || (size_t)n >= sizeof(host))
+    if (!aws_s3_region_move(&x->ep, bucket, is_virtual, region, host))
         return false;
     dup = strdup(host);
     if (dup == NULL)
@@ -541,6 +531,46 @@ static bool is_redirect(const struct xfer *x, long status, const char *code)
            (strcmp(x->method, "HEAD") == 0 && status == 400);
 }
 
+/* Turn x into HEAD on its bucket, keeping its own method and path for afterwards. */
+static bool xfer_start_probe(struct xfer *x)
+{
+    char bucket[64];
+    char path[AWS_PATH_PREFIX_MAX + 80];
+    bool is_virtual;
+    char *head;
+    char *probe_path;
+
+    if (!xfer_bucket(x, bucket, sizeof(bucket), &is_virtual))
+        return false;
+    snprintf(path, sizeof(path), "%s/%s", x->ep.base_path, is_virtual ? "" : bucket);
+    head = strdup("HEAD");
+    probe_path = strdup(path);
+    if (head == NULL || probe_path == NULL) {
+        free(head);
+        free(probe_path);
+        return false;
+    }
+    x->orig_method = x->method;
+    x->orig_path = x->path;
+    x->method = head;
+    x->path = probe_path;
+    x->is_probing = true;
+    x->is_probed = true;
+    return true;
+}
+
+/* Give x back its own method and path after the probe. */
+static void xfer_end_probe(struct xfer *x)
+{
+    free(x->method);
+    free(x->path);
+    x->method = x->orig_method;
+    x->path = x->orig_path;
+    x->orig_method = NULL;
+    x->orig_path = NULL;
+    x->is_probing = false;
+}
+
 static bool is_expired_token(const char *code)
 {
     return strcmp(code, "ExpiredToken") == 0 || strcmp(code, "ExpiredTokenException") == 0;
@@ -591,7 +621,13 @@ static enum lsf_code xfer_start(struct xfer *x, struct lsf_err *err)
         resume_at = x->delivered;
         pthread_mutex_unlock(&client->mu);
     }
-    if (resume_at > 0) {
+    if (x->is_range) {
+        snprintf(range, sizeof(range), "bytes=%" PRIu64 "-%" PRIu64,
+                x->range_first + resume_at, x->range_first + x->range_len - 1);
+        hdrs[n_hdrs++] = (struct aws_kv){"Range", range};
+        if (x->etag[0] != '\0')
+            hdrs[n_hdrs++] = (struct aws_kv){"If-Match", x->etag};
+    } else if (resume_at > 0) {
         snprintf(range, sizeof(range), "bytes=%" PRIu64 "-", resume_at);
         hdrs[n_hdrs++] = (struct aws_kv){"Range", range};
         if (x->etag[0] != '\0')
@@ -756,6 +792,17 @@ static bool xfer_done(struct xfer *x, CURLcode cc)
         xfer_finish(x, x->write_rc, &x->write_err);
         return false;
     }
+    if (x->is_probing) {
+        char region[64];
+        snprintf(region, sizeof(region), "%s", cc == CURLE_OK ? x->bucket_region : "");
+        xfer_end_probe(x);
+        if (region[0] != '\0' && strcmp(region, x->ep.region) != 0 && xfer_redirect(x, region)) {
+            xfer_again(x);
+            return true;
+        }
+        xfer_finish(x, x->probe_rc, &x->probe_err);
+        return false;
+    }
     if (cc == CURLE_OK && status >= 200 && status <= 299) {
         aws_retry_succeeded(&x->retry, &client->quota);
         xfer_finish(x, LSF_OK, NULL);
@@ -773,6 +820,19 @@ static bool xfer_done(struct xfer *x, CURLcode cc)
         region = x->bucket_region[0] ? x->bucket_region : info.region;
         if (!x->is_redirected && region[0] != '\0' && strcmp(region, x->ep.region) != 0 &&
                 is_redirect(x, status, info.code) && xfer_redirect(x, region)) {
+            xfer_again(x);
+            return true;
+        }
+        if (!x->is_redirected && !x->is_probed && region[0] == '\0' &&
+                strcmp(x->method, "HEAD") != 0 && is_redirect(x, status, info.code) &&
+                xfer_start_probe(x)) {
+            x->probe_rc = lsf_fail(&x->probe_err, LSF_E_USAGE, "%s %s: HTTP %ld %s: the bucket "
+                    "is in another region than %s and S3 did not say which; rerun with --region "
+                    "set to its region (`aws s3api head-bucket` shows it as BucketRegion)",
+                    x->operation, x->resource, status, info.code[0] ? info.code : "redirect",
+                    x->ep.region);
+            aws_debug(client->hooks, "%s %s: HTTP %ld without a region: asking HEAD on the "
+                    "bucket", x->operation, x->resource, status);
             xfer_again(x);
             return true;
         }
@@ -861,11 +921,11 @@ static struct xfer *take_queued(struct aws_client *client)
             dead = x;
             continue;
         }
-        if ((!x->is_stream || client->n_streams < client->max_streams) &&
+        if ((!x->is_stream || x->is_range || client->n_streams < client->max_streams) &&
                 active_push(client, x)) {
             x->state = XF_ACTIVE;
             x->not_before_ms = 0;
-            if (x->is_stream)
+            if (x->is_stream && !x->is_range)
                 client->n_streams++;
             *link = x->next;
             x->next = NULL;
@@ -967,8 +1027,9 @@ static void *fetch_main(void *arg)
                 }
             }
         }
-        if (wait_ms < 0)
-            wait_ms = 0;
+        if (wait_ms < 0 || client->is_slot_freed)
+            wait_ms = 0; /* start what waited for that slot on the next turn, not in a second */
+        client->is_slot_freed = false;
         curl_multi_poll(client->multi, NULL, 0, (int)wait_ms, NULL);
     }
     return NULL;
@@ -1113,6 +1174,28 @@ enum lsf_code aws_client_stream(struct aws_client *client, const struct aws_call
 
     if (rc != LSF_OK)
         return rc;
+    enqueue(client, x);
+    out->ops = &xfer_reader_ops;
+    out->self = x;
+    return LSF_OK;
+}
+
+enum lsf_code aws_client_stream_range(struct aws_client *client, const struct aws_call *call,
+        uint64_t first, uint64_t len, const char *etag, size_t buf_len, struct lsf_reader *out,
+        struct lsf_err *err)
+{
+    struct xfer *x;
+    enum lsf_code rc;
+
+    assert(len > 0);
+    rc = xfer_new(client, call, NULL, true, buf_len, &x, err);
+    if (rc != LSF_OK)
+        return rc;
+    x->is_range = true;
+    x->range_first = first;
+    x->range_len = len;
+    if (etag != NULL)
+        snprintf(x->etag, sizeof(x->etag), "%s", etag);
     enqueue(client, x);
     out->ops = &xfer_reader_ops;
     out->self = x;

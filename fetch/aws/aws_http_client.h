@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "aws.h"
 #include "lsf_buf.h"
@@ -103,5 +104,17 @@ enum lsf_code aws_client_call_extra(struct aws_client *client, const struct aws_
  */
 enum lsf_code aws_client_stream(struct aws_client *client, const struct aws_call *call,
         size_t buf_len, struct lsf_reader *out, struct lsf_err *err) LSF_WARN_UNUSED;
+
+/*
+ * Queue a streamed GET of bytes [first, first + len) of call's object (len > 0), read as
+ * aws_client_stream reads a whole body. Ranges are not counted against max_streams: the caller
+ * bounds how many it keeps open, so a range never waits behind paused whole-object transfers.
+ * etag (the object's quoted ETag, or NULL) is sent as If-Match, so every range of an object
+ * comes from one version (412 otherwise). A server that answers a range with the whole object
+ * (200) fails the read with LSF_E_INPUT. LSF_E_NOMEM. Thread-safe.
+ */
+enum lsf_code aws_client_stream_range(struct aws_client *client, const struct aws_call *call,
+        uint64_t first, uint64_t len, const char *etag, size_t buf_len, struct lsf_reader *out,
+        struct lsf_err *err) LSF_WARN_UNUSED;
 
 #endif

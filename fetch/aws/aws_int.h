@@ -173,4 +173,24 @@ struct aws_imds_state {
 enum lsf_code aws_creds_imds(const struct aws_config *cfg, struct aws_imds_state *state,
         struct aws_creds *out, bool *found, struct lsf_err *err) LSF_WARN_UNUSED;
 
+/* ---- S3 region redirects (aws_config.c; shared/spec/aws-facts.md 3.5) ------------------------
+ */
+
+/*
+ * The bucket an S3 request to ep addresses: the labels before ep->host in host (virtual-host
+ * style) or the first path element after ep->base_path (path style). False when the endpoint
+ * is not S3's, there is no bucket, or it does not fit cap.
+ */
+bool aws_s3_request_bucket(const struct aws_endpoint *ep, const char *host, const char *path,
+        char *bucket, size_t cap, bool *is_virtual);
+
+/*
+ * Move ep to region for bucket and write the request's new Host into host: the signing region
+ * always; for AWS's own endpoints also the regional host s3.<region>.amazonaws.com (.com.cn in
+ * China), virtual-host style when is_virtual. A custom endpoint (VPC endpoint, S3-compatible
+ * store) keeps its host. False, with ep unchanged, when a name does not fit.
+ */
+bool aws_s3_region_move(struct aws_endpoint *ep, const char *bucket, bool is_virtual,
+        const char *region, char host[AWS_HOST_MAX]);
+
 #endif

@@ -82,6 +82,8 @@ static void scan_usage(FILE *to)
             "      --endpoint-url URL  S3 endpoint (also AWS_ENDPOINT_URL_S3)\n"
             "      --region R, --profile P   AWS region and profile\n"
             "      --concurrency N     objects downloaded at once (default 8)\n"
+            "      --part-size SIZE    objects larger than this download as byte ranges of\n"
+            "                          this size, --concurrency at a time (default 64M)\n"
             "      --since DATE, --until DATE  only keys whose YYYY/MM/DD path element\n"
             "                          (CloudTrail's delivery day) is in [DATE, DATE]\n"
             "      --include GLOB, --exclude GLOB  keys to scan or skip (repeatable)\n"
@@ -295,6 +297,14 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
         } else if (cli_alerts_is_flag(a)) {
             if (!cli_alerts_parse(&o->alerts, a, val))
                 return CLI_EXIT_ERROR;
+        } else if (is_flag(a, NULL, "--part-size")) {
+            size_t part_len;
+            if (!parse_size(val, &part_len) || part_len < ((size_t)64 << 10)) {
+                fprintf(stderr, "logsift scan: --part-size %s: give a size of at least 64K, "
+                        "such as 64M\n", val);
+                return CLI_EXIT_ERROR;
+            }
+            o->s3.part_len = part_len;
         } else {
             fprintf(stderr, "logsift scan: unknown option %s; see 'logsift scan --help'\n", a);
             return CLI_EXIT_ERROR;
@@ -397,6 +407,8 @@ static enum lsf_code sink_write(void *self, const unsigned char *bytes, size_t n
 {
     struct cli_sink *sink = self;
 
+    if (n == 0)
+        return LSF_OK; /* -o none hands over no bytes (and may pass NULL) */
     if (fwrite(bytes, 1, n, sink->out) != n || fflush(sink->out) != 0)
         return lsf_fail(err, LSF_E_IO, "cannot write findings to %s: %s",
                 sink->out == stdout ? "standard output" : "--output-file", strerror(errno));

@@ -139,6 +139,12 @@ static void test_listing_kind_follows_the_cloudtrail_layout(void **state)
     assert_int_equal(fetch_s3_list_kind(ORG, false), FETCH_S3_LIST_DAYS);
     /* beside or below the layout, or inside an element: flat */
     assert_int_equal(fetch_s3_list_kind("AWSLogs/111122223333/CloudTrail-Digest/", false),
+            FETCH_S3_LIST_DISCOVER); /* digests share the trail's layout */
+    assert_int_equal(fetch_s3_list_kind("AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/",
+            false), FETCH_S3_LIST_DAYS);
+    assert_int_equal(fetch_s3_list_kind("AWSLogs/111122223333/CloudTrailX/", false),
+            FETCH_S3_LIST_FLAT);
+    assert_int_equal(fetch_s3_list_kind("AWSLogs/111122223333/Config/", false),
             FETCH_S3_LIST_FLAT);
     assert_int_equal(fetch_s3_list_kind("AWSLogs/1234/", false), FETCH_S3_LIST_FLAT);
     assert_int_equal(fetch_s3_list_kind(TRAIL "2024/", true), FETCH_S3_LIST_FLAT);
