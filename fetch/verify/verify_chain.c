@@ -448,6 +448,73 @@ static enum lsf_code walk_chain(struct walk *w, const struct chain_key *keys, si
     return rc;
 }
 
+/* ---- expected hashes for scan --verify ----------------------------------------------------- */
+
+static const char *from_awslogs(const char *name)
+{
+    const char *p = strstr(name, "AWSLogs/");
+
+    return p ? p : name;
+}
+
+struct expect_pair {
+    char *key;
+    char *hash;
+};
+
+static int expect_pair_cmp(const void *a, const void *b)
+{
+    return strcmp(from_awslogs(((const struct expect_pair *)a)->key),
+            from_awslogs(((const struct expect_pair *)b)->key));
+}
+
+static void verify_expect_sort(struct verify_expect *ex)
+{
+    struct expect_pair *pairs = malloc((ex->n ? ex->n : 1) * sizeof(*pairs));
+
+    if (pairs == NULL)
+        return; /* left unsorted: lookups then fall back to a scan */
+    for (size_t i = 0; i < ex->n; i++)
+        pairs[i] = (struct expect_pair){ex->keys[i], ex->hashes[i]};
+    qsort(pairs, ex->n, sizeof(*pairs), expect_pair_cmp);
+    for (size_t i = 0; i < ex->n; i++) {
+        ex->keys[i] = pairs[i].key;
+        ex->hashes[i] = pairs[i].hash;
+    }
+    free(pairs);
+}
+
+void verify_expect_cleanup(struct verify_expect *ex)
+{
+    for (size_t i = 0; i < ex->n; i++) {
+        free(ex->keys[i]);
+        free(ex->hashes[i]);
+    }
+    free(ex->keys);
+    free(ex->hashes);
+    memset(ex, 0, sizeof(*ex));
+}
+
+const char *verify_expect_find(const struct verify_expect *ex, const char *name)
+{
+    const char *want = from_awslogs(name);
+    size_t lo = 0;
+    size_t hi = ex->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(from_awslogs(ex->keys[mid]), want);
+
+        if (c == 0)
+            return ex->hashes[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 /* ---- parallel log hashing ------------------------------------------------------------------ */
 
 struct pool {
@@ -526,6 +593,27 @@ static enum lsf_code hash_logs(struct walk *w, struct lsf_err *err)
 
     if (w->n_tasks == 0)
         return LSF_OK;
+    if (w->opts && w->opts->expect) {
+        /* scan --verify: hand the expected hashes over instead of fetching the logs */
+        struct verify_expect *ex = w->opts->expect;
+        size_t n = ex->n + w->n_tasks;
+        char **keys = realloc(ex->keys, n * sizeof(*keys));
+
+        if (keys == NULL)
+            return nomem(err);
+        ex->keys = keys;
+        keys = realloc(ex->hashes, n * sizeof(*keys));
+        if (keys == NULL)
+            return nomem(err);
+        ex->hashes = keys;
+        for (size_t i = 0; i < w->n_tasks; i++) {
+            ex->keys[ex->n] = w->tasks[i].key;
+            ex->hashes[ex->n++] = w->tasks[i].hash;
+            w->tasks[i].key = w->tasks[i].hash = NULL;
+        }
+        verify_expect_sort(ex);
+        return LSF_OK;
+    }
     if (jobs > w->n_tasks)
         jobs = (unsigned)w->n_tasks;
     threads = calloc(jobs, sizeof(*threads));

@@ -44,6 +44,9 @@ struct cli_scan_opts {
     struct fetch_s3_opts s3; /* s3:// inputs */
     const char **s3_include;
     const char **s3_exclude;
+    bool verify; /* --verify: check CloudTrail digests over the scanned bytes (cli_verify.c) */
+    const char *verify_keys[CLI_VERIFY_MAX_KEYS]; /* --public-key, for --verify */
+    size_t n_verify_keys;
 };
 
 static void scan_usage(FILE *to)
@@ -75,6 +78,9 @@ static void scan_usage(FILE *to)
             "      --since DATE, --until DATE  only keys whose YYYY/MM/DD path element\n"
             "                          (CloudTrail's delivery day) is in [DATE, DATE]\n"
             "      --include GLOB, --exclude GLOB  keys to scan or skip (repeatable)\n"
+            "      --verify            also check the CloudTrail digests under the paths and\n"
+            "                          hash each listed log as it is scanned (logsift verify)\n"
+            "      --public-key FILE   CloudTrail public key for --verify (repeatable)\n"
             "  -q, --quiet             no summary on stderr (problems are still reported)\n"
             "      --progress          progress line on stderr (default when it is a terminal)\n"
             "Sizes take K, M or G suffixes (powers of 1024).\n");
@@ -161,6 +167,9 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
         if (is_flag(a, NULL, "--default-rules")) {
             o->use_default_pack = true;
             takes_value = false;
+        } else if (is_flag(a, NULL, "--verify")) {
+            o->verify = true;
+            takes_value = false;
         } else if (is_flag(a, NULL, "--sort")) {
             o->scan.sort = true;
             takes_value = false;
@@ -232,6 +241,8 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
             }
         } else if (is_flag(a, NULL, "--cache-dir")) {
             o->cache_dir = val;
+        } else if (is_flag(a, NULL, "--public-key") && o->n_verify_keys < CLI_VERIFY_MAX_KEYS) {
+            o->verify_keys[o->n_verify_keys++] = val;
         } else if (is_flag(a, NULL, "--stats-json")) {
             o->stats_json = val;
         } else if (is_flag(a, NULL, "--endpoint-url")) {
@@ -438,6 +449,7 @@ int cli_scan(int argc, char **argv)
     struct fetch_files *files = NULL;
     struct fetch_s3 *s3 = NULL;
     struct scan_source source;
+    struct cli_scan_verify *verify = NULL;
     struct scan_stats stats;
     struct lsf_err err;
     enum lsf_code rc;
@@ -455,11 +467,17 @@ int cli_scan(int argc, char **argv)
         rc = scan_engine_new(set, db, &eng, &err);
     if (rc == LSF_OK)
         rc = open_source(&opts, &files, &s3, &source, &err);
+    if (rc == LSF_OK && opts.verify &&
+            cli_scan_verify_begin(opts.paths, opts.n_paths, opts.verify_keys, opts.n_verify_keys,
+                    &opts.s3, opts.output == CLI_OUT_JSONL, &source, &verify) != 0)
+        goto out;
     if (rc == LSF_OK) {
         struct cli_sink sink_state = {opts.output, opts.excerpt_len, stdout};
         struct scan_sink sink = {sink_format, sink_write, sink_problem, &sink_state};
 
         rc = scan_run(eng, &opts.scan, &source, &sink, &stats, &err);
+        if (rc == LSF_OK && verify != NULL)
+            stats.n_findings += cli_scan_verify_end(verify, stdout, opts.is_quiet);
         if (!opts.is_quiet)
             print_summary(set, db, &stats);
         if (opts.stats_json && write_stats_json(opts.stats_json, set, &stats) != 0)
@@ -475,6 +493,7 @@ int cli_scan(int argc, char **argv)
         status = stats.n_findings > 0 ? CLI_EXIT_FINDINGS : CLI_EXIT_NO_FINDINGS;
 out:
     scan_stats_cleanup(&stats);
+    cli_scan_verify_free(verify);
     fetch_files_free(files);
     fetch_s3_free(s3);
     scan_engine_free(eng);
