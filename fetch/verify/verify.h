@@ -257,7 +257,17 @@ struct verify_trail_opts {
     bool check_unlisted;   /* report log files in no digest (stricter check) */
     struct verify_expect *expect; /* non-NULL: do not fetch the logs; put what trusted digests
                                      list here instead (scan --verify hashes them itself) */
+    const char *copy_to; /* non-NULL: write every digest and log read to this folder at its
+                            key, each digest with its sidecar (verify_sidecar_path), so the copy
+                            can be verified offline with its signatures */
 };
+
+/*
+ * Write obj's bytes to root/key (folders made as needed) and, when obj has a signature, its
+ * sidecar. LSF_E_IO naming the path.
+ */
+enum lsf_code verify_copy_object(const char *root, const char *key, const struct verify_object *obj,
+        struct lsf_err *err) LSF_WARN_UNUSED;
 
 /*
  * Find every digest chain under the store's prefix (one per account, region, trail and home

@@ -67,6 +67,8 @@ struct walk {
     size_t cap_listed;
     int64_t oldest_start;
     int64_t newest_end;
+    pthread_mutex_t copy_mu;
+    bool copy_failed; /* --copy-to could not write something */
 };
 
 static enum lsf_code nomem(struct lsf_err *err)
@@ -201,6 +203,8 @@ static enum lsf_code check_digest(struct walk *w, const struct chain_key *ck, co
         goto report;
     }
     res->is_found = true;
+    if (w->opts && w->opts->copy_to && verify_copy_object(w->opts->copy_to, key, &obj, &e) != LSF_OK)
+        w->copy_failed = true; /* the verdicts stand; the copy is reported incomplete */
     if (obj.has_metadata && obj.signature[0] == '\0') {
         v = VERIFY_BAD_SIGNATURE;
         snprintf(detail, sizeof(detail),
@@ -541,6 +545,12 @@ static void check_log(struct walk *w, struct log_task *t)
             snprintf(t->detail, sizeof(t->detail), "%s", e.msg);
         goto out;
     }
+    if (w->opts && w->opts->copy_to &&
+            verify_copy_object(w->opts->copy_to, t->key, &obj, &e) != LSF_OK) {
+        pthread_mutex_lock(&w->copy_mu);
+        w->copy_failed = true;
+        pthread_mutex_unlock(&w->copy_mu);
+    }
     if (verify_object_checksums(t->key, &obj, note, sizeof(note), &e) != LSF_OK) {
         t->verdict = VERIFY_CHECKSUM_MISMATCH;
         snprintf(t->detail, sizeof(t->detail), "%s", e.msg);
@@ -695,6 +705,7 @@ enum lsf_code verify_trail(struct verify_store *store, const struct verify_keyri
     rc = store->ops->list(store->self, store->prefix, &list, err);
     if (rc != LSF_OK)
         return rc;
+    pthread_mutex_init(&w.copy_mu, NULL);
     keys = calloc(list.n_keys ? list.n_keys : 1, sizeof(*keys));
     if (keys == NULL) {
         rc = nomem(err);
@@ -716,6 +727,11 @@ enum lsf_code verify_trail(struct verify_store *store, const struct verify_keyri
         rc = hash_logs(&w, err);
     if (rc == LSF_OK && (!opts || opts->check_unlisted))
         rc = check_unlisted(&w, &list, keys, n_keys, err);
+    if (rc == LSF_OK && w.copy_failed &&
+            verify_report_add(rep, VERIFY_KIND_OBJECT, VERIFY_UNREADABLE, opts->copy_to,
+                    "some objects could not be written to the copy (disk full or permissions?); "
+                    "the verdicts are complete, the copy is not") != LSF_OK)
+        rc = nomem(err);
     if (w.oldest_start >= 0) {
         verify_time_format(w.oldest_start, rep->range_start, sizeof(rep->range_start));
         verify_time_format(w.newest_end, rep->range_end, sizeof(rep->range_end));
@@ -732,5 +748,6 @@ out:
     free(w.listed_logs);
     free(keys);
     verify_listing_cleanup(&list);
+    pthread_mutex_destroy(&w.copy_mu);
     return rc;
 }

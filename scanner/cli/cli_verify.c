@@ -48,6 +48,7 @@ struct cli_verify_opts {
     bool fetch_public_keys;
     unsigned jobs;
     const char *src;
+    const char *copy_to;
 };
 
 static void verify_usage(FILE *to)
@@ -68,6 +69,8 @@ static void verify_usage(FILE *to)
             "      --manifest-key FILE key to check the manifest's signature (HMAC secret or\n"
             "                          Ed25519 public key; else $LOGSIFT_MANIFEST_KEY)\n"
             "      --no-unlisted       do not report log files that no digest lists\n"
+            "      --copy-to DIR       also write every digest and log read to DIR, digests\n"
+            "                          with <digest>.sig.json signature sidecars\n"
             "  -j, --jobs N            log files fetched and hashed at once (default 8)\n"
             "  -o, --output FMT        text (default) or jsonl\n"
             "  -v, --verbose           also print the valid files\n"
@@ -114,6 +117,8 @@ static int parse_verify_args(int argc, char **argv, struct cli_verify_opts *o)
                 o->since = v;
             } else if (strcmp(a, "--until") == 0) {
                 o->until = v;
+            } else if (strcmp(a, "--copy-to") == 0) {
+                o->copy_to = v;
             } else if (strcmp(a, "--bucket") == 0) {
                 o->bucket = v;
             } else if (strcmp(a, "--manifest") == 0) {
@@ -372,6 +377,7 @@ static int cli_verify_run(int argc, char **argv)
             .until = o.until,
             .jobs = o.jobs,
             .check_unlisted = o.check_unlisted,
+            .copy_to = o.copy_to,
         };
 
         if (!store.is_local && o.fetch_public_keys &&

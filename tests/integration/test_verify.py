@@ -371,6 +371,19 @@ class S3DigestTest(S3Servers):
         self.assertEqual(bad, [f"s3://{vf.BUCKET}/{LOG[12]}"], proc.stderr.decode())
         self.assertIn("2/3 scanned log files match", proc.stderr.decode())
 
+    def test_copy_to_writes_a_local_copy_that_verifies_offline_with_its_signatures(self):
+        self.load("valid")
+        copy = os.path.join(self.tmp, "copy")
+        shutil.rmtree(copy, True)
+        code, _, err = run(["verify", "--copy-to", copy, f"s3://{vf.BUCKET}/AWSLogs/"], env=self.env)
+        self.assertEqual(code, 0, err)
+        self.assertTrue(os.path.exists(os.path.join(copy, D[12]) + ".sig.json"))
+        code, out, err = run(["verify", "-o", "jsonl", "--public-key", self.fx.keys.pub_pem, copy])
+        items, summary = verdicts(out)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(summary["summary"]["digest"]["valid"], 4)
+        self.assertEqual(summary["summary"]["log"]["valid"], 3)
+
     def test_digest_without_signature_metadata_fails_its_signature(self):
         self.load("valid")
         obj = self.fx.objects["valid"][D[12]]
