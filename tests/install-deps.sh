@@ -10,6 +10,7 @@ packages=(
   libcmocka-dev
   gzip zstd python3 ripgrep ugrep
   python3-botocore awscli
+  openssl # the verify tests make RSA/Ed25519 keys and sign CloudTrail digests with it
 )
 
 # s3rver (npm) for the S3 integration tests; its install script is a no-op when up to date.

@@ -483,7 +483,9 @@ int cli_scan_verify_begin(const char *const *paths, size_t n_paths, const char *
     for (size_t i = 0; rc == LSF_OK && i < n_paths; i++) {
         struct cli_verify_opts o;
         struct verify_store store = {0};
-        struct verify_trail_opts topts = {.jobs = 8, .check_unlisted = true, .expect = &v->expect};
+        /* the scan's --since/--until (S3 day paths) also bound the digests walked */
+        struct verify_trail_opts topts = {.since = s3->since, .until = s3->until, .jobs = 8,
+                .check_unlisted = true, .expect = &v->expect};
 
         memset(&o, 0, sizeof(o));
         o.src = paths[i];
