@@ -263,6 +263,16 @@ struct verify_trail_opts {
 };
 
 /*
+ * Check every object under the store's prefix as an archive (verify_archive_check) and against
+ * its S3 ETag and x-amz-checksum-* (verify_object_checksums), `jobs` at a time: one
+ * VERIFY_KIND_OBJECT item each (valid, invalid_format with the decoder's message naming the
+ * offset, checksum_mismatch), plus a VERIFY_NOTE for zstd frames that carry no checksum. For
+ * backups without digests or a manifest. Returns the listing's code, LSF_E_NOMEM.
+ */
+enum lsf_code verify_archives(struct verify_store *store, const struct verify_trail_opts *opts,
+        struct verify_report *rep, struct lsf_err *err) LSF_WARN_UNUSED;
+
+/*
  * Write obj's bytes to root/key (folders made as needed) and, when obj has a signature, its
  * sidecar. LSF_E_IO naming the path.
  */

@@ -46,6 +46,7 @@ struct cli_verify_opts {
     bool is_verbose;
     bool check_unlisted;
     bool fetch_public_keys;
+    bool check_archives;
     unsigned jobs;
     const char *src;
     const char *copy_to;
@@ -68,6 +69,9 @@ static void verify_usage(FILE *to)
             "      --manifest FILE     compare SRC with a manifest (logsift manifest create)\n"
             "      --manifest-key FILE key to check the manifest's signature (HMAC secret or\n"
             "                          Ed25519 public key; else $LOGSIFT_MANIFEST_KEY)\n"
+            "      --archives          instead of digests: check every object as an archive\n"
+            "                          (gzip CRC-32/ISIZE, zstd checksums, truncation, trailing\n"
+            "                          bytes) and against its S3 ETag / x-amz-checksum-*\n"
             "      --no-unlisted       do not report log files that no digest lists\n"
             "      --copy-to DIR       also write every digest and log read to DIR, digests\n"
             "                          with <digest>.sig.json signature sidecars\n"
@@ -95,6 +99,9 @@ static int parse_verify_args(int argc, char **argv, struct cli_verify_opts *o)
             return VERIFY_EXIT_OK;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             o->is_verbose = true;
+            takes = false;
+        } else if (strcmp(a, "--archives") == 0) {
+            o->check_archives = true;
             takes = false;
         } else if (strcmp(a, "--no-unlisted") == 0) {
             o->check_unlisted = false;
@@ -371,6 +378,11 @@ static int cli_verify_run(int argc, char **argv)
     if (o.manifest != NULL) {
         if (verify_manifest_check(&store, o.manifest, o.manifest_key, &rep, &err) != LSF_OK)
             goto out;
+    } else if (o.check_archives) {
+        struct verify_trail_opts aopts = {.jobs = o.jobs};
+
+        if (verify_archives(&store, &aopts, &rep, &err) != LSF_OK)
+            goto out;
     } else {
         struct verify_trail_opts topts = {
             .since = o.since,
@@ -389,7 +401,7 @@ static int cli_verify_run(int argc, char **argv)
     if (o.is_jsonl) {
         is_failed = verify_report_print_jsonl(&rep, stdout);
     } else {
-        if (o.manifest == NULL)
+        if (o.manifest == NULL && !o.check_archives)
             printf("Validating log files in %s\n\n", o.src);
         fflush(stdout);
         is_failed = verify_report_print_text(&rep, o.is_verbose, stdout, stderr);

@@ -520,6 +520,44 @@ def cwl_export(root):
         f.write(gzip.compress(doc, mtime=0) + gzip.compress(doc, mtime=0))
 
 
+class ArchiveTest(unittest.TestCase):
+    """verify --archives: every object of a backup checked as an archive, no digests needed."""
+
+    def test_damaged_archives_are_named_with_the_cause_and_unchecked_zstd_frames_noted(self):
+        root = tempfile.mkdtemp(prefix="logsift-archives-")
+        self.addCleanup(shutil.rmtree, root, True)
+        cwl_export(root)
+        sshd = os.path.join(root, "exportedlogs/task-1/sshd")
+        with open(os.path.join(sshd, "000000.gz"), "rb") as f:
+            good = f.read()
+        with open(os.path.join(sshd, "cut.gz"), "wb") as f:
+            f.write(good[: len(good) // 2])
+        with open(os.path.join(sshd, "tail.gz"), "wb") as f:
+            f.write(good + b"trailing bytes")
+        crc = bytearray(good)
+        crc[-8] ^= 0xFF  # the member's CRC-32
+        with open(os.path.join(sshd, "crc.gz"), "wb") as f:
+            f.write(bytes(crc))
+        plain = gzip.decompress(good)
+        for name, flag in (("nock.zst", "--no-check"), ("ck.zst", "--check")):
+            subprocess.run(["zstd", "-q", flag, "-o", os.path.join(sshd, name)], input=plain,
+                           check=True)
+        code, out, err = run(["verify", "--archives", "-o", "jsonl", root])
+        items = verdicts(out)[0]
+        self.assertEqual(code, 1, err)
+        got = {(v, k.rsplit("/", 1)[-1]) for kind, v, k in items if kind == "object"}
+        for want in (("invalid_format", "cut.gz"), ("invalid_format", "tail.gz"),
+                     ("invalid_format", "crc.gz"), ("valid", "000000.gz"), ("valid", "ck.zst"),
+                     ("valid", "nock.zst"), ("note", "nock.zst")):
+            self.assertIn(want, got)
+        self.assertNotIn(("note", "ck.zst"), got)
+        self.assertNotIn(("valid", "aws-logs-write-test"), got)  # the permission probe
+        code, out, err = run(["verify", "--archives", root])
+        self.assertIn("archive truncated", err)
+        self.assertIn("garbage after the last gzip member", err)
+        self.assertIn("zstd frames carry no content checksum", out)
+
+
 class ManifestTest(unittest.TestCase):
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="logsift-manifest-")
