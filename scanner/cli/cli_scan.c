@@ -30,6 +30,9 @@ enum cli_output {
 
 struct cli_scan_opts {
     struct scan_config scan;
+    bool verify; /* --verify: check CloudTrail digests over the scanned bytes (cli_verify.c) */
+    const char *verify_keys[CLI_VERIFY_MAX_KEYS]; /* --public-key, for --verify */
+    size_t n_verify_keys;
     const char **rule_files;
     size_t n_rule_files;
     bool use_default_pack;
@@ -44,9 +47,6 @@ struct cli_scan_opts {
     struct fetch_s3_opts s3; /* s3:// inputs */
     const char **s3_include;
     const char **s3_exclude;
-    bool verify; /* --verify: check CloudTrail digests over the scanned bytes (cli_verify.c) */
-    const char *verify_keys[CLI_VERIFY_MAX_KEYS]; /* --public-key, for --verify */
-    size_t n_verify_keys;
 };
 
 static void scan_usage(FILE *to)
@@ -78,10 +78,10 @@ static void scan_usage(FILE *to)
             "      --since DATE, --until DATE  only keys whose YYYY/MM/DD path element\n"
             "                          (CloudTrail's delivery day) is in [DATE, DATE]\n"
             "      --include GLOB, --exclude GLOB  keys to scan or skip (repeatable)\n"
+            "  -q, --quiet             no summary on stderr (problems are still reported)\n"
             "      --verify            also check the CloudTrail digests under the paths and\n"
             "                          hash each listed log as it is scanned (logsift verify)\n"
             "      --public-key FILE   CloudTrail public key for --verify (repeatable)\n"
-            "  -q, --quiet             no summary on stderr (problems are still reported)\n"
             "      --progress          progress line on stderr (default when it is a terminal)\n"
             "Sizes take K, M or G suffixes (powers of 1024).\n");
 }
