@@ -4,13 +4,13 @@
 set -euo pipefail
 
 packages=(
+  openssl # the verify tests make RSA/Ed25519 keys and sign CloudTrail digests with it
   build-essential cmake pkg-config clang
   libhyperscan-dev libisal-dev libzstd-dev libjansson-dev libssl-dev
   libcurl4-openssl-dev libmaxminddb-dev libyaml-dev libexpat1-dev
   libcmocka-dev
   gzip zstd python3 ripgrep ugrep
   python3-botocore awscli
-  openssl # the verify tests make RSA/Ed25519 keys and sign CloudTrail digests with it
 )
 
 # s3rver (npm) for the S3 integration tests; its install script is a no-op when up to date.
