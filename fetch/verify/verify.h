@@ -257,6 +257,12 @@ struct verify_trail_opts {
     bool check_unlisted;   /* report log files in no digest (stricter check) */
     struct verify_expect *expect; /* non-NULL: do not fetch the logs; put what trusted digests
                                      list here instead (scan --verify hashes them itself) */
+    /* Optional: called once per region the first time a digest of that region names a
+     * fingerprint the keyring lacks (CloudTrail keys are per region, 7.5); it adds that
+     * region's keys to the keyring given to verify_trail (e.g. verify_s3_load_region_keys).
+     * A failure is returned by verify_trail. */
+    enum lsf_code (*load_region_keys)(void *ctx, const char *region, struct lsf_err *err);
+    void *keys_ctx;
     const char *copy_to; /* non-NULL: write every digest and log read to this folder at its
                             key, each digest with its sidecar (verify_sidecar_path), so the copy
                             can be verified offline with its signatures */

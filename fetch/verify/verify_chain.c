@@ -70,7 +70,26 @@ struct walk {
     int64_t newest_end;
     pthread_mutex_t copy_mu;
     bool copy_failed; /* --copy-to could not write something */
+    char regions_loaded[16][64]; /* regions whose keys load_region_keys fetched */
+    size_t n_regions_loaded;
 };
+
+/* Fetch the keys of region once (opts->load_region_keys); true when new keys may be there. */
+static enum lsf_code load_region_keys(struct walk *w, const char *region, bool *is_new,
+        struct lsf_err *err)
+{
+    *is_new = false;
+    if (w->opts == NULL || w->opts->load_region_keys == NULL)
+        return LSF_OK;
+    for (size_t i = 0; i < w->n_regions_loaded; i++)
+        if (strcmp(w->regions_loaded[i], region) == 0)
+            return LSF_OK;
+    if (w->n_regions_loaded < sizeof(w->regions_loaded) / sizeof(w->regions_loaded[0]))
+        snprintf(w->regions_loaded[w->n_regions_loaded++], sizeof(w->regions_loaded[0]), "%s",
+                region);
+    *is_new = true;
+    return w->opts->load_region_keys(w->opts->keys_ctx, region, err);
+}
 
 static enum lsf_code nomem(struct lsf_err *err)
 {
@@ -256,11 +275,21 @@ static enum lsf_code check_digest(struct walk *w, const struct chain_key *ck, co
         }
         s = verify_keyring_check(w->kr, d->fingerprint, tbs.data, tbs.len, obj.signature);
         if (s == VERIFY_SIG_NO_KEY) {
+            bool is_new = false;
+
+            /* keys are listed by the region that delivered the digest (7.5) */
+            rc = load_region_keys(w, ck->name.region, &is_new, err);
+            if (rc != LSF_OK)
+                goto out;
+            if (is_new)
+                s = verify_keyring_check(w->kr, d->fingerprint, tbs.data, tbs.len, obj.signature);
+        }
+        if (s == VERIFY_SIG_NO_KEY) {
             v = VERIFY_KEY_NOT_FOUND;
             snprintf(detail, sizeof(detail),
                     "public key not found in region %s for fingerprint %s; pass the key with "
                     "--public-key or let logsift call cloudtrail:ListPublicKeys",
-                    ck->name.home_region, d->fingerprint);
+                    ck->name.region, d->fingerprint);
         } else if (s == VERIFY_SIG_KEY_UNLOADABLE) {
             v = VERIFY_KEY_UNLOADABLE;
             snprintf(detail, sizeof(detail), "with fingerprint %s", d->fingerprint);

@@ -384,17 +384,18 @@ static int cli_verify_run(int argc, char **argv)
         if (verify_archives(&store, &aopts, &rep, &err) != LSF_OK)
             goto out;
     } else {
+        struct verify_s3_keys keys = {&store, kr, o.since, o.until};
+        bool is_online = !store.is_local && o.fetch_public_keys;
         struct verify_trail_opts topts = {
             .since = o.since,
             .until = o.until,
             .jobs = o.jobs,
             .check_unlisted = o.check_unlisted,
+            .load_region_keys = is_online ? verify_s3_load_region_keys : NULL,
+            .keys_ctx = &keys,
             .copy_to = o.copy_to,
         };
 
-        if (!store.is_local && o.fetch_public_keys &&
-                verify_s3_list_public_keys(&store, kr, o.since, o.until, &err) != LSF_OK)
-            goto out;
         if (verify_trail(&store, kr, &topts, &rep, &err) != LSF_OK)
             goto out;
     }
@@ -498,6 +499,7 @@ int cli_scan_verify_begin(const char *const *paths, size_t n_paths, const char *
         /* the scan's --since/--until (S3 day paths) also bound the digests walked */
         struct verify_trail_opts topts = {.since = s3->since, .until = s3->until, .jobs = 8,
                 .check_unlisted = true, .expect = &v->expect};
+        struct verify_s3_keys keys;
 
         memset(&o, 0, sizeof(o));
         o.src = paths[i];
@@ -512,8 +514,11 @@ int cli_scan_verify_begin(const char *const *paths, size_t n_paths, const char *
                 continue; /* a single file or stdin: no digests beside it */
         }
         rc = open_store(&o, &store, &err);
-        if (rc == LSF_OK && !store.is_local)
-            rc = verify_s3_list_public_keys(&store, v->kr, NULL, NULL, &err);
+        keys = (struct verify_s3_keys){&store, v->kr, s3->since, s3->until};
+        if (!store.is_local) {
+            topts.load_region_keys = verify_s3_load_region_keys; /* each digest region's keys */
+            topts.keys_ctx = &keys;
+        }
         if (rc == LSF_OK)
             rc = verify_trail(&store, v->kr, &topts, &v->rep, &err);
         verify_store_close(&store);
