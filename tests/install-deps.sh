@@ -4,6 +4,7 @@
 set -euo pipefail
 
 packages=(
+  openssl # the verify tests make RSA/Ed25519 keys and sign CloudTrail digests with it
   build-essential cmake pkg-config clang
   libhyperscan-dev libisal-dev libzstd-dev libjansson-dev libssl-dev
   libcurl4-openssl-dev libmaxminddb-dev libyaml-dev libexpat1-dev

@@ -18,6 +18,7 @@
 
 #include "lsf_buf.h"
 #include "lsf_err.h"
+#include "lsf_reader.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Verdicts and the report
@@ -235,13 +236,54 @@ enum lsf_code verify_object_checksums(const char *name, const struct verify_obje
  * CloudTrail digest chains (7.6, 7.7)
  */
 
+/* Expected SHA-256 of log files, by key, for a scan that hashes the logs as it reads them. */
+struct verify_expect {
+    char **keys;   /* sorted bytewise */
+    char **hashes; /* lower-case hex, same order */
+    size_t n;
+};
+
+void verify_expect_cleanup(struct verify_expect *ex);
+
+/* The expected hash of the log whose name (a path or s3:// uri) ends in key; NULL if none. The
+ * name is matched from its "AWSLogs/" element on, so local copies and S3 agree. */
+const char *verify_expect_find(const struct verify_expect *ex, const char *name);
+
 struct verify_trail_opts {
     const char *since; /* "YYYY-MM-DD[THH:MM:SSZ]" or NULL: from the oldest digest */
     const char *until; /* same, or NULL: to the newest */
     unsigned jobs;     /* log files fetched and hashed at once; 0: 4 */
     size_t max_object_len; /* largest object read; 0: 1 GiB */
     bool check_unlisted;   /* report log files in no digest (stricter check) */
+    struct verify_expect *expect; /* non-NULL: do not fetch the logs; put what trusted digests
+                                     list here instead (scan --verify hashes them itself) */
+    /* Optional: called once per region the first time a digest of that region names a
+     * fingerprint the keyring lacks (CloudTrail keys are per region, 7.5); it adds that
+     * region's keys to the keyring given to verify_trail (e.g. verify_s3_load_region_keys).
+     * A failure is returned by verify_trail. */
+    enum lsf_code (*load_region_keys)(void *ctx, const char *region, struct lsf_err *err);
+    void *keys_ctx;
+    const char *copy_to; /* non-NULL: write every digest and log read to this folder at its
+                            key, each digest with its sidecar (verify_sidecar_path), so the copy
+                            can be verified offline with its signatures */
 };
+
+/*
+ * Check every object under the store's prefix as an archive (verify_archive_check) and against
+ * its S3 ETag and x-amz-checksum-* (verify_object_checksums), `jobs` at a time: one
+ * VERIFY_KIND_OBJECT item each (valid, invalid_format with the decoder's message naming the
+ * offset, checksum_mismatch), plus a VERIFY_NOTE for zstd frames that carry no checksum. For
+ * backups without digests or a manifest. Returns the listing's code, LSF_E_NOMEM.
+ */
+enum lsf_code verify_archives(struct verify_store *store, const struct verify_trail_opts *opts,
+        struct verify_report *rep, struct lsf_err *err) LSF_WARN_UNUSED;
+
+/*
+ * Write obj's bytes to root/key (folders made as needed) and, when obj has a signature, its
+ * sidecar. LSF_E_IO naming the path.
+ */
+enum lsf_code verify_copy_object(const char *root, const char *key, const struct verify_object *obj,
+        struct lsf_err *err) LSF_WARN_UNUSED;
 
 /*
  * Find every digest chain under the store's prefix (one per account, region, trail and home
@@ -253,6 +295,16 @@ struct verify_trail_opts {
 enum lsf_code verify_trail(struct verify_store *store, const struct verify_keyring *kr,
         const struct verify_trail_opts *opts, struct verify_report *rep,
         struct lsf_err *err) LSF_WARN_UNUSED;
+
+/*
+ * A reader that passes inner's bytes through and hashes them (SHA-256). When inner ends, done
+ * is called once with the name, the hex hash and the byte count. inner is taken; name is copied;
+ * ctx is borrowed until the reader is closed. LSF_E_NOMEM.
+ */
+typedef void (*verify_tap_done_fn)(void *ctx, const char *name, const char *sha256_hex,
+        uint64_t len);
+enum lsf_code verify_tap_wrap(struct lsf_reader inner, const char *name, verify_tap_done_fn done,
+        void *ctx, struct lsf_reader *out, struct lsf_err *err) LSF_WARN_UNUSED;
 
 /* ---------------------------------------------------------------------------------------------
  * Manifests: what a backup without digests should hold (CloudWatch Logs exports, Firehose)

@@ -46,9 +46,10 @@ struct chain_key {
 struct log_task {
     char *bucket;
     char *key;
-    char *hash;
+    char *hash; /* NULL: an archive check only (verify_archives) */
     enum verify_verdict verdict;
     char detail[DETAIL_MAX];
+    char note[DETAIL_MAX]; /* e.g. zstd frames without a checksum; "" when none */
 };
 
 struct walk {
@@ -67,7 +68,28 @@ struct walk {
     size_t cap_listed;
     int64_t oldest_start;
     int64_t newest_end;
+    pthread_mutex_t copy_mu;
+    bool copy_failed; /* --copy-to could not write something */
+    char regions_loaded[16][64]; /* regions whose keys load_region_keys fetched */
+    size_t n_regions_loaded;
 };
+
+/* Fetch the keys of region once (opts->load_region_keys); true when new keys may be there. */
+static enum lsf_code load_region_keys(struct walk *w, const char *region, bool *is_new,
+        struct lsf_err *err)
+{
+    *is_new = false;
+    if (w->opts == NULL || w->opts->load_region_keys == NULL)
+        return LSF_OK;
+    for (size_t i = 0; i < w->n_regions_loaded; i++)
+        if (strcmp(w->regions_loaded[i], region) == 0)
+            return LSF_OK;
+    if (w->n_regions_loaded < sizeof(w->regions_loaded) / sizeof(w->regions_loaded[0]))
+        snprintf(w->regions_loaded[w->n_regions_loaded++], sizeof(w->regions_loaded[0]), "%s",
+                region);
+    *is_new = true;
+    return w->opts->load_region_keys(w->opts->keys_ctx, region, err);
+}
 
 static enum lsf_code nomem(struct lsf_err *err)
 {
@@ -100,7 +122,8 @@ static const char *bucket_of(const struct walk *w, const char *fallback)
 static enum lsf_code add_item(struct walk *w, enum verify_kind kind, enum verify_verdict v,
         const char *bucket, const char *key, const char *detail, struct lsf_err *err)
 {
-    char *uri = verify_uri(bucket, key);
+    /* a local copy whose bucket is unknown: name objects by their path in the copy */
+    char *uri = bucket[0] ? verify_uri(bucket, key) : strdup(key);
     enum lsf_code rc;
 
     if (uri == NULL)
@@ -201,6 +224,8 @@ static enum lsf_code check_digest(struct walk *w, const struct chain_key *ck, co
         goto report;
     }
     res->is_found = true;
+    if (w->opts && w->opts->copy_to && verify_copy_object(w->opts->copy_to, key, &obj, &e) != LSF_OK)
+        w->copy_failed = true; /* the verdicts stand; the copy is reported incomplete */
     if (obj.has_metadata && obj.signature[0] == '\0') {
         v = VERIFY_BAD_SIGNATURE;
         snprintf(detail, sizeof(detail),
@@ -250,11 +275,21 @@ static enum lsf_code check_digest(struct walk *w, const struct chain_key *ck, co
         }
         s = verify_keyring_check(w->kr, d->fingerprint, tbs.data, tbs.len, obj.signature);
         if (s == VERIFY_SIG_NO_KEY) {
+            bool is_new = false;
+
+            /* keys are listed by the region that delivered the digest (7.5) */
+            rc = load_region_keys(w, ck->name.region, &is_new, err);
+            if (rc != LSF_OK)
+                goto out;
+            if (is_new)
+                s = verify_keyring_check(w->kr, d->fingerprint, tbs.data, tbs.len, obj.signature);
+        }
+        if (s == VERIFY_SIG_NO_KEY) {
             v = VERIFY_KEY_NOT_FOUND;
             snprintf(detail, sizeof(detail),
                     "public key not found in region %s for fingerprint %s; pass the key with "
                     "--public-key or let logsift call cloudtrail:ListPublicKeys",
-                    ck->name.home_region, d->fingerprint);
+                    ck->name.region, d->fingerprint);
         } else if (s == VERIFY_SIG_KEY_UNLOADABLE) {
             v = VERIFY_KEY_UNLOADABLE;
             snprintf(detail, sizeof(detail), "with fingerprint %s", d->fingerprint);
@@ -448,6 +483,73 @@ static enum lsf_code walk_chain(struct walk *w, const struct chain_key *keys, si
     return rc;
 }
 
+/* ---- expected hashes for scan --verify ----------------------------------------------------- */
+
+static const char *from_awslogs(const char *name)
+{
+    const char *p = strstr(name, "AWSLogs/");
+
+    return p ? p : name;
+}
+
+struct expect_pair {
+    char *key;
+    char *hash;
+};
+
+static int expect_pair_cmp(const void *a, const void *b)
+{
+    return strcmp(from_awslogs(((const struct expect_pair *)a)->key),
+            from_awslogs(((const struct expect_pair *)b)->key));
+}
+
+static void verify_expect_sort(struct verify_expect *ex)
+{
+    struct expect_pair *pairs = malloc((ex->n ? ex->n : 1) * sizeof(*pairs));
+
+    if (pairs == NULL)
+        return; /* left unsorted: lookups then fall back to a scan */
+    for (size_t i = 0; i < ex->n; i++)
+        pairs[i] = (struct expect_pair){ex->keys[i], ex->hashes[i]};
+    qsort(pairs, ex->n, sizeof(*pairs), expect_pair_cmp);
+    for (size_t i = 0; i < ex->n; i++) {
+        ex->keys[i] = pairs[i].key;
+        ex->hashes[i] = pairs[i].hash;
+    }
+    free(pairs);
+}
+
+void verify_expect_cleanup(struct verify_expect *ex)
+{
+    for (size_t i = 0; i < ex->n; i++) {
+        free(ex->keys[i]);
+        free(ex->hashes[i]);
+    }
+    free(ex->keys);
+    free(ex->hashes);
+    memset(ex, 0, sizeof(*ex));
+}
+
+const char *verify_expect_find(const struct verify_expect *ex, const char *name)
+{
+    const char *want = from_awslogs(name);
+    size_t lo = 0;
+    size_t hi = ex->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(from_awslogs(ex->keys[mid]), want);
+
+        if (c == 0)
+            return ex->hashes[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
 /* ---- parallel log hashing ------------------------------------------------------------------ */
 
 struct pool {
@@ -474,6 +576,12 @@ static void check_log(struct walk *w, struct log_task *t)
             snprintf(t->detail, sizeof(t->detail), "%s", e.msg);
         goto out;
     }
+    if (w->opts && w->opts->copy_to &&
+            verify_copy_object(w->opts->copy_to, t->key, &obj, &e) != LSF_OK) {
+        pthread_mutex_lock(&w->copy_mu);
+        w->copy_failed = true;
+        pthread_mutex_unlock(&w->copy_mu);
+    }
     if (verify_object_checksums(t->key, &obj, note, sizeof(note), &e) != LSF_OK) {
         t->verdict = VERIFY_CHECKSUM_MISMATCH;
         snprintf(t->detail, sizeof(t->detail), "%s", e.msg);
@@ -483,11 +591,17 @@ static void check_log(struct walk *w, struct log_task *t)
                 obj.body.len, &ar, &e) != LSF_OK) {
         /* aws-cli inflates what it can of a cut-off gzip and reports the hash; say the same,
          * with the cause. Other damage it cannot inflate is "invalid format" there too. */
-        t->verdict = strstr(e.msg, "truncated") ? VERIFY_HASH_MISMATCH : VERIFY_INVALID_FORMAT;
+        t->verdict = strstr(e.msg, "truncated") && t->hash ? VERIFY_HASH_MISMATCH
+                                                          : VERIFY_INVALID_FORMAT;
         snprintf(t->detail, sizeof(t->detail), "%s", e.msg);
         goto out;
     }
-    if (strcmp(ar.sha256_hex, t->hash) != 0) {
+    if (ar.n_frames_unchecked > 0)
+        snprintf(t->note, sizeof(t->note),
+                "%u of %u zstd frames carry no content checksum (written without one): "
+                "corruption inside them is caught only by a digest or manifest hash",
+                ar.n_frames_unchecked, ar.n_frames);
+    if (t->hash != NULL && strcmp(ar.sha256_hex, t->hash) != 0) {
         t->verdict = VERIFY_HASH_MISMATCH;
         snprintf(t->detail, sizeof(t->detail),
                 "SHA-256 of the decompressed log is %s, the digest says %s (the log was altered)",
@@ -526,6 +640,27 @@ static enum lsf_code hash_logs(struct walk *w, struct lsf_err *err)
 
     if (w->n_tasks == 0)
         return LSF_OK;
+    if (w->opts && w->opts->expect) {
+        /* scan --verify: hand the expected hashes over instead of fetching the logs */
+        struct verify_expect *ex = w->opts->expect;
+        size_t n = ex->n + w->n_tasks;
+        char **keys = realloc(ex->keys, n * sizeof(*keys));
+
+        if (keys == NULL)
+            return nomem(err);
+        ex->keys = keys;
+        keys = realloc(ex->hashes, n * sizeof(*keys));
+        if (keys == NULL)
+            return nomem(err);
+        ex->hashes = keys;
+        for (size_t i = 0; i < w->n_tasks; i++) {
+            ex->keys[ex->n] = w->tasks[i].key;
+            ex->hashes[ex->n++] = w->tasks[i].hash;
+            w->tasks[i].key = w->tasks[i].hash = NULL;
+        }
+        verify_expect_sort(ex);
+        return LSF_OK;
+    }
     if (jobs > w->n_tasks)
         jobs = (unsigned)w->n_tasks;
     threads = calloc(jobs, sizeof(*threads));
@@ -542,9 +677,15 @@ static enum lsf_code hash_logs(struct walk *w, struct lsf_err *err)
         pthread_join(threads[i], NULL);
     pthread_mutex_destroy(&p.mu);
     free(threads);
-    for (size_t i = 0; rc == LSF_OK && i < w->n_tasks; i++)
-        rc = add_item(w, VERIFY_KIND_LOG, w->tasks[i].verdict,
-                bucket_of(w, w->tasks[i].bucket), w->tasks[i].key, w->tasks[i].detail, err);
+    for (size_t i = 0; rc == LSF_OK && i < w->n_tasks; i++) {
+        enum verify_kind kind = w->tasks[i].hash ? VERIFY_KIND_LOG : VERIFY_KIND_OBJECT;
+
+        rc = add_item(w, kind, w->tasks[i].verdict, bucket_of(w, w->tasks[i].bucket),
+                w->tasks[i].key, w->tasks[i].detail, err);
+        if (rc == LSF_OK && w->tasks[i].note[0])
+            rc = add_item(w, kind, VERIFY_NOTE, bucket_of(w, w->tasks[i].bucket),
+                    w->tasks[i].key, w->tasks[i].note, err);
+    }
     return rc;
 }
 
@@ -607,6 +748,7 @@ enum lsf_code verify_trail(struct verify_store *store, const struct verify_keyri
     rc = store->ops->list(store->self, store->prefix, &list, err);
     if (rc != LSF_OK)
         return rc;
+    pthread_mutex_init(&w.copy_mu, NULL);
     keys = calloc(list.n_keys ? list.n_keys : 1, sizeof(*keys));
     if (keys == NULL) {
         rc = nomem(err);
@@ -628,6 +770,11 @@ enum lsf_code verify_trail(struct verify_store *store, const struct verify_keyri
         rc = hash_logs(&w, err);
     if (rc == LSF_OK && (!opts || opts->check_unlisted))
         rc = check_unlisted(&w, &list, keys, n_keys, err);
+    if (rc == LSF_OK && w.copy_failed &&
+            verify_report_add(rep, VERIFY_KIND_OBJECT, VERIFY_UNREADABLE, opts->copy_to,
+                    "some objects could not be written to the copy (disk full or permissions?); "
+                    "the verdicts are complete, the copy is not") != LSF_OK)
+        rc = nomem(err);
     if (w.oldest_start >= 0) {
         verify_time_format(w.oldest_start, rep->range_start, sizeof(rep->range_start));
         verify_time_format(w.newest_end, rep->range_end, sizeof(rep->range_end));
@@ -643,6 +790,47 @@ out:
         free(w.listed_logs[i]);
     free(w.listed_logs);
     free(keys);
+    verify_listing_cleanup(&list);
+    pthread_mutex_destroy(&w.copy_mu);
+    return rc;
+}
+
+/* ---- archive integrity of every object ------------------------------------------------------ */
+
+enum lsf_code verify_archives(struct verify_store *store, const struct verify_trail_opts *opts,
+        struct verify_report *rep, struct lsf_err *err)
+{
+    struct verify_listing list = {0};
+    struct walk w = {.store = store, .opts = opts, .rep = rep};
+    enum lsf_code rc;
+
+    w.max_object = opts && opts->max_object_len ? opts->max_object_len : DEFAULT_MAX_OBJECT;
+    rc = store->ops->list(store->self, store->prefix, &list, err);
+    if (rc != LSF_OK)
+        return rc;
+    pthread_mutex_init(&w.copy_mu, NULL);
+    w.tasks = calloc(list.n_keys ? list.n_keys : 1, sizeof(*w.tasks));
+    if (w.tasks == NULL)
+        rc = nomem(err);
+    for (size_t i = 0; rc == LSF_OK && i < list.n_keys; i++) {
+        const char *base = strrchr(list.keys[i], '/');
+
+        if (list.keys[i][strlen(list.keys[i]) - 1] == '/' ||
+                strcmp(base ? base + 1 : list.keys[i], "aws-logs-write-test") == 0)
+            continue; /* folder markers and CloudWatch Logs' permission probe */
+        w.tasks[w.n_tasks].key = strdup(list.keys[i]);
+        w.tasks[w.n_tasks].bucket = strdup(store->bucket);
+        if (w.tasks[w.n_tasks++].key == NULL || w.tasks[w.n_tasks - 1].bucket == NULL)
+            rc = nomem(err);
+    }
+    if (rc == LSF_OK)
+        rc = hash_logs(&w, err);
+    for (size_t i = 0; i < w.n_tasks; i++) {
+        free(w.tasks[i].bucket);
+        free(w.tasks[i].key);
+    }
+    free(w.tasks);
+    pthread_mutex_destroy(&w.copy_mu);
     verify_listing_cleanup(&list);
     return rc;
 }

@@ -363,8 +363,25 @@ out:
     return rc;
 }
 
+static enum lsf_code list_keys(struct verify_store *store, struct verify_keyring *kr,
+        const char *since, const char *until, const char *region, struct lsf_err *err);
+
 enum lsf_code verify_s3_list_public_keys(struct verify_store *store, struct verify_keyring *kr,
         const char *since, const char *until, struct lsf_err *err)
+{
+    return list_keys(store, kr, since, until, NULL, err);
+}
+
+enum lsf_code verify_s3_load_region_keys(void *ctx, const char *region, struct lsf_err *err)
+{
+    struct verify_s3_keys *k = ctx;
+
+    return list_keys(k->store, k->kr, k->since, k->until, region, err);
+}
+
+/* ListPublicKeys in region (NULL: the configured one), every page, into kr. */
+static enum lsf_code list_keys(struct verify_store *store, struct verify_keyring *kr,
+        const char *since, const char *until, const char *region, struct lsf_err *err)
 {
     struct s3_store *s = store->self;
     struct aws_endpoint ep;
@@ -382,6 +399,13 @@ enum lsf_code verify_s3_list_public_keys(struct verify_store *store, struct veri
     rc = aws_endpoint_resolve(s->cfg, AWS_SVC_CLOUDTRAIL, NULL, &ep, err);
     if (rc != LSF_OK)
         return rc;
+    if (region != NULL && strcmp(region, ep.region) != 0) {
+        /* another region's keys: its own endpoint, or the configured one signed for it */
+        snprintf(ep.region, sizeof(ep.region), "%s", region);
+        if (!ep.is_custom)
+            snprintf(ep.host, sizeof(ep.host), "cloudtrail.%s.amazonaws.com%s", region,
+                    strncmp(region, "cn-", 3) == 0 ? ".cn" : "");
+    }
     do {
         struct lsf_buf body;
         json_t *req = json_pack("{s:I, s:I}", "StartTime", (json_int_t)from, "EndTime",

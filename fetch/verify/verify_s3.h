@@ -34,4 +34,18 @@ enum lsf_code verify_store_open_s3(const char *url, const struct verify_s3_opts 
 enum lsf_code verify_s3_list_public_keys(struct verify_store *store, struct verify_keyring *kr,
         const char *since, const char *until, struct lsf_err *err) LSF_WARN_UNUSED;
 
+/*
+ * verify_s3_list_public_keys for one region: the keys CloudTrail lists in region (the endpoint
+ * cloudtrail.<region>.amazonaws.com, or a configured CloudTrail endpoint signed for region).
+ * Shaped for verify_trail_opts.load_region_keys: ctx is a struct verify_s3_keys.
+ */
+struct verify_s3_keys {
+    struct verify_store *store;
+    struct verify_keyring *kr;
+    const char *since;
+    const char *until;
+};
+enum lsf_code verify_s3_load_region_keys(void *ctx, const char *region,
+        struct lsf_err *err) LSF_WARN_UNUSED;
+
 #endif

@@ -316,3 +316,57 @@ enum lsf_code verify_store_open_local(const char *path, const char *bucket,
     snprintf(out->bucket, sizeof(out->bucket), "%s", bucket ? bucket : "");
     return LSF_OK;
 }
+
+/* ---- writing a local copy ------------------------------------------------------------------ */
+
+static enum lsf_code write_file(const char *path, const void *data, size_t len, struct lsf_err *err)
+{
+    char tmp[4200];
+    FILE *f;
+
+    /* folders first; a concurrent writer making the same folder is fine (EEXIST) */
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return lsf_fail(err, LSF_E_IO, "%s: cannot make the folder (%s)", tmp,
+                    strerror(errno));
+        *p = '/';
+    }
+    f = fopen(path, "wb");
+    if (f == NULL)
+        return lsf_fail(err, LSF_E_IO, "%s: cannot write (%s)", path, strerror(errno));
+    if (len > 0 && fwrite(data, 1, len, f) != len) {
+        fclose(f);
+        return lsf_fail(err, LSF_E_IO, "%s: write failed (%s)", path, strerror(errno));
+    }
+    if (fclose(f) != 0)
+        return lsf_fail(err, LSF_E_IO, "%s: write failed (%s)", path, strerror(errno));
+    return LSF_OK;
+}
+
+enum lsf_code verify_copy_object(const char *root, const char *key, const struct verify_object *obj,
+        struct lsf_err *err)
+{
+    char path[4200];
+    enum lsf_code rc;
+
+    if (strstr(key, "..") != NULL || key[0] == '/')
+        return lsf_fail(err, LSF_E_INPUT, "%s: key not copied (it would leave %s)", key, root);
+    snprintf(path, sizeof(path), "%s/%s", root, key);
+    rc = write_file(path, obj->body.data, obj->body.len, err);
+    if (rc == LSF_OK && obj->signature[0] != '\0') {
+        json_t *doc = json_pack("{s:s, s:s}", "signature", obj->signature, "signatureAlgorithm",
+                obj->signature_algorithm[0] ? obj->signature_algorithm : "SHA256withRSA");
+        char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+        verify_sidecar_path(root, key, path, sizeof(path));
+        rc = text ? write_file(path, text, strlen(text), err)
+                  : lsf_fail(err, LSF_E_NOMEM, "out of memory");
+        free(text);
+        json_decref(doc);
+    }
+    return rc;
+}

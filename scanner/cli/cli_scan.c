@@ -35,6 +35,9 @@ enum cli_output {
 
 struct cli_scan_opts {
     struct scan_config scan;
+    bool verify; /* --verify: check CloudTrail digests over the scanned bytes (cli_verify.c) */
+    const char *verify_keys[CLI_VERIFY_MAX_KEYS]; /* --public-key, for --verify */
+    size_t n_verify_keys;
     const char **rule_files;
     size_t n_rule_files;
     bool use_default_pack;
@@ -102,6 +105,9 @@ static void scan_usage(FILE *to)
             "                          takes K from JOB_COMPLETION_INDEX (Kubernetes Indexed\n"
             "                          Job) or AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job)\n"
             "  -q, --quiet             no summary on stderr (problems are still reported)\n"
+            "      --verify            also check the CloudTrail digests under the paths and\n"
+            "                          hash each listed log as it is scanned (logsift verify)\n"
+            "      --public-key FILE   CloudTrail public key for --verify (repeatable)\n"
             "      --progress          progress line on stderr (default when it is a terminal)\n"
             "Sizes take K, M or G suffixes (powers of 1024).\n");
     cli_alerts_usage(to);
@@ -188,6 +194,9 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
         if (is_flag(a, NULL, "--default-rules")) {
             o->use_default_pack = true;
             takes_value = false;
+        } else if (is_flag(a, NULL, "--verify")) {
+            o->verify = true;
+            takes_value = false;
         } else if (is_flag(a, NULL, "--sort")) {
             o->scan.sort = true;
             takes_value = false;
@@ -265,6 +274,8 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
             }
         } else if (is_flag(a, NULL, "--cache-dir")) {
             o->cache_dir = val;
+        } else if (is_flag(a, NULL, "--public-key") && o->n_verify_keys < CLI_VERIFY_MAX_KEYS) {
+            o->verify_keys[o->n_verify_keys++] = val;
         } else if (is_flag(a, NULL, "--stats-json")) {
             o->stats_json = val;
         } else if (is_flag(a, NULL, "--endpoint-url")) {
@@ -519,6 +530,7 @@ int cli_scan(int argc, char **argv)
     struct cli_logs *logs = NULL;
     FILE *out_file = NULL;
     struct scan_source source;
+    struct cli_scan_verify *verify = NULL;
     struct scan_stats stats;
     struct cli_alerts *alerts = NULL;
     struct lsf_err err;
@@ -545,6 +557,10 @@ int cli_scan(int argc, char **argv)
         out_file = cli_output_open(opts.logs.output_path, &err);
         rc = out_file ? LSF_OK : LSF_E_IO;
     }
+    if (rc == LSF_OK && opts.verify &&
+            cli_scan_verify_begin(opts.paths, opts.n_paths, opts.verify_keys, opts.n_verify_keys,
+                    &opts.s3, opts.output == CLI_OUT_JSONL, &source, &verify) != 0)
+        goto out;
     if (rc == LSF_OK) {
         FILE *out = logs ? cli_logs_output(logs) : out_file ? out_file : stdout;
         struct cli_sink sink_state = {opts.output, opts.excerpt_len, out, logs, set};
@@ -553,6 +569,8 @@ int cli_scan(int argc, char **argv)
 
         cli_alerts_wrap(alerts, &sink);
         rc = scan_run(eng, &opts.scan, &source, &sink, &stats, &err);
+        if (rc == LSF_OK && verify != NULL)
+            stats.n_findings += cli_scan_verify_end(verify, out, opts.is_quiet);
         /* The spool is fsynced before the final checkpoint, and delivery comes after it. */
         if (rc == LSF_OK)
             rc = cli_alerts_after_scan(alerts, &stats, &err);
@@ -583,6 +601,7 @@ out:
     cli_alerts_free(alerts);
     cli_alerts_opts_cleanup(&opts.alerts);
     scan_stats_cleanup(&stats);
+    cli_scan_verify_free(verify);
     fetch_files_free(files);
     fetch_s3_free(s3);
     cli_logs_free(logs);

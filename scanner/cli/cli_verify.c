@@ -8,13 +8,18 @@
  * a listing that failed).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "frame.h"
+#include "scan.h"
 #include "src_s3.h"
 #include "verify.h"
 #include "verify_s3.h"
@@ -24,7 +29,7 @@
 #define VERIFY_EXIT_OK      0
 #define VERIFY_EXIT_INVALID 1
 #define VERIFY_EXIT_ERROR   2
-#define MAX_KEYS            64
+#define MAX_KEYS            CLI_VERIFY_MAX_KEYS
 
 struct cli_verify_opts {
     const char *public_keys[MAX_KEYS];
@@ -41,8 +46,10 @@ struct cli_verify_opts {
     bool is_verbose;
     bool check_unlisted;
     bool fetch_public_keys;
+    bool check_archives;
     unsigned jobs;
     const char *src;
+    const char *copy_to;
 };
 
 static void verify_usage(FILE *to)
@@ -62,7 +69,12 @@ static void verify_usage(FILE *to)
             "      --manifest FILE     compare SRC with a manifest (logsift manifest create)\n"
             "      --manifest-key FILE key to check the manifest's signature (HMAC secret or\n"
             "                          Ed25519 public key; else $LOGSIFT_MANIFEST_KEY)\n"
+            "      --archives          instead of digests: check every object as an archive\n"
+            "                          (gzip CRC-32/ISIZE, zstd checksums, truncation, trailing\n"
+            "                          bytes) and against its S3 ETag / x-amz-checksum-*\n"
             "      --no-unlisted       do not report log files that no digest lists\n"
+            "      --copy-to DIR       also write every digest and log read to DIR, digests\n"
+            "                          with <digest>.sig.json signature sidecars\n"
             "  -j, --jobs N            log files fetched and hashed at once (default 8)\n"
             "  -o, --output FMT        text (default) or jsonl\n"
             "  -v, --verbose           also print the valid files\n"
@@ -88,6 +100,9 @@ static int parse_verify_args(int argc, char **argv, struct cli_verify_opts *o)
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
             o->is_verbose = true;
             takes = false;
+        } else if (strcmp(a, "--archives") == 0) {
+            o->check_archives = true;
+            takes = false;
         } else if (strcmp(a, "--no-unlisted") == 0) {
             o->check_unlisted = false;
             takes = false;
@@ -109,6 +124,8 @@ static int parse_verify_args(int argc, char **argv, struct cli_verify_opts *o)
                 o->since = v;
             } else if (strcmp(a, "--until") == 0) {
                 o->until = v;
+            } else if (strcmp(a, "--copy-to") == 0) {
+                o->copy_to = v;
             } else if (strcmp(a, "--bucket") == 0) {
                 o->bucket = v;
             } else if (strcmp(a, "--manifest") == 0) {
@@ -361,24 +378,31 @@ static int cli_verify_run(int argc, char **argv)
     if (o.manifest != NULL) {
         if (verify_manifest_check(&store, o.manifest, o.manifest_key, &rep, &err) != LSF_OK)
             goto out;
+    } else if (o.check_archives) {
+        struct verify_trail_opts aopts = {.jobs = o.jobs};
+
+        if (verify_archives(&store, &aopts, &rep, &err) != LSF_OK)
+            goto out;
     } else {
+        struct verify_s3_keys keys = {&store, kr, o.since, o.until};
+        bool is_online = !store.is_local && o.fetch_public_keys;
         struct verify_trail_opts topts = {
             .since = o.since,
             .until = o.until,
             .jobs = o.jobs,
             .check_unlisted = o.check_unlisted,
+            .load_region_keys = is_online ? verify_s3_load_region_keys : NULL,
+            .keys_ctx = &keys,
+            .copy_to = o.copy_to,
         };
 
-        if (!store.is_local && o.fetch_public_keys &&
-                verify_s3_list_public_keys(&store, kr, o.since, o.until, &err) != LSF_OK)
-            goto out;
         if (verify_trail(&store, kr, &topts, &rep, &err) != LSF_OK)
             goto out;
     }
     if (o.is_jsonl) {
         is_failed = verify_report_print_jsonl(&rep, stdout);
     } else {
-        if (o.manifest == NULL)
+        if (o.manifest == NULL && !o.check_archives)
             printf("Validating log files in %s\n\n", o.src);
         fflush(stdout);
         is_failed = verify_report_print_text(&rep, o.is_verbose, stdout, stderr);
@@ -392,4 +416,185 @@ out:
     verify_keyring_free(kr);
     fflush(stdout);
     return status;
+}
+
+/* ---- logsift scan --verify ------------------------------------------------------------------ */
+
+/*
+ * The digests under the scanned paths are walked first (signatures, chain, unlisted logs); the
+ * logs they list are not fetched. Instead the scan's own source is wrapped: each input's
+ * decompressed bytes pass through a verify_tap, and when an input ends its SHA-256 is compared
+ * with the digest's. Every failure becomes a high-severity finding in the scan's output.
+ */
+struct cli_scan_verify {
+    struct scan_source inner;
+    struct verify_report rep;
+    struct verify_expect expect;
+    struct verify_keyring *kr;
+    pthread_mutex_t mu; /* guards rep: inputs end on worker threads */
+    bool is_jsonl;
+    bool is_out_of_memory;
+};
+
+static void scan_input_done(void *ctx, const char *name, const char *sha256_hex, uint64_t len)
+{
+    struct cli_scan_verify *v = ctx;
+    const char *want = verify_expect_find(&v->expect, name);
+    enum lsf_code rc;
+
+    (void)len;
+    if (want == NULL)
+        return;
+    pthread_mutex_lock(&v->mu);
+    if (strcmp(want, sha256_hex) != 0)
+        rc = verify_report_add(&v->rep, VERIFY_KIND_LOG, VERIFY_HASH_MISMATCH, name,
+                "SHA-256 of the scanned bytes is %s, the digest says %s (the log was altered)",
+                sha256_hex, want);
+    else
+        rc = verify_report_add(&v->rep, VERIFY_KIND_LOG, VERIFY_VALID, name, "%s", "");
+    if (rc != LSF_OK)
+        v->is_out_of_memory = true; /* reported by cli_scan_verify_end */
+    pthread_mutex_unlock(&v->mu);
+}
+
+static enum lsf_code verify_source_next(void *self, char **name, struct lsf_reader *rd, bool *done,
+        struct lsf_err *err)
+{
+    struct cli_scan_verify *v = self;
+    struct lsf_reader raw = {0};
+    enum lsf_code rc = v->inner.next(v->inner.self, name, &raw, done, err);
+
+    if (rc != LSF_OK || *done)
+        return rc;
+    if (verify_expect_find(&v->expect, *name) == NULL) {
+        *rd = raw; /* not a log any digest lists: nothing to compare */
+        return LSF_OK;
+    }
+    return verify_tap_wrap(raw, *name, scan_input_done, v, rd, err);
+}
+
+int cli_scan_verify_begin(const char *const *paths, size_t n_paths, const char *const *key_files,
+        size_t n_key_files, const struct fetch_s3_opts *s3, bool is_jsonl,
+        struct scan_source *source, struct cli_scan_verify **out)
+{
+    struct cli_scan_verify *v = calloc(1, sizeof(*v));
+    struct lsf_err err;
+    enum lsf_code rc = LSF_OK;
+
+    *out = NULL;
+    lsf_err_clear(&err);
+    if (v == NULL) {
+        fprintf(stderr, "logsift: out of memory for --verify\n");
+        return -1;
+    }
+    pthread_mutex_init(&v->mu, NULL);
+    verify_report_init(&v->rep);
+    v->is_jsonl = is_jsonl;
+    rc = verify_keyring_new(&v->kr, &err);
+    for (size_t i = 0; rc == LSF_OK && i < n_key_files; i++)
+        rc = verify_keyring_add_file(v->kr, key_files[i], &err);
+    for (size_t i = 0; rc == LSF_OK && i < n_paths; i++) {
+        struct cli_verify_opts o;
+        struct verify_store store = {0};
+        /* the scan's --since/--until (S3 day paths) also bound the digests walked */
+        struct verify_trail_opts topts = {.since = s3->since, .until = s3->until, .jobs = 8,
+                .check_unlisted = true, .expect = &v->expect};
+        struct verify_s3_keys keys;
+
+        memset(&o, 0, sizeof(o));
+        o.src = paths[i];
+        o.endpoint_url = s3->endpoint_url;
+        o.region = s3->region;
+        o.profile = s3->profile;
+        o.jobs = 8;
+        if (!fetch_s3_is_url(paths[i])) {
+            struct stat st;
+
+            if (stat(paths[i], &st) != 0 || !S_ISDIR(st.st_mode))
+                continue; /* a single file or stdin: no digests beside it */
+        }
+        rc = open_store(&o, &store, &err);
+        keys = (struct verify_s3_keys){&store, v->kr, s3->since, s3->until};
+        if (!store.is_local) {
+            topts.load_region_keys = verify_s3_load_region_keys; /* each digest region's keys */
+            topts.keys_ctx = &keys;
+        }
+        if (rc == LSF_OK)
+            rc = verify_trail(&store, v->kr, &topts, &v->rep, &err);
+        verify_store_close(&store);
+    }
+    if (rc != LSF_OK) {
+        fprintf(stderr, "logsift: --verify: %s\n", err.msg);
+        cli_scan_verify_free(v);
+        return -1;
+    }
+    v->inner = *source;
+    *source = (struct scan_source){verify_source_next, v};
+    *out = v;
+    return 0;
+}
+
+/* One integrity failure as a finding line, in the scan's JSONL schema or as a table row. */
+static void print_integrity_finding(const struct cli_scan_verify *v, const struct verify_item *it,
+        FILE *to)
+{
+    char rule[96];
+
+    snprintf(rule, sizeof(rule), "logsift.integrity.%s", verify_verdict_name(it->verdict));
+    if (v->is_jsonl) {
+        json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:n, s:n, s:[], s:s}",
+                "v", 1, "rule", rule, "title", verify_verdict_text(it->verdict), "severity",
+                "high", "source", it->uri, "format", verify_kind_name(it->kind), "offset",
+                "ordinal", "time", "event_truncated", "patterns", "event", it->detail);
+        char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+        if (text)
+            fprintf(to, "%s\n", text);
+        free(text);
+        json_decref(doc);
+    } else {
+        fprintf(to, "high      %-40s %s  %s\n", rule, it->uri, it->detail);
+    }
+}
+
+size_t cli_scan_verify_end(struct cli_scan_verify *v, FILE *findings, bool is_quiet)
+{
+    size_t n_bad = 0;
+    size_t n_logs = 0;
+    size_t n_ok = 0;
+
+    for (size_t i = 0; i < v->rep.n_items; i++) {
+        const struct verify_item *it = &v->rep.items[i];
+
+        if (it->kind == VERIFY_KIND_LOG && it->verdict != VERIFY_UNLISTED_LOG) {
+            n_logs++;
+            n_ok += it->verdict == VERIFY_VALID;
+        }
+        if (!verify_verdict_is_failure(it->verdict))
+            continue;
+        n_bad++;
+        print_integrity_finding(v, it, findings);
+    }
+    fflush(findings);
+    if (v->is_out_of_memory) {
+        fprintf(stderr, "logsift: --verify: out of memory recording results; some log files "
+                "were not compared\n");
+        n_bad++;
+    }
+    if (!is_quiet)
+        fprintf(stderr, "logsift: --verify: %zu/%zu scanned log files match their digests, "
+                "%zu integrity findings (%zu digests checked)\n", n_ok, n_logs, n_bad,
+                verify_report_count(&v->rep, VERIFY_KIND_DIGEST, -1));
+    return n_bad;
+}
+
+void cli_scan_verify_free(struct cli_scan_verify *v)
+{
+    if (v == NULL)
+        return;
+    verify_report_cleanup(&v->rep);
+    verify_expect_cleanup(&v->expect);
+    verify_keyring_free(v->kr);
+    pthread_mutex_destroy(&v->mu);
+    free(v);
 }

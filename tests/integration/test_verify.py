@@ -204,6 +204,38 @@ class LocalDigestTest(unittest.TestCase):
         digests = [i[2] for i in verdicts(out)[0] if i[0] == "digest"]
         self.assertEqual(digests, [D[14], D[13]])
 
+    def scan_verify(self, scenario, env=None, src=None):
+        cache = os.path.join(self.fx.root, "rule-cache")
+        code, out, err = run(["scan", "--verify", "--public-key", self.fx.keys.pub_pem,
+                              src or os.path.join(self.fx.root, "signed", scenario)],
+                             env=dict(env or os.environ, LOGSIFT_CACHE_DIR=cache))
+        lines = [json.loads(line) for line in out.splitlines()]
+        integrity = [(d["rule"], d["source"].split("AWSLogs/", 1)[1]) for d in lines
+                     if d["rule"].startswith("logsift.integrity.")]
+        threats = [d for d in lines if not d["rule"].startswith("logsift.integrity.")]
+        return code, integrity, threats, err
+
+    def test_scan_verify_hashes_the_scanned_bytes_and_reports_a_tampered_log_as_a_finding(self):
+        code, integrity, threats, err = self.scan_verify("tampered_log")
+        self.assertEqual(code, 0, err)  # grep semantics: findings were found
+        self.assertEqual(integrity, [("logsift.integrity.hash_mismatch", LOG[12].split("AWSLogs/", 1)[1])])
+        self.assertIn("2/3 scanned log files match their digests", err)
+        # the threat hunt ran over the same bytes: the 7.8 log is a root console login
+        self.assertTrue(any(d["rule"] == "aws.signin.root_console_login" for d in threats))
+
+    def test_scan_verify_of_a_valid_trail_adds_no_finding(self):
+        code, integrity, threats, err = self.scan_verify("valid")
+        self.assertEqual(integrity, [], err)
+        self.assertIn("3/3 scanned log files match their digests", err)
+        _, _, plain_threats, _ = self.scan_verify("valid")
+        code2, out2, _ = run(["scan", os.path.join(self.fx.root, "signed", "valid")],
+                             env=dict(os.environ, LOGSIFT_CACHE_DIR=os.path.join(self.fx.root, "rule-cache")))
+        self.assertEqual(len(threats), len(out2.splitlines()))
+
+    def test_scan_verify_reports_digest_failures_as_findings(self):
+        code, integrity, _, err = self.scan_verify("edited_digest")
+        self.assertIn(("logsift.integrity.bad_signature", D[13].split("AWSLogs/", 1)[1]), integrity)
+
     def test_bad_key_file_is_a_usage_error(self):
         bad = os.path.join(self.fx.root, "not-a-key.pem")
         with open(bad, "w") as f:
@@ -327,6 +359,30 @@ class S3DigestTest(S3Servers):
         for scenario in vf.SCENARIOS:
             with self.subTest(scenario=scenario):
                 self.check(scenario)
+
+    def test_scan_verify_over_s3_reads_each_log_once_and_flags_the_tampered_one(self):
+        self.load("tampered_log")
+        cache = os.path.join(self.tmp, "rule-cache")
+        proc = subprocess.run([LOGSIFT, "scan", "--verify", f"s3://{vf.BUCKET}/AWSLogs/"],
+                              capture_output=True, env=dict(self.env, LOGSIFT_CACHE_DIR=cache),
+                              timeout=120)
+        lines = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+        bad = [d["source"] for d in lines if d["rule"] == "logsift.integrity.hash_mismatch"]
+        self.assertEqual(bad, [f"s3://{vf.BUCKET}/{LOG[12]}"], proc.stderr.decode())
+        self.assertIn("2/3 scanned log files match", proc.stderr.decode())
+
+    def test_copy_to_writes_a_local_copy_that_verifies_offline_with_its_signatures(self):
+        self.load("valid")
+        copy = os.path.join(self.tmp, "copy")
+        shutil.rmtree(copy, True)
+        code, _, err = run(["verify", "--copy-to", copy, f"s3://{vf.BUCKET}/AWSLogs/"], env=self.env)
+        self.assertEqual(code, 0, err)
+        self.assertTrue(os.path.exists(os.path.join(copy, D[12]) + ".sig.json"))
+        code, out, err = run(["verify", "-o", "jsonl", "--public-key", self.fx.keys.pub_pem, copy])
+        items, summary = verdicts(out)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(summary["summary"]["digest"]["valid"], 4)
+        self.assertEqual(summary["summary"]["log"]["valid"], 3)
 
     def test_digest_without_signature_metadata_fails_its_signature(self):
         self.load("valid")
@@ -462,6 +518,44 @@ def cwl_export(root):
         doc = f.read()
     with open(os.path.join(fh, "stream-1-2024-01-15-11-00-00-abcd.gz"), "wb") as f:
         f.write(gzip.compress(doc, mtime=0) + gzip.compress(doc, mtime=0))
+
+
+class ArchiveTest(unittest.TestCase):
+    """verify --archives: every object of a backup checked as an archive, no digests needed."""
+
+    def test_damaged_archives_are_named_with_the_cause_and_unchecked_zstd_frames_noted(self):
+        root = tempfile.mkdtemp(prefix="logsift-archives-")
+        self.addCleanup(shutil.rmtree, root, True)
+        cwl_export(root)
+        sshd = os.path.join(root, "exportedlogs/task-1/sshd")
+        with open(os.path.join(sshd, "000000.gz"), "rb") as f:
+            good = f.read()
+        with open(os.path.join(sshd, "cut.gz"), "wb") as f:
+            f.write(good[: len(good) // 2])
+        with open(os.path.join(sshd, "tail.gz"), "wb") as f:
+            f.write(good + b"trailing bytes")
+        crc = bytearray(good)
+        crc[-8] ^= 0xFF  # the member's CRC-32
+        with open(os.path.join(sshd, "crc.gz"), "wb") as f:
+            f.write(bytes(crc))
+        plain = gzip.decompress(good)
+        for name, flag in (("nock.zst", "--no-check"), ("ck.zst", "--check")):
+            subprocess.run(["zstd", "-q", flag, "-o", os.path.join(sshd, name)], input=plain,
+                           check=True)
+        code, out, err = run(["verify", "--archives", "-o", "jsonl", root])
+        items = verdicts(out)[0]
+        self.assertEqual(code, 1, err)
+        got = {(v, k.rsplit("/", 1)[-1]) for kind, v, k in items if kind == "object"}
+        for want in (("invalid_format", "cut.gz"), ("invalid_format", "tail.gz"),
+                     ("invalid_format", "crc.gz"), ("valid", "000000.gz"), ("valid", "ck.zst"),
+                     ("valid", "nock.zst"), ("note", "nock.zst")):
+            self.assertIn(want, got)
+        self.assertNotIn(("note", "ck.zst"), got)
+        self.assertNotIn(("valid", "aws-logs-write-test"), got)  # the permission probe
+        code, out, err = run(["verify", "--archives", root])
+        self.assertIn("archive truncated", err)
+        self.assertIn("garbage after the last gzip member", err)
+        self.assertIn("zstd frames carry no content checksum", out)
 
 
 class ManifestTest(unittest.TestCase):

@@ -263,6 +263,54 @@ static void etags_and_checksums_match_the_reference_values(void **state)
     verify_object_cleanup(&obj);
 }
 
+struct tap_result {
+    int calls;
+    char hex[65];
+    uint64_t len;
+};
+
+static void on_tap_done(void *ctx, const char *name, const char *sha256_hex, uint64_t len)
+{
+    struct tap_result *r = ctx;
+
+    assert_string_equal(name, "s3://b/k.json.gz");
+    r->calls++;
+    snprintf(r->hex, sizeof(r->hex), "%s", sha256_hex);
+    r->len = len;
+}
+
+static void tap_hashes_every_byte_it_passes_on_and_reports_once(void **state)
+{
+    struct tu_bytes text = tu_log_text(100000, 11);
+    struct lsf_mem_reader mem = {.data = text.data, .len = text.len, .max_step = 777};
+    struct lsf_reader raw;
+    struct lsf_reader rd;
+    struct lsf_err err;
+    struct tap_result r = {0};
+    unsigned char buf[4096];
+    unsigned char md[32];
+    char want[65];
+    size_t total = 0;
+    size_t n;
+
+    (void)state;
+    lsf_mem_reader_init(&mem, &raw);
+    assert_int_equal(verify_tap_wrap(raw, "s3://b/k.json.gz", on_tap_done, &r, &rd, &err), LSF_OK);
+    do {
+        assert_int_equal(lsf_reader_read(&rd, buf, sizeof(buf), &n, &err), LSF_OK);
+        assert_memory_equal(buf, text.data + total, n);
+        total += n;
+    } while (n > 0);
+    assert_int_equal(lsf_reader_read(&rd, buf, sizeof(buf), &n, &err), LSF_OK); /* EOF again */
+    lsf_reader_close(&rd);
+    EVP_Digest(text.data, text.len, md, NULL, EVP_sha256(), NULL);
+    verify_hex(md, 32, want);
+    assert_int_equal(r.calls, 1);
+    assert_string_equal(r.hex, want);
+    assert_int_equal(r.len, text.len);
+    free(text.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +320,7 @@ int main(void)
             cmocka_unit_test(archives_hash_their_decompressed_bytes),
             cmocka_unit_test(damaged_archives_are_input_errors_naming_the_object),
             cmocka_unit_test(etags_and_checksums_match_the_reference_values),
+            cmocka_unit_test(tap_hashes_every_byte_it_passes_on_and_reports_once),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
