@@ -65,14 +65,21 @@ enum lsf_code pat_sigma_add_text(struct pat_set *set, const char *name, const ch
         struct sg_prefilter pf;
         char doc_name[600];
 
-        /* A rule is named after its file ("aws_cloudtrail_stop_logging", "x#2" for a file's
-         * second rule): readable in findings, alerts and metric dimensions. Its Sigma id stays
-         * with it, so correlations and `rules check` still know it by that. */
-        rule_name_of(name, i, doc_name, sizeof(doc_name));
-        docs[i].rule->sigma_id = docs[i].id;
-        docs[i].id = strdup(doc_name);
-        if (docs[i].id == NULL)
-            rc = lsf_fail(err, LSF_E_NOMEM, "%s: out of memory reading rules", name);
+        /* A file with one rule names it ("aws_cloudtrail_stop_logging"): readable in
+         * findings, alerts and metric dimensions, as SigmaHQ names its files. In a file of
+         * several rules each keeps its Sigma id, or is "file#N" without one. The Sigma id
+         * stays with the rule either way, for correlations and `rules check`. */
+        if (n == 1 || docs[i].id == NULL) {
+            rule_name_of(name, i, doc_name, sizeof(doc_name));
+            docs[i].rule->sigma_id = docs[i].id;
+            docs[i].id = strdup(doc_name);
+            if (docs[i].id == NULL)
+                rc = lsf_fail(err, LSF_E_NOMEM, "%s: out of memory reading rules", name);
+        } else {
+            docs[i].rule->sigma_id = strdup(docs[i].id);
+            if (docs[i].rule->sigma_id == NULL)
+                rc = lsf_fail(err, LSF_E_NOMEM, "%s: out of memory reading rules", name);
+        }
         memset(&pf, 0, sizeof(pf));
         if (rc == LSF_OK)
             rc = sg_prefilter_build(docs[i].rule, &pf, err);
