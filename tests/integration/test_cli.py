@@ -119,7 +119,14 @@ class RealLogs(Base):
 
     def test_all_shared_data_scans_and_only_zips_are_refused(self):
         code, st, err = stats([DATA], self.tmp)
-        problems = [line for line in err.splitlines() if line.startswith("logsift: ")]
+        lines = [line for line in err.splitlines() if line.startswith("logsift: ")]
+        # crowdsec's parser.assert files quote log lines without their syslog stamps, so the
+        # correlations cannot place them in time: counted out loud, once, not dropped silently.
+        untimed = [line for line in lines if line.startswith("logsift: correlations: ")]
+        self.assertLessEqual(len(untimed), 1, err)
+        for line in untimed:
+            self.assertIn("no timestamp", line)
+        problems = [line for line in lines if line not in untimed]
         zips = glob.glob(os.path.join(DATA, "**/*.zip"), recursive=True)
         self.assertEqual(len(problems), len(zips), err)
         for line in problems:
@@ -196,7 +203,9 @@ class BadInput(Base):
         line, out = self.one_problem(path, "trunc.log.gz", "truncated", "events before it were scanned")
 
     def test_truncated_zstd(self):
-        src = self.write("z.log", "\n".join(f"line {i} Failed password for x" for i in range(20000)))
+        src = self.write("z.log", "\n".join(
+            f"Jan  1 00:{i // 60 % 60:02d}:{i % 60:02d} h sshd[1]: Failed password for x from "
+            f"10.0.{i // 250 % 250}.{i % 250} port 22 ssh2" for i in range(20000)))
         subprocess.run(["zstd", "-q", "-f", src, "-o", src + ".zst"], check=True)
         data = read_bytes(src + ".zst")
         os.remove(src)

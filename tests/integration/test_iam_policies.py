@@ -27,6 +27,9 @@ SERVICES = {"s3": "s3", "logs": "logs", "sns": "sns", "cloudwatch": "cloudwatch"
 # S3 operations whose IAM action has another name (Service Authorization Reference, S3).
 S3_ACTIONS = {"ListObjectsV2": "ListBucket", "ListObjects": "ListBucket",
               "HeadBucket": "ListBucket", "HeadObject": "GetObject"}
+# SNS has no action of its own for PublishBatch: sns:Publish authorizes it (SNS API
+# Reference, PublishBatch).
+SNS_ACTIONS = {"PublishBatch": "Publish"}
 # Authorized by something other than an identity policy.
 NEEDS_NO_POLICY = {
     "sts:AssumeRoleWithWebIdentity": "allowed by the role's trust policy",
@@ -47,7 +50,8 @@ def operations():
     ops = {}
     for service, prefix in SERVICES.items():
         for op in session.get_service_model(service).operation_names:
-            action = S3_ACTIONS.get(op, op) if service == "s3" else op
+            action = (S3_ACTIONS.get(op, op) if service == "s3" else
+                      SNS_ACTIONS.get(op, op) if service == "sns" else op)
             ops.setdefault(op, []).append("%s:%s" % (prefix, action))
     return ops
 
