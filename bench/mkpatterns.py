@@ -224,7 +224,7 @@ def to_ere(rx, flags):
     """GNU grep -E: (?: becomes (, (?i:X) and the i flag become [xX] letter classes, \\d
     becomes [0-9]; \\s \\w \\b stay (GNU extensions); inside brackets \\d and escaped
     punctuation are rewritten and \\n dropped (lines hold no newline). Raises Unsupported
-    for anything else (lookaround, \\x escapes, s/m flags)."""
+    for anything else (lookaround, \\x escapes of unprintable bytes, s/m flags)."""
     if "s" in flags or "m" in flags:
         raise Unsupported("s/m flags")
     out = []
@@ -281,6 +281,17 @@ def to_ere(rx, flags):
                 raise Unsupported("empty class")
             out.append("[" + neg + body + "]")
             i = j + 1
+            continue
+        if c == "\\" and rx[i + 1:i + 2] == "x" and re.fullmatch(r"[0-9a-fA-F]{2}", rx[i + 2:i + 4]):
+            # \xHH (logsift rules export writes literals so): the character itself
+            ch = chr(int(rx[i + 2:i + 4], 16))
+            if not (" " <= ch <= "~"):
+                raise Unsupported("\\x%s" % rx[i + 2:i + 4])
+            if ci and ch.isalpha():
+                out.append("[" + ch.lower() + ch.upper() + "]")
+            else:
+                out.append("\\" + ch if ch in META else ch)
+            i += 4
             continue
         if c == "\\" and i + 1 < n:
             e = rx[i + 1]

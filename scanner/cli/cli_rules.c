@@ -20,10 +20,13 @@ static void rules_usage(FILE *to)
 {
     fprintf(to,
             "usage: logsift rules check PATH...\n"
+            "       logsift rules export PATH... > FILE.rules\n"
             "Validate rule files (hsbench .rules, Sigma .yml/.yaml, or folders of Sigma rules)\n"
             "and report, per rule, whether and how Hyperscan prefilters it. Refused rules are\n"
             "listed with file:line and the reason. Exit status: 0 all valid, 2 otherwise.\n"
-            "  --default   also check the bundled default pack\n");
+            "export writes the Hyperscan patterns the rules compile to, as an hsbench file\n"
+            "(for hsbench, a bare hs_scan or grep-class tools: the prefilter alone).\n"
+            "  --default   also load the bundled default pack\n");
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -157,6 +160,92 @@ static void print_rule(const struct pat_set *set, const struct pat_rule *rule)
                     : "");
 }
 
+/* Load what argv names (--default for the bundled pack), counting refusals; the number of
+ * sources named goes to *n_paths. */
+static void load_args(struct pat_set *set, int argc, char **argv, unsigned *n_bad,
+        int *n_paths)
+{
+    struct lsf_err err;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--default") == 0) {
+            lsf_err_clear(&err);
+            if (pat_set_add_default(set, &err) != LSF_OK) {
+                printf("REFUSED %s\n", err.msg);
+                (*n_bad)++;
+            }
+        } else {
+            check_path(set, argv[i], 0, n_bad);
+        }
+        (*n_paths)++;
+    }
+}
+
+/* The HS_FLAG_* bits of a pattern as hsbench flag letters. */
+static void flag_letters(unsigned hs_flags, char *out)
+{
+    static const struct {
+        unsigned flag;
+        char letter;
+    } letters[] = {
+        {HS_FLAG_CASELESS, 'i'},  {HS_FLAG_DOTALL, 's'}, {HS_FLAG_MULTILINE, 'm'},
+        {HS_FLAG_ALLOWEMPTY, 'V'}, {HS_FLAG_UTF8, '8'},   {HS_FLAG_UCP, 'W'},
+        {HS_FLAG_PREFILTER, 'P'},  {HS_FLAG_SOM_LEFTMOST, 'L'},
+    };
+
+    for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++) {
+        if (hs_flags & letters[i].flag)
+            *out++ = letters[i].letter;
+    }
+    *out = '\0';
+}
+
+/*
+ * "logsift rules export": the Hyperscan patterns a rule set compiles to, as an hsbench
+ * file (ID:/regex/flags), so hsbench, a bare hs_scan or a grep-class tool can scan exactly
+ * the literals logsift's prefilter scans. Rule logic (combinations, Sigma confirmation) is
+ * not in it: each pattern stands alone.
+ */
+static int rules_export(int argc, char **argv)
+{
+    struct pat_set *set = NULL;
+    struct lsf_err err;
+    unsigned n_bad = 0;
+    int n_paths = 0;
+
+    lsf_err_clear(&err);
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        rules_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? CLI_EXIT_ERROR : 0;
+    }
+    if (pat_set_new(&set, &err) != LSF_OK) {
+        fprintf(stderr, "logsift rules: %s\n", err.msg);
+        return CLI_EXIT_ERROR;
+    }
+    load_args(set, argc, argv, &n_bad, &n_paths);
+    if (n_bad > 0) {
+        fprintf(stderr, "logsift rules export: %u refused (run 'logsift rules check' on the same "
+                "paths for the reasons)\n", n_bad);
+        pat_set_free(set);
+        return CLI_EXIT_ERROR;
+    }
+    printf("# Hyperscan patterns of: logsift rules export");
+    for (int i = 1; i < argc; i++)
+        printf(" %s", argv[i]);
+    printf("\n");
+    for (size_t i = 0; i < pat_set_n_patterns(set); i++) {
+        const struct pat_pattern *p = pat_set_pattern(set, i);
+        char flags[16];
+        flag_letters(p->hs_flags, flags);
+        printf("%u:/%s/%s", p->id, p->expr, flags);
+        if (p->ext.flags & HS_EXT_FLAG_MIN_OFFSET)
+            printf("{min_offset=%llu}", (unsigned long long)p->ext.min_offset);
+        printf("\n");
+    }
+    pat_set_free(set);
+    return fflush(stdout) == 0 ? 0 : CLI_EXIT_ERROR;
+}
+
 static int rules_check(int argc, char **argv)
 {
     struct pat_set *set = NULL;
@@ -172,22 +261,12 @@ static int rules_check(int argc, char **argv)
         fprintf(stderr, "logsift rules: %s\n", err.msg);
         return CLI_EXIT_ERROR;
     }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--default") == 0) {
-            lsf_err_clear(&err);
-            if (pat_set_add_default(set, &err) != LSF_OK) {
-                printf("REFUSED %s\n", err.msg);
-                n_bad++;
-            }
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            rules_usage(stdout);
-            status = 0;
-            goto out;
-        } else {
-            check_path(set, argv[i], 0, &n_bad);
-        }
-        n_paths++;
+    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        rules_usage(stdout);
+        status = 0;
+        goto out;
     }
+    load_args(set, argc, argv, &n_bad, &n_paths);
     if (n_paths == 0) {
         rules_usage(stderr);
         goto out;
@@ -226,6 +305,8 @@ int cli_rules(int argc, char **argv)
 {
     if (argc >= 2 && strcmp(argv[1], "check") == 0)
         return rules_check(argc - 1, argv + 1);
+    if (argc >= 2 && strcmp(argv[1], "export") == 0)
+        return rules_export(argc - 1, argv + 1);
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         rules_usage(stdout);
         return 0;
