@@ -486,9 +486,9 @@ def load_rules(paths):
     for p in paths:
         if os.path.isdir(p):
             for root, dirs, names in os.walk(p):
-                # pending/ rules wait for engine support (patterns/packs/README.md); name
-                # the folder explicitly to evaluate them.
-                dirs[:] = sorted(d for d in dirs if d != "pending")
+                # pending/ and hunting/ are not in the default pack (patterns/packs/README.md);
+                # name the folder explicitly to evaluate them.
+                dirs[:] = sorted(d for d in dirs if d not in ("pending", "hunting"))
                 files += [os.path.join(root, n) for n in sorted(names)
                           if n.endswith((".yml", ".yaml"))]
         else:
