@@ -146,6 +146,57 @@ static char *member(json_t *obj, const char *name)
     return dup_or_empty(obj ? json_string_value(json_object_get(obj, name)) : NULL);
 }
 
+/*
+ * The value of field name in a correlation group "f1=v1, f2=v2" (scan_corr's key: each
+ * group-by field's first value), or "" when the group has no such field or it was empty.
+ */
+static char *group_value(const char *group, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = group;
+
+    while (p != NULL && *p) {
+        if (strncmp(p, name, n) == 0 && p[n] == '=') {
+            const char *v = p + n + 1;
+            const char *end = strstr(v, ", ");
+            return strndup(v, end ? (size_t)(end - v) : strlen(v));
+        }
+        p = strstr(p, ", ");
+        if (p != NULL)
+            p += 2;
+    }
+    return strdup("");
+}
+
+/* The first non-empty group value among names (NULL-terminated), or "". */
+static char *group_first(const char *group, const char *const *names)
+{
+    char *v = strdup("");
+
+    for (size_t i = 0; names[i] != NULL && v != NULL && v[0] == '\0'; i++) {
+        free(v);
+        v = group_value(group, names[i]);
+    }
+    return v;
+}
+
+/* A correlation finding names no single event: who and from where are its group's values. */
+static void from_correlation(json_t *ev, struct alert_record *rec)
+{
+    static const char *const principals[] = {"userIdentity.arn", "userIdentity.principalId",
+            NULL};
+    static const char *const addresses[] = {"sourceIPAddress", "rhost", NULL};
+    const char *group = json_string_value(json_object_get(ev, "group"));
+
+    rec->is_correlation = true;
+    if (group == NULL)
+        return;
+    free(rec->principal);
+    rec->principal = group_first(group, principals);
+    free(rec->source_ip);
+    rec->source_ip = group_first(group, addresses);
+}
+
 void alert_record_cleanup(struct alert_record *rec)
 {
     char **fields[] = {&rec->rule, &rec->title, &rec->severity, &rec->why, &rec->source,
@@ -194,6 +245,9 @@ enum lsf_code alert_record_from_finding(const struct lsf_finding *f, const char 
     rec->source_ip = member(ev, "sourceIPAddress");
     rec->region = member(ev, "awsRegion");
     rec->account = member(ev, "recipientAccountId");
+    if (ev != NULL && json_is_string(json_object_get(ev, "correlation")) &&
+            json_object_get(ev, "eventID") == NULL)
+        from_correlation(ev, rec);
     json_decref(ev);
 
     lsf_buf_init(&ex, excerpt_len * 3 + 16);

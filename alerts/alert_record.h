@@ -48,10 +48,16 @@ struct alert_record {
     char *account;     /* recipientAccountId */
     char *excerpt;     /* the event, at most the excerpt length, valid UTF-8 */
     bool is_excerpt_cut;
+    /* A correlation finding: its event is the engine's {"correlation", "group", ...} summary,
+     * and principal/source_ip come from the group when it is grouped by such a field. Not
+     * spooled: only the report, fed at scan time, reads it. */
+    bool is_correlation;
 };
 
 /*
- * Build rec from f: the identity, the CloudTrail fields when the event is JSON, and an excerpt
+ * Build rec from f: the identity, the CloudTrail fields when the event is JSON (for a
+ * correlation finding, the principal and address its group names: userIdentity.arn or
+ * userIdentity.principalId; sourceIPAddress or rhost), and an excerpt
  * of at most excerpt_len bytes (invalid UTF-8 replaced by U+FFFD). why may be NULL.
  * LSF_E_NOMEM (rec is then cleaned). Thread-safe.
  */

@@ -36,6 +36,7 @@ struct tally {
     uint64_t *counts;
     size_t n;
     size_t cap;
+    uint64_t n_unattributed; /* correlation findings grouped by other fields */
 };
 
 struct alert_report {
@@ -117,6 +118,22 @@ static bool tally_add(struct tally *t, const char *key)
     return true;
 }
 
+/*
+ * Count one finding's value. An event without it is "(unknown)"; a correlation finding
+ * grouped by other fields stands for many events with possibly many values, so it is kept
+ * out of the table (and noted under it) rather than inflating "(unknown)".
+ */
+static bool tally_value(struct tally *t, const char *value, bool is_correlation)
+{
+    if (value[0])
+        return tally_add(t, value);
+    if (is_correlation) {
+        t->n_unattributed++;
+        return true;
+    }
+    return tally_add(t, "(unknown)");
+}
+
 static bool add_locked(struct alert_report *rep, const struct alert_record *r)
 {
     struct rule_row *row = NULL;
@@ -165,8 +182,8 @@ static bool add_locked(struct alert_report *rep, const struct alert_record *r)
     if (rank >= 0)
         rep->by_severity[rank]++;
     rep->n_findings++;
-    return tally_add(&rep->principals, r->principal[0] ? r->principal : "(unknown)") &&
-           tally_add(&rep->ips, r->source_ip[0] ? r->source_ip : "(unknown)");
+    return tally_value(&rep->principals, r->principal, r->is_correlation) &&
+           tally_value(&rep->ips, r->source_ip, r->is_correlation);
 }
 
 enum lsf_code alert_report_add(struct alert_report *rep, const struct alert_record *r,
@@ -248,8 +265,12 @@ static void top_table(FILE *fp, const char *id, const char *heading, const char 
             fprintf(fp, "</td><td class=\"count\">%" PRIu64 "</td></tr>\n", t->counts[idx[i]]);
         }
     }
-    fprintf(fp, "</table>%s</section>\n",
-            t->n > REPORT_TOP_N ? "<p class=\"note\">(top 10 shown)</p>" : "");
+    fprintf(fp, "</table>%s", t->n > REPORT_TOP_N ? "<p class=\"note\">(top 10 shown)</p>" : "");
+    if (t->n_unattributed > 0)
+        fprintf(fp, "<p class=\"note\" id=\"%s-unattributed\">%" PRIu64 " correlation "
+                "finding%s grouped by other fields not counted here</p>", id, t->n_unattributed,
+                t->n_unattributed == 1 ? "" : "s");
+    fputs("</section>\n", fp);
     free(idx);
 }
 

@@ -7,6 +7,7 @@ python3-botocore). What is expected is derived here from the Stratus Red Team de
 themselves (the events at the offsets logsift reports, labels.json's record counts, the file
 sizes), never copied from a previous run.
 """
+import calendar
 import hashlib
 import http.client
 import json
@@ -137,24 +138,62 @@ def rule_descriptions():
     return desc
 
 
-def expected_message(f, desc):
-    """The SNS message logsift must send for one JSONL finding (format: alerts/alert_sns.c)."""
+def correlation(f):
+    """A correlation finding's summary event ({"correlation", "group": "f=v, ...", "count", ...})
+    and its group as a dict; None for a finding on one log event."""
+    if not f["event"].startswith('{"correlation"'):
+        return None
+    corr = json.loads(f["event"])
+    return corr, dict(kv.split("=", 1) for kv in corr["group"].split(", "))
+
+
+def time_ms(iso):
+    """Epoch milliseconds of logsift's "2024-07-31T12:29:17.000Z"."""
+    return calendar.timegm(time.strptime(iso[:19], "%Y-%m-%dT%H:%M:%S")) * 1000 + int(iso[20:23])
+
+
+def event_id(f):
+    """The identity logsift gives a finding's event (alerts/alert_record.h): CloudTrail's eventID
+    of the event at the reported offset; a correlation finding has no single event, so it is
+    the SHA-256 of its time and summary event."""
+    if correlation(f):
+        data = b"%d\n" % time_ms(f["time"]) + f["event"].encode()
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+    return event_at(f["source"], f["offset"])["eventID"]
+
+
+def who_and_from(f):
+    """Principal and source address: of the event, or for a correlation of its group."""
+    c = correlation(f)
+    if c:
+        group = c[1]
+        return (group.get("userIdentity.arn") or group.get("userIdentity.principalId") or "",
+                group.get("sourceIPAddress") or group.get("rhost") or "")
     ev = event_at(f["source"], f["offset"])
     who = ev.get("userIdentity") or {}
-    principal = who.get("arn") or who.get("principalId") or who.get("type") or ""
+    return (who.get("arn") or who.get("principalId") or who.get("type") or "",
+            ev.get("sourceIPAddress") or "")
+
+
+def expected_message(f, desc):
+    """The SNS message logsift must send for one JSONL finding (format: alerts/alert_sns.c)."""
+    principal, address = who_and_from(f)
     unknown = "(not in the event)"
     lines = [f"logsift finding: {f['title']}", ""]
-    lines.append(f"What:   {ev['eventName']} on {ev['eventSource']}")
+    if not correlation(f):  # a correlation names no one API call, account or region
+        ev = event_at(f["source"], f["offset"])
+        lines.append(f"What:   {ev['eventName']} on {ev['eventSource']}")
     lines.append(f"Who:    {principal or unknown}")
-    lines.append(f"From:   {ev.get('sourceIPAddress') or unknown}")
+    lines.append(f"From:   {address or unknown}")
     lines.append(f"When:   {f['time']}")
-    lines.append(f"Where:  account {ev['recipientAccountId']}, region {ev['awsRegion']}")
+    if not correlation(f):
+        lines.append(f"Where:  account {ev['recipientAccountId']}, region {ev['awsRegion']}")
     lines.append(f"Rule:   {f['rule']} (severity {f['severity'].upper()})")
     text = "\n".join(lines) + "\n"
     if desc.get(f["rule"]):
         text += f"\nWhy it matters: {desc[f['rule']]}\n"
     text += (f"\nRaw event: {f['source']}, byte offset {f['offset']} ({f['format']}), "
-             f"event id {ev['eventID']}\n")
+             f"event id {f['event_id']}\n")
     text += f["event"]
     if f.get("event_truncated"):
         text += "\n[event cut to the --excerpt size]"
@@ -163,6 +202,18 @@ def expected_message(f, desc):
 
 def expected_subject(f):
     return f"logsift {f['severity'].upper()}: {f['title']}"[:99]
+
+
+def message_keys(m):
+    """The kind and (rule id, event id) keys of the findings one SNS message delivers: one, or
+    past --sns-max-per-rule (default 10) the "N more suppressed" summary's list of
+    "  <source> <offset> <event id>" lines (up to 20 of them)."""
+    rule = m["messageAttributes"]["rule_id"]["StringValue"]
+    if "more suppressed" in m["subject"]:
+        listed = m["message"].split("(source, offset, event id):\n")[1]
+        return "suppressed", [(rule, line.split()[-1]) for line in listed.splitlines()
+                              if not line.startswith("  ... and ")]
+    return "finding", [(rule, m["message"].split("event id ")[1].split("\n")[0])]
 
 
 def dedup_id(kind, keys):
@@ -179,7 +230,7 @@ class Base(unittest.TestCase):
         assert out.returncode == 0, out.stderr
         cls.findings = [json.loads(line) for line in out.stdout.decode().splitlines()]
         for f in cls.findings:
-            f["event_id"] = event_at(f["source"], f["offset"])["eventID"]
+            f["event_id"] = event_id(f)
         cls.desc = rule_descriptions()
 
     def setUp(self):
@@ -201,16 +252,17 @@ class Base(unittest.TestCase):
         return sorted((f["rule"], f["event_id"]) for f in self.findings)
 
     def assert_each_finding_once(self, msgs):
-        got = sorted((m["messageAttributes"]["rule_id"]["StringValue"],
-                      m["message"].split("event id ")[1].split("\n")[0]) for m in msgs)
-        self.assertEqual(got, self.keys())
+        got = [key for m in msgs for key in message_keys(m)[1]]
+        self.assertEqual(sorted(got), self.keys())
 
 
 class TestStratusDelivery(Base):
     def test_stratus_scan_sends_the_expected_messages_and_datums(self):
         arn, ns = topic(self.topic_name), "Stratus/" + self.topic_name
+        # No per-rule limit (a sliding-window burst rule fires more than the default 10 times):
+        # every finding gets its own message to compare.
         self.scan("--sns-topic", arn, "--metrics-namespace", ns, "--metrics-dimension",
-                  "Account=lab")
+                  "Account=lab", "--sns-max-per-rule", "100")
         msgs = sns_messages(arn)
         self.assertEqual(len(msgs), len(self.findings))
         by_key = {(m["messageAttributes"]["rule_id"]["StringValue"],
@@ -261,14 +313,13 @@ class TestStratusDelivery(Base):
         msgs = sns_messages(arn)
         self.assert_each_finding_once(msgs)
         for m in msgs:
-            rule = m["messageAttributes"]["rule_id"]["StringValue"]
-            eid = m["message"].split("event id ")[1].split("\n")[0]
-            self.assertEqual(m["messageGroupId"], rule)
-            self.assertEqual(m["messageDeduplicationId"], dedup_id("finding", [(rule, eid)]))
+            kind, keys = message_keys(m)
+            self.assertEqual(m["messageGroupId"], keys[0][0])
+            self.assertEqual(m["messageDeduplicationId"], dedup_id(kind, keys))
 
     def test_min_severity_keeps_only_high_and_above(self):
         arn = topic(self.topic_name)
-        self.scan("--sns-topic", arn, "--sns-min-severity", "high")
+        self.scan("--sns-topic", arn, "--sns-min-severity", "high", "--sns-max-per-rule", "100")
         got = sorted(m["messageAttributes"]["rule_id"]["StringValue"] for m in sns_messages(arn))
         self.assertEqual(got, sorted(f["rule"] for f in self.findings if f["severity"] == "high"))
         self.assertTrue(0 < len(got) < len(self.findings))
@@ -435,7 +486,7 @@ class TestLimitsAndErrors(Base):
                 for k, v in m["messageAttributes"].items())
             self.assertLessEqual(size, SNS_LIMIT)
         (m,) = [m for m in msgs
-                if m["messageAttributes"]["rule_id"]["StringValue"] == "aws.cloudtrail.stop_logging"]
+                if m["messageAttributes"]["rule_id"]["StringValue"] == "aws_cloudtrail_stop_logging"]
         size = len(m["message"].encode()) + sum(
             len(k) + len(v["DataType"]) + len(v["StringValue"]) for k, v in m["messageAttributes"].items())
         self.assertLessEqual(size, SNS_LIMIT)
@@ -500,7 +551,7 @@ class TestLimitsAndErrors(Base):
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         stamps = sorted(d["timestamp"][:19] for d in datums(ns)
                         if d["metricName"] == "Findings" and d["dimensions"] ==
-                        [{"Name": "Rule", "Value": "aws.cloudtrail.stop_logging"}])
+                        [{"Name": "Rule", "Value": "aws_cloudtrail_stop_logging"}])
         minute = time.strftime("%Y-%m-%dT%H:%M:00", time.gmtime(recent - recent % 60))
         self.assertEqual(len(stamps), 2)
         self.assertEqual(stamps[0], minute)
@@ -526,18 +577,21 @@ class TestOutputs(Base):
         recs = [json.loads(line) for line in r.stdout.decode().splitlines()]
         self.assertEqual(len(recs), len(self.findings))
         for rec, f in zip(recs, self.findings):
-            ev = event_at(f["source"], f["offset"])
             self.assertEqual((rec["class_uid"], rec["category_uid"], rec["activity_id"], rec["type_uid"]),
                              (2004, 2, 1, 200401))
             self.assertEqual(rec["severity_id"], severity_rank(f["severity"]) + 1)
             self.assertEqual(rec["finding_info"]["analytic"]["uid"], f["rule"])
-            self.assertEqual(rec["finding_info"]["uid"], f"{f['rule']}/{ev['eventID']}")
+            self.assertEqual(rec["finding_info"]["uid"], f"{f['rule']}/{f['event_id']}")
             self.assertEqual(iso_ms(rec["time"]), f["time"])
+            self.assertEqual(rec["raw_data"], f["event"])
+            principal, address = who_and_from(f)
+            self.assertEqual(rec.get("actor", {}).get("user", {}).get("uid", ""), principal)
+            if correlation(f):  # many events: no single API call or account
+                self.assertNotIn("api", rec)
+                continue
+            ev = event_at(f["source"], f["offset"])
             self.assertEqual(rec["api"]["operation"], ev["eventName"])
             self.assertEqual(rec["cloud"]["account"]["uid"], ev["recipientAccountId"])
-            self.assertEqual(rec["raw_data"], f["event"])
-            if ev["userIdentity"].get("arn"):
-                self.assertEqual(rec["actor"]["user"]["uid"], ev["userIdentity"]["arn"])
 
 
 if __name__ == "__main__":

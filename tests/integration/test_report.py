@@ -123,16 +123,43 @@ class TestReport(unittest.TestCase):
         self.assertEqual(dom.by_id["last-seen"], times[-1])
         self.assertEqual(sum(dom.bars), len(findings))
         self.assertGreater(len(dom.bars), 1)
-        # Top source IPs: the most frequent address of the findings' events, with its count.
-        ips = collections.Counter()
-        for f in findings:  # the full event from the file: an excerpt may be cut
+        # Top source IPs and principals: the most frequent value of the findings' events, with
+        # its count. A correlation finding stands for many events: it counts under its group's
+        # value when grouped by that field, else it is left out and noted under the table.
+        ips, principals = collections.Counter(), collections.Counter()
+        left_out = {"ips": 0, "principals": 0}
+        for f in findings:
+            corr = json.loads(f["event"]) if f["event"].startswith('{"correlation"') else None
+            if corr is not None:
+                group = dict(kv.split("=", 1) for kv in corr["group"].split(", "))
+                ip = group.get("sourceIPAddress") or group.get("rhost")
+                who = group.get("userIdentity.arn") or group.get("userIdentity.principalId")
+                if ip:
+                    ips[ip] += 1
+                else:
+                    left_out["ips"] += 1
+                if who:
+                    principals[who] += 1
+                else:
+                    left_out["principals"] += 1
+                continue
+            # the full event from the file: an excerpt may be cut
             with open(f["source"], "rb") as fp:
                 fp.seek(f["offset"])
                 ev, _ = json.JSONDecoder().raw_decode(fp.read().decode())
             ips[ev.get("sourceIPAddress", "(unknown)")] += 1
-        top_ip, top_n = sorted(ips.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        self.assertEqual(dom.tops["top-source-ips"][0], [top_ip, str(top_n)])
-        self.assertTrue(dom.tops["top-principals"])
+            who = ev.get("userIdentity") or {}
+            principals[who.get("arn") or who.get("principalId") or who.get("type")
+                       or "(unknown)"] += 1
+        self.assertTrue(any(f["event"].startswith('{"correlation"') for f in findings))
+        for table, counter in (("top-source-ips", ips), ("top-principals", principals)):
+            top = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+            self.assertEqual(dom.tops[table], [[k, str(n)] for k, n in top], table)
+        self.assertGreater(left_out["ips"], 0)  # the principal-grouped bursts have no address
+        for table, n in (("top-source-ips", left_out["ips"]),
+                         ("top-principals", left_out["principals"])):
+            note = dom.by_id.get(f"{table}-unattributed")
+            self.assertEqual(note.split()[0] if note else "0", str(n), table)
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="lsf-report-")

@@ -221,7 +221,7 @@ class LocalDigestTest(unittest.TestCase):
         self.assertEqual(integrity, [("logsift.integrity.hash_mismatch", LOG[12].split("AWSLogs/", 1)[1])])
         self.assertIn("2/3 scanned log files match their digests", err)
         # the threat hunt ran over the same bytes: the 7.8 log is a root console login
-        self.assertTrue(any(d["rule"] == "aws.signin.root_console_login" for d in threats))
+        self.assertTrue(any(d["rule"] == "aws_signin_root_console_login" for d in threats))
 
     def test_scan_verify_of_a_valid_trail_adds_no_finding(self):
         code, integrity, threats, err = self.scan_verify("valid")

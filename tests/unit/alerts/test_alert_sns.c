@@ -194,6 +194,49 @@ static void record_makes_invalid_utf8_valid_and_falls_back_for_principal(void **
     alert_record_cleanup(&r);
 }
 
+static void correlation_record_takes_who_and_from_of_its_group(void **state)
+{
+    static const char by_arn[] = "{\"correlation\":\"event_count\",\"group\":"
+            "\"userIdentity.arn=arn:aws:iam::1:user/c\",\"count\":5,\"first\":\"x\"}";
+    static const char by_host[] = "{\"correlation\":\"value_count\",\"group\":"
+            "\"user=root, rhost=203.0.113.7\",\"count\":9}";
+    static const char by_other[] = "{\"correlation\":\"event_count\",\"group\":"
+            "\"userIdentity.arn=, eventName=GetSecretValue\",\"count\":5}";
+    struct lsf_finding f = finding(by_arn, sizeof(by_arn) - 1);
+    struct alert_record r;
+
+    (void)state;
+    assert_int_equal(alert_record_from_finding(&f, NULL, NULL, 4096, &r, NULL), LSF_OK);
+    assert_true(r.is_correlation);
+    assert_string_equal(r.principal, "arn:aws:iam::1:user/c");
+    assert_string_equal(r.source_ip, "");
+    assert_int_equal(strncmp(r.event_id, "sha256:", 7), 0);
+    alert_record_cleanup(&r);
+
+    f = finding(by_host, sizeof(by_host) - 1);
+    assert_int_equal(alert_record_from_finding(&f, NULL, NULL, 4096, &r, NULL), LSF_OK);
+    assert_string_equal(r.principal, "");
+    assert_string_equal(r.source_ip, "203.0.113.7");
+    alert_record_cleanup(&r);
+
+    /* a group field with no value (the events lacked it) names no one */
+    f = finding(by_other, sizeof(by_other) - 1);
+    assert_int_equal(alert_record_from_finding(&f, NULL, NULL, 4096, &r, NULL), LSF_OK);
+    assert_true(r.is_correlation);
+    assert_string_equal(r.principal, "");
+    assert_string_equal(r.source_ip, "");
+    alert_record_cleanup(&r);
+
+    /* a log event that happens to have a "correlation" member is still a log event */
+    static const char plain[] = "{\"eventID\":\"e1\",\"correlation\":\"x\",\"group\":"
+            "\"rhost=1.2.3.4\",\"sourceIPAddress\":\"198.51.100.1\"}";
+    f = finding(plain, sizeof(plain) - 1);
+    assert_int_equal(alert_record_from_finding(&f, NULL, NULL, 4096, &r, NULL), LSF_OK);
+    assert_false(r.is_correlation);
+    assert_string_equal(r.source_ip, "198.51.100.1");
+    alert_record_cleanup(&r);
+}
+
 static void topic_arn_region_is_read_and_bad_arns_refused(void **state)
 {
     char region[64];
@@ -288,6 +331,7 @@ int main(void)
             cmocka_unit_test(message_names_what_who_where_when_rule_and_event),
             cmocka_unit_test(event_id_is_cloudtrail_id_then_cwl_id_then_sha256),
             cmocka_unit_test(record_makes_invalid_utf8_valid_and_falls_back_for_principal),
+            cmocka_unit_test(correlation_record_takes_who_and_from_of_its_group),
             cmocka_unit_test(topic_arn_region_is_read_and_bad_arns_refused),
             cmocka_unit_test(sns_batches_hold_ten_entries_within_256_kb),
             cmocka_unit_test(metrics_batches_hold_1000_datums_within_the_body_limit),
