@@ -27,10 +27,14 @@ struct scan_source;
 struct cli_scan_verify;
 struct fetch_s3_opts;
 int cli_scan_verify_begin(const char *const *paths, size_t n_paths, const char *const *key_files,
-        size_t n_key_files, const struct fetch_s3_opts *s3, bool is_jsonl,
-        struct scan_source *source, struct cli_scan_verify **out);
-/* After the scan: print integrity failures as high-severity findings; returns how many. */
-size_t cli_scan_verify_end(struct cli_scan_verify *v, FILE *findings, bool is_quiet);
+        size_t n_key_files, const struct fetch_s3_opts *s3, struct scan_source *source,
+        struct cli_scan_verify **out);
+/* After the scan: integrity failures go through sink as high-severity findings (so they reach
+ * the outputs, the alert spool and the report); returns how many, and sets *is_sink_failed
+ * when one could not be written (the message is on stderr). */
+struct scan_sink;
+size_t cli_scan_verify_end(struct cli_scan_verify *v, struct scan_sink *sink, bool is_quiet,
+        bool *is_sink_failed);
 void cli_scan_verify_free(struct cli_scan_verify *v);
 
 #endif

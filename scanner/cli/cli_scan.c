@@ -559,7 +559,7 @@ int cli_scan(int argc, char **argv)
     }
     if (rc == LSF_OK && opts.verify &&
             cli_scan_verify_begin(opts.paths, opts.n_paths, opts.verify_keys, opts.n_verify_keys,
-                    &opts.s3, opts.output == CLI_OUT_JSONL, &source, &verify) != 0)
+                    &opts.s3, &source, &verify) != 0)
         goto out;
     if (rc == LSF_OK) {
         FILE *out = logs ? cli_logs_output(logs) : out_file ? out_file : stdout;
@@ -569,8 +569,12 @@ int cli_scan(int argc, char **argv)
 
         cli_alerts_wrap(alerts, &sink);
         rc = scan_run(eng, &opts.scan, &source, &sink, &stats, &err);
-        if (rc == LSF_OK && verify != NULL)
-            stats.n_findings += cli_scan_verify_end(verify, out, opts.is_quiet);
+        if (rc == LSF_OK && verify != NULL) {
+            bool is_sink_failed = false;
+            stats.n_findings += cli_scan_verify_end(verify, &sink, opts.is_quiet,
+                    &is_sink_failed);
+            stats.n_problems += is_sink_failed;
+        }
         /* The spool is fsynced before the final checkpoint, and delivery comes after it. */
         if (rc == LSF_OK)
             rc = cli_alerts_after_scan(alerts, &stats, &err);

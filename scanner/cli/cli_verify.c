@@ -432,7 +432,6 @@ struct cli_scan_verify {
     struct verify_expect expect;
     struct verify_keyring *kr;
     pthread_mutex_t mu; /* guards rep: inputs end on worker threads */
-    bool is_jsonl;
     bool is_out_of_memory;
 };
 
@@ -474,8 +473,8 @@ static enum lsf_code verify_source_next(void *self, char **name, struct lsf_read
 }
 
 int cli_scan_verify_begin(const char *const *paths, size_t n_paths, const char *const *key_files,
-        size_t n_key_files, const struct fetch_s3_opts *s3, bool is_jsonl,
-        struct scan_source *source, struct cli_scan_verify **out)
+        size_t n_key_files, const struct fetch_s3_opts *s3, struct scan_source *source,
+        struct cli_scan_verify **out)
 {
     struct cli_scan_verify *v = calloc(1, sizeof(*v));
     struct lsf_err err;
@@ -489,7 +488,6 @@ int cli_scan_verify_begin(const char *const *paths, size_t n_paths, const char *
     }
     pthread_mutex_init(&v->mu, NULL);
     verify_report_init(&v->rep);
-    v->is_jsonl = is_jsonl;
     rc = verify_keyring_new(&v->kr, &err);
     for (size_t i = 0; rc == LSF_OK && i < n_key_files; i++)
         rc = verify_keyring_add_file(v->kr, key_files[i], &err);
@@ -535,29 +533,42 @@ int cli_scan_verify_begin(const char *const *paths, size_t n_paths, const char *
 }
 
 /* One integrity failure as a finding line, in the scan's JSONL schema or as a table row. */
-static void print_integrity_finding(const struct cli_scan_verify *v, const struct verify_item *it,
-        FILE *to)
+/*
+ * Hand one integrity failure to the scan's sink as a high-severity finding, so it reaches the
+ * same outputs (JSONL, table, OCSF), the alert spool (SNS, metrics) and the report as the
+ * detections do. false when the sink failed (its message is on stderr).
+ */
+static bool emit_integrity_finding(const struct verify_item *it, struct scan_sink *sink)
 {
     char rule[96];
+    struct lsf_buf out;
+    struct lsf_err err;
+    struct lsf_finding f;
+    enum lsf_code rc;
 
     snprintf(rule, sizeof(rule), "logsift.integrity.%s", verify_verdict_name(it->verdict));
-    if (v->is_jsonl) {
-        json_t *doc = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:n, s:n, s:n, s:n, s:[], s:s}",
-                "v", 1, "rule", rule, "title", verify_verdict_text(it->verdict), "severity",
-                "high", "source", it->uri, "format", verify_kind_name(it->kind), "offset",
-                "ordinal", "time", "event_truncated", "patterns", "event", it->detail);
-        char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-
-        if (text)
-            fprintf(to, "%s\n", text);
-        free(text);
-        json_decref(doc);
-    } else {
-        fprintf(to, "high      %-40s %s  %s\n", rule, it->uri, it->detail);
-    }
+    memset(&f, 0, sizeof(f));
+    f.rule_id = rule;
+    f.title = verify_verdict_text(it->verdict);
+    f.severity = "high";
+    f.source = it->uri;
+    f.format = verify_kind_name(it->kind);
+    f.ts_ms = LSF_TS_UNKNOWN;
+    f.event = (const unsigned char *)it->detail;
+    f.event_len = strlen(it->detail);
+    lsf_err_clear(&err);
+    lsf_buf_init(&out, (size_t)1 << 20);
+    rc = sink->format(sink->self, &f, &out, &err);
+    if (rc == LSF_OK)
+        rc = sink->write(sink->self, out.data, out.len, &err);
+    lsf_buf_cleanup(&out);
+    if (rc != LSF_OK)
+        fprintf(stderr, "logsift: --verify: %s\n", err.msg);
+    return rc == LSF_OK;
 }
 
-size_t cli_scan_verify_end(struct cli_scan_verify *v, FILE *findings, bool is_quiet)
+size_t cli_scan_verify_end(struct cli_scan_verify *v, struct scan_sink *sink, bool is_quiet,
+        bool *is_sink_failed)
 {
     size_t n_bad = 0;
     size_t n_logs = 0;
@@ -573,9 +584,9 @@ size_t cli_scan_verify_end(struct cli_scan_verify *v, FILE *findings, bool is_qu
         if (!verify_verdict_is_failure(it->verdict))
             continue;
         n_bad++;
-        print_integrity_finding(v, it, findings);
+        if (!emit_integrity_finding(it, sink))
+            *is_sink_failed = true;
     }
-    fflush(findings);
     if (v->is_out_of_memory) {
         fprintf(stderr, "logsift: --verify: out of memory recording results; some log files "
                 "were not compared\n");

@@ -223,6 +223,23 @@ class LocalDigestTest(unittest.TestCase):
         # the threat hunt ran over the same bytes: the 7.8 log is a root console login
         self.assertTrue(any(d["rule"] == "aws_signin_root_console_login" for d in threats))
 
+    def test_scan_verify_integrity_findings_reach_ocsf_and_the_report(self):
+        # They go through the same sink as the detections, so every output and the alert
+        # spool see them, not only the JSON lines.
+        report = os.path.join(self.fx.root, "tampered-report.html")
+        code, out, err = run(["scan", "--verify", "--public-key", self.fx.keys.pub_pem,
+                              "-o", "ocsf", "--report", report,
+                              os.path.join(self.fx.root, "signed", "tampered_log")],
+                             env=dict(os.environ, LOGSIFT_CACHE_DIR=os.path.join(self.fx.root, "rule-cache")))
+        self.assertEqual(code, 0, err)
+        docs = [json.loads(line) for line in out.splitlines()]
+        integrity = [d for d in docs if d["finding_info"]["title"] == "hash value doesn't match"
+                     or "integrity" in json.dumps(d["finding_info"])]
+        self.assertEqual(len(integrity), 1, out)
+        self.assertEqual(integrity[0]["class_uid"], 2004)
+        with open(report) as f:
+            self.assertIn("logsift.integrity.hash_mismatch", f.read())
+
     def test_scan_verify_of_a_valid_trail_adds_no_finding(self):
         code, integrity, threats, err = self.scan_verify("valid")
         self.assertEqual(integrity, [], err)
