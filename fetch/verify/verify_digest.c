@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <time.h>
+
 #include <jansson.h>
 #include <openssl/evp.h>
 
@@ -120,21 +122,11 @@ bool verify_time_parse(const char *t, int64_t *out)
 
 void verify_time_format(int64_t t, char *buf, size_t len)
 {
-    int64_t days = t / 86400;
-    int64_t rem = t % 86400;
-    /* civil_from_days, the inverse of days_from_civil */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
+    time_t tt = (time_t)t;
+    struct tm tm;
 
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)y, (int)m, (int)d,
-            (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60));
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, len, "?");
 }
 
 /* "YYYYMMDDTHHMMSSZ" (or "YYYYMMDDTHHMMZ" when is_short) to seconds. */
