@@ -50,7 +50,17 @@ struct pf {
     enum pf_op op;
     size_t lit;
     struct pf *a, *b;
+    size_t strength; /* bytes of literal text every match of the formula must contain */
 };
+
+/*
+ * In "A and B", a literal this short ("true", "all") beside one at least SG_STRONG_LITERAL
+ * long adds almost no selectivity but costs a Hyperscan match and a rule evaluation on
+ * most events, so it is left out of the prefilter (the confirmation still checks it):
+ * dropping a conjunct keeps the prefilter a necessary condition.
+ */
+#define SG_WEAK_LITERAL   6
+#define SG_STRONG_LITERAL 10
 
 struct pf_build {
     struct sg_prefilter *out;
@@ -94,6 +104,10 @@ static struct pf *pf_new(struct pf_build *b, enum pf_op op, struct pf *x, struct
     f->a = x;
     f->b = y;
     f->lit = lit;
+    if (op == PF_AND)
+        f->strength = x->strength > y->strength ? x->strength : y->strength;
+    else if (op == PF_OR)
+        f->strength = x->strength < y->strength ? x->strength : y->strength;
     return f;
 }
 
@@ -112,6 +126,14 @@ static struct pf *pf_and(struct pf_build *b, struct pf *x, struct pf *y)
     if (y->op == PF_TRUE) {
         pf_free(y);
         return x;
+    }
+    if (x->strength >= SG_STRONG_LITERAL && y->strength < SG_WEAK_LITERAL) {
+        pf_free(y);
+        return x;
+    }
+    if (y->strength >= SG_STRONG_LITERAL && x->strength < SG_WEAK_LITERAL) {
+        pf_free(x);
+        return y;
     }
     return pf_new(b, PF_AND, x, y, 0);
 }
@@ -191,10 +213,14 @@ static struct pf *lit_node(struct pf_build *b, const char *s, size_t n, const ch
         unsigned flags)
 {
     size_t idx = add_expr(b, literal_regex(s, n, tail), flags);
+    struct pf *f;
 
     if (idx == SIZE_MAX)
         return NULL;
-    return pf_new(b, PF_LIT, NULL, NULL, idx);
+    f = pf_new(b, PF_LIT, NULL, NULL, idx);
+    if (f != NULL)
+        f->strength = n;
+    return f;
 }
 
 /* JSON string escaping of s[0..n) into out (room for 6n), as an encoder must write it. */
@@ -534,6 +560,52 @@ static struct pf *cond_node(struct pf_build *b, const struct pat_sigma_rule *r,
     return pf_new(b, PF_TRUE, NULL, NULL, 0);
 }
 
+static void mark_used(const struct pf *f, size_t *remap)
+{
+    if (f->op == PF_LIT)
+        remap[f->lit] = 1;
+    else if (f->op != PF_TRUE) {
+        mark_used(f->a, remap);
+        mark_used(f->b, remap);
+    }
+}
+
+static void renumber(struct pf *f, const size_t *remap)
+{
+    if (f->op == PF_LIT)
+        f->lit = remap[f->lit];
+    else if (f->op != PF_TRUE) {
+        renumber(f->a, remap);
+        renumber(f->b, remap);
+    }
+}
+
+/* Drop the literals the formula no longer names (left out as weak conjuncts), so Hyperscan
+ * does not scan for them. */
+static bool drop_unused(struct pf_build *b, struct pf *f)
+{
+    struct sg_prefilter *o = b->out;
+    size_t *remap = calloc(o->n_exprs ? o->n_exprs : 1, sizeof(*remap));
+    size_t k = 0;
+
+    if (remap == NULL)
+        return false;
+    mark_used(f, remap);
+    for (size_t i = 0; i < o->n_exprs; i++) {
+        if (remap[i]) {
+            o->exprs[k] = o->exprs[i];
+            o->flags[k] = o->flags[i];
+            remap[i] = k++;
+        } else {
+            free(o->exprs[i]);
+        }
+    }
+    o->n_exprs = k;
+    renumber(f, remap);
+    free(remap);
+    return true;
+}
+
 static size_t count_nodes(const struct pf *f)
 {
     if (f->op == PF_LIT)
@@ -606,6 +678,10 @@ enum lsf_code sg_prefilter_build(struct pat_sigma_rule *rule, struct sg_prefilte
             f = pf_or(&b, f, pf_new(&b, PF_LIT, NULL, NULL, s));
     }
     if (f == NULL || b.is_nomem) {
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory compiling a Sigma prefilter");
+        goto out;
+    }
+    if (f->op != PF_TRUE && !drop_unused(&b, f)) {
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory compiling a Sigma prefilter");
         goto out;
     }

@@ -375,6 +375,31 @@ static void test_prefilter_info(void **state)
     pat_set_free(set);
 }
 
+/* A short, common literal ANDed with a long one is left to the confirmation: Hyperscan then
+ * scans for the long one only, and the rule still matches exactly as before. */
+static void test_weak_conjunct_is_left_to_confirmation(void **state)
+{
+    struct pat_set *set = NULL;
+    struct lsf_err err;
+    const char *text = HEAD "  sel:\n    eventName: CreatePolicyVersion\n"
+                       "    requestParameters.setAsDefault: 'true'\n  condition: sel\n";
+    const struct pat_rule *rule;
+    (void)state;
+    lsf_err_clear(&err);
+    assert_int_equal(pat_set_new(&set, &err), LSF_OK);
+    assert_int_equal(pat_sigma_add_text(set, "w.yml", text, strlen(text), &err), LSF_OK);
+    rule = pat_set_rule(set, 0);
+    assert_null(strstr(pat_sigma_rule_info(rule->sigma), "true"));
+    assert_non_null(strstr(pat_sigma_rule_info(rule->sigma), "CreatePolicyVersion"));
+    for (size_t i = 0; i < pat_set_n_patterns(set); i++)
+        assert_null(strstr(pat_set_pattern(set, i)->expr, "true"));
+    pat_set_free(set);
+    assert_true(eval_one(text, "{\"eventName\":\"CreatePolicyVersion\",\"requestParameters\":"
+                               "{\"setAsDefault\":true}}", true));
+    assert_false(eval_one(text, "{\"eventName\":\"CreatePolicyVersion\",\"requestParameters\":"
+                                "{\"setAsDefault\":false}}", true));
+}
+
 /* ---- refusals: one per unsupported feature, each naming file:line and the feature ---- */
 
 struct refusal {
@@ -478,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_condition_precedence_and_parens),
         cmocka_unit_test(test_of_them_and_patterns),
         cmocka_unit_test(test_prefilter_info),
+        cmocka_unit_test(test_weak_conjunct_is_left_to_confirmation),
         cmocka_unit_test(test_several_documents_in_one_file),
         cmocka_unit_test(test_refusals_name_line_and_feature),
     };
