@@ -11,6 +11,7 @@
 #include "pat_geoip.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,11 @@ enum lsf_code pat_geoip_add(struct pat_geoip *geo, const char *path, struct lsf_
     if (geo->n_dbs == PAT_GEOIP_MAX_DBS)
         return lsf_fail(err, LSF_E_USAGE, "--geoip %s: at most %d GeoIP databases per run; "
                 "give a country and an ASN database", path, PAT_GEOIP_MAX_DBS);
+    errno = 0;
     status = MMDB_open(path, MMDB_MODE_MMAP, &geo->dbs[geo->n_dbs]);
+    if ((status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR) && errno != 0)
+        return lsf_fail(err, LSF_E_USAGE, "--geoip %s: cannot read it: %s; give the path of a "
+                "GeoLite2/GeoIP2 .mmdb file", path, strerror(errno));
     if (status == MMDB_OUT_OF_MEMORY_ERROR)
         return lsf_fail(err, LSF_E_NOMEM, "--geoip %s: out of memory opening it", path);
     if (status != MMDB_SUCCESS)

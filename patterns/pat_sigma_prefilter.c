@@ -620,7 +620,7 @@ enum lsf_code sg_prefilter_build(struct pat_sigma_rule *rule, struct sg_prefilte
                     "positive term (it starts with 'not'); evaluated on every event");
         else
             snprintf(info, sizeof(info), "not prefiltered: %s offer no literal of %d+ bytes "
-                    "(re, cidr, null, fieldref, exists: false or short wildcard values); "
+                    "(re, cidr, null, fieldref, exists: false, geoip.* or short wildcard values); "
                     "evaluated on every event", b.reasons, SG_MIN_LITERAL);
         for (size_t i = 0; i < out->n_exprs; i++)
             free(out->exprs[i]);
