@@ -222,6 +222,7 @@ static enum lsf_code worker_init(struct scan_worker *w, struct scan_run *run, st
     if (hs_clone_scratch(eng->proto_scratch, &w->scratch) != HS_SUCCESS)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory cloning Hyperscan scratch space");
     /* --geoip: the Sigma context also finds each finding's source address. */
+    w->geoip = run->cfg->geoip;
     if (eng->n_sigma > 0 || run->cfg->geoip != NULL) {
         enum lsf_code rc = pat_sigma_event_new(eng->set, &w->sigma_ev, err);
         if (rc != LSF_OK)
