@@ -43,11 +43,15 @@ struct alert_record {
     char *event_name;  /* CloudTrail eventName */
     char *event_source;
     char *principal;   /* userIdentity.arn (else principalId, else type) */
-    char *source_ip;   /* sourceIPAddress */
+    char *source_ip;   /* sourceIPAddress (else the --geoip address, e.g. sshd's rhost) */
     char *region;      /* awsRegion */
     char *account;     /* recipientAccountId */
     char *excerpt;     /* the event, at most the excerpt length, valid UTF-8 */
     bool is_excerpt_cut;
+    /* --geoip data of the source address (lsf_finding.geo): "" and 0 when unknown */
+    char geo_country[8];
+    uint32_t geo_asn;
+    char *geo_as_org;
 };
 
 /*
