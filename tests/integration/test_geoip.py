@@ -191,6 +191,40 @@ class GeoRules(unittest.TestCase):
         self.assertEqual({f["rule"] for f in found}, {"geoip_sshd_invalid_user_from_asn"})
 
 
+class NewCountryForAPrincipal(unittest.TestCase):
+    """A value_count correlation over geoip.country_iso_code grouped by principal."""
+
+    def test_two_countries_within_a_day_fire_once_per_principal(self):
+        corr = os.path.join(GEO_DIR, "corr")
+        path = os.path.join(TMP, "logins.jsonl")
+
+        def login(user, ip, hour):
+            return {"eventVersion": "1.08", "eventSource": "signin.amazonaws.com",
+                    "eventName": "ConsoleLogin", "sourceIPAddress": ip,
+                    "userIdentity": {"type": "IAMUser",
+                                     "arn": f"arn:aws:iam::111122223333:user/{user}"},
+                    "eventTime": f"2026-01-{1 + hour // 24:02d}T{hour % 24:02d}:00:00Z",
+                    "responseElements": {"ConsoleLogin": "Success"}}
+        events = [login("alice", "86.245.1.1", 0), login("alice", "88.223.251.9", 1),   # FR, DE
+                  login("bob", "86.245.1.1", 0), login("bob", "86.245.9.9", 2),         # FR, FR
+                  login("carol", "86.245.1.1", 0), login("carol", "signin.amazonaws.com", 1),
+                  login("carol", "075.050.255.67", 2),                                  # no geo
+                  login("dave", "86.245.1.1", 0), login("dave", "88.223.251.9", 50)]    # 2 days
+        with open(path, "w") as f:
+            for e in events:
+                f.write(json.dumps(e) + "\n")
+        rc, found, err = scan(GEO_ARGS + ["-r", corr, path])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(found), 1, found)
+        ev = json.loads(found[0]["event"])
+        self.assertEqual(ev["correlation"], "value_count")
+        self.assertIn("user/alice", ev["group"])
+        self.assertEqual(ev["count"], 2)
+        rc, out, err = run(["scan", "-q", "-r", corr, path])
+        self.assertEqual(rc, 2)
+        self.assertIn("reads geoip.country_iso_code", err)
+
+
 class Errors(unittest.TestCase):
     def test_geo_rules_without_geoip_refuse_to_start(self):
         rc, out, err = run(["scan", "-q", "-r", RULES, STRATUS])
