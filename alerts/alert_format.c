@@ -153,6 +153,34 @@ void alert_format_time(int64_t ts_ms, char *buf, size_t len)
             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
 }
 
+/* ,"geo":{"ip":..,"country":..,"asn":..,"as_org":..}: members only for what is known (schema v1,
+ * an additive member; README, Output). */
+static enum lsf_code put_geo(struct lsf_buf *out, const struct lsf_geo *g, struct lsf_err *err)
+{
+    char num[32];
+    enum lsf_code rc = put_str(out, ",\"geo\":{\"ip\":", err);
+
+    if (rc == LSF_OK)
+        rc = put_json_cstr(out, g->ip, err);
+    if (rc == LSF_OK && g->country[0] != '\0') {
+        rc = put_str(out, ",\"country\":", err);
+        if (rc == LSF_OK)
+            rc = put_json_cstr(out, g->country, err);
+    }
+    if (rc == LSF_OK && g->asn != 0) {
+        snprintf(num, sizeof(num), ",\"asn\":%" PRIu32, g->asn);
+        rc = put_str(out, num, err);
+    }
+    if (rc == LSF_OK && g->as_org[0] != '\0') {
+        rc = put_str(out, ",\"as_org\":", err);
+        if (rc == LSF_OK)
+            rc = put_json_cstr(out, g->as_org, err);
+    }
+    if (rc == LSF_OK)
+        rc = put_str(out, "}", err);
+    return rc;
+}
+
 enum lsf_code alert_jsonl_format(const struct lsf_finding *f, size_t excerpt_len,
         struct lsf_buf *out, struct lsf_err *err)
 {
@@ -200,7 +228,11 @@ enum lsf_code alert_jsonl_format(const struct lsf_finding *f, size_t excerpt_len
         rc = put_str(out, num, err);
     }
     if (rc == LSF_OK)
-        rc = put_str(out, "],\"event\":", err);
+        rc = put_str(out, "]", err);
+    if (rc == LSF_OK && f->geo != NULL)
+        rc = put_geo(out, f->geo, err);
+    if (rc == LSF_OK)
+        rc = put_str(out, ",\"event\":", err);
     if (rc == LSF_OK)
         rc = put_json_string(out, f->event, cut, err);
     if (rc == LSF_OK && cut < f->event_len)

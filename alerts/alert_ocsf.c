@@ -120,9 +120,19 @@ static json_t *ocsf_object(const struct alert_record *r)
     }
     if (r->principal[0])
         json_object_set_new(o, "actor", json_pack("{s:{s:s}}", "user", "uid", r->principal));
-    if (r->source_ip[0])
-        json_object_set_new(o, "src_endpoint", json_pack("{s:s}",
-                looks_like_ip(r->source_ip) ? "ip" : "domain", r->source_ip));
+    if (r->source_ip[0]) {
+        json_t *src = json_pack("{s:s}", looks_like_ip(r->source_ip) ? "ip" : "domain",
+                r->source_ip);
+        /* --geoip: OCSF network_endpoint's location.country and autonomous_system. */
+        if (r->geo_country[0])
+            json_object_set_new(src, "location", json_pack("{s:s}", "country", r->geo_country));
+        if (r->geo_asn) {
+            json_t *as = json_pack("{s:I}", "number", (json_int_t)r->geo_asn);
+            set_str(as, "name", r->geo_as_org);
+            json_object_set_new(src, "autonomous_system", as);
+        }
+        json_object_set_new(o, "src_endpoint", src);
+    }
     if (r->event_name[0]) {
         json_t *api = json_pack("{s:s}", "operation", r->event_name);
         if (r->event_source[0])

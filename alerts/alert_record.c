@@ -201,7 +201,7 @@ void alert_record_cleanup(struct alert_record *rec)
 {
     char **fields[] = {&rec->rule, &rec->title, &rec->severity, &rec->why, &rec->source,
             &rec->format, &rec->event_id, &rec->event_name, &rec->event_source, &rec->principal,
-            &rec->source_ip, &rec->region, &rec->account, &rec->excerpt};
+            &rec->source_ip, &rec->region, &rec->account, &rec->excerpt, &rec->geo_as_org};
 
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         free(*fields[i]);
@@ -243,6 +243,16 @@ enum lsf_code alert_record_from_finding(const struct lsf_finding *f, const char 
         rec->principal = member(who, "type");
     }
     rec->source_ip = member(ev, "sourceIPAddress");
+    if (f->geo != NULL) {
+        /* Lines have no sourceIPAddress: the address GeoIP looked up (sshd's rhost) stands in. */
+        if (rec->source_ip && rec->source_ip[0] == '\0') {
+            free(rec->source_ip);
+            rec->source_ip = strdup(f->geo->ip);
+        }
+        snprintf(rec->geo_country, sizeof(rec->geo_country), "%s", f->geo->country);
+        rec->geo_asn = f->geo->asn;
+    }
+    rec->geo_as_org = dup_or_empty(f->geo ? f->geo->as_org : NULL);
     rec->region = member(ev, "awsRegion");
     rec->account = member(ev, "recipientAccountId");
     if (ev != NULL && json_is_string(json_object_get(ev, "correlation")) &&
@@ -263,7 +273,8 @@ enum lsf_code alert_record_from_finding(const struct lsf_finding *f, const char 
     if (rc == LSF_OK && (!rec->rule || !rec->title || !rec->severity || !rec->why ||
                                !rec->source || !rec->format || !rec->event_id ||
                                !rec->event_name || !rec->event_source || !rec->principal ||
-                               !rec->source_ip || !rec->region || !rec->account || !rec->excerpt))
+                               !rec->source_ip || !rec->region || !rec->account || !rec->excerpt ||
+                               !rec->geo_as_org))
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory keeping a finding for delivery");
     if (rc != LSF_OK)
         alert_record_cleanup(rec);

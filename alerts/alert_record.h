@@ -43,7 +43,7 @@ struct alert_record {
     char *event_name;  /* CloudTrail eventName */
     char *event_source;
     char *principal;   /* userIdentity.arn (else principalId, else type) */
-    char *source_ip;   /* sourceIPAddress */
+    char *source_ip;   /* sourceIPAddress (else the --geoip address, e.g. sshd's rhost) */
     char *region;      /* awsRegion */
     char *account;     /* recipientAccountId */
     char *excerpt;     /* the event, at most the excerpt length, valid UTF-8 */
@@ -52,6 +52,10 @@ struct alert_record {
      * and principal/source_ip come from the group when it is grouped by such a field. Not
      * spooled: only the report, fed at scan time, reads it. */
     bool is_correlation;
+    /* --geoip data of the source address (lsf_finding.geo): "" and 0 when unknown */
+    char geo_country[8];
+    uint32_t geo_asn;
+    char *geo_as_org;
 };
 
 /*

@@ -121,8 +121,17 @@ enum lsf_code alert_sns_message(const struct alert_record *r, struct lsf_buf *ou
                 r->event_source);
     if (rc == LSF_OK)
         rc = printf_(out, err, "Who:    %s\n", or_unknown(r->principal));
-    if (rc == LSF_OK)
+    if (rc == LSF_OK && (r->geo_country[0] || r->geo_asn)) {
+        /* --geoip: "From:   86.245.1.2 (FR, AS3215 Orange)" */
+        char as[32] = "";
+        if (r->geo_asn)
+            snprintf(as, sizeof(as), "AS%u", (unsigned)r->geo_asn);
+        rc = printf_(out, err, "From:   %s (%s%s%s%s%s)\n", r->source_ip, r->geo_country,
+                r->geo_country[0] && as[0] ? ", " : "", as, as[0] && r->geo_as_org[0] ? " " : "",
+                as[0] ? r->geo_as_org : "");
+    } else if (rc == LSF_OK) {
         rc = printf_(out, err, "From:   %s\n", or_unknown(r->source_ip));
+    }
     if (rc == LSF_OK)
         rc = printf_(out, err, "When:   %s\n", r->ts_ms == LSF_TS_UNKNOWN ? "(no time in the "
                 "event)" : when);

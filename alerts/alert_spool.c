@@ -215,7 +215,7 @@ static enum lsf_code append_json(struct alert_spool *sp, json_t *obj, struct lsf
 
 static json_t *record_json(const struct alert_record *r)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s, s:s, s:s, s:s, "
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:s, s:s, s:s, s:s, "
                      "s:s, s:s, s:s, s:s}",
             "k", "finding", "rule", r->rule, "title", r->title, "severity", r->severity, "why",
             r->why, "source", r->source, "format", r->format, "offset", (json_int_t)r->offset,
@@ -223,6 +223,14 @@ static json_t *record_json(const struct alert_record *r)
             "event_name", r->event_name, "event_source", r->event_source, "principal",
             r->principal, "source_ip", r->source_ip, "region", r->region, "account", r->account,
             "excerpt", r->excerpt);
+
+    /* --geoip data only when there is some, so spools without it read the same. */
+    if (o != NULL && (r->geo_country[0] || r->geo_asn)) {
+        json_object_set_new(o, "geo_country", json_string(r->geo_country));
+        json_object_set_new(o, "geo_asn", json_integer((json_int_t)r->geo_asn));
+        json_object_set_new(o, "geo_as_org", json_string(r->geo_as_org));
+    }
+    return o;
 }
 
 enum lsf_code alert_spool_add(struct alert_spool *sp, const struct alert_record *rec,
@@ -360,7 +368,12 @@ static bool record_from_json(json_t *o, struct alert_record *r)
     r->region = get_str(o, "region");
     r->account = get_str(o, "account");
     r->excerpt = get_str(o, "excerpt");
-    if (!r->rule || !r->title || !r->severity || !r->why || !r->source || !r->format ||
+    r->geo_as_org = get_str(o, "geo_as_org");
+    snprintf(r->geo_country, sizeof(r->geo_country), "%s",
+            json_string_value(json_object_get(o, "geo_country")) ? json_string_value(
+                    json_object_get(o, "geo_country")) : "");
+    r->geo_asn = (uint32_t)json_integer_value(json_object_get(o, "geo_asn"));
+    if (!r->geo_as_org || !r->rule || !r->title || !r->severity || !r->why || !r->source || !r->format ||
             !r->event_id || !r->event_name || !r->event_source || !r->principal ||
             !r->source_ip || !r->region || !r->account || !r->excerpt) {
         alert_record_cleanup(r);

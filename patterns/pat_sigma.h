@@ -35,6 +35,15 @@
  * ("Invalid user U from A", "Failed password for [invalid user] U from A", "user=U",
  * "rhost=A", sudo's "U : ..."). Any other field is missing on a line.
  *
+ * GeoIP (--geoip, pat_geoip.h): the virtual fields geoip.country_iso_code (ISO 3166-1
+ * alpha-2, e.g. "FR"), geoip.asn (the number as text, e.g. "3215") and geoip.as_org are
+ * looked up from the event's source address: a JSON record's sourceIPAddress, a line's rhost.
+ * They are missing when the address is no numeric IP (an AWS service name) or no database
+ * knows it, so "not filter" on a country allowlist needs "geoip.country_iso_code|exists:
+ * true" beside it to stay silent on unknown addresses. They are never prefiltered (the value
+ * is not in the event's bytes). A scan refuses to start when a rule reads them and no
+ * database is given (pat_sigma_rule_geoip_field).
+ *
  * Thread-safety: rules are read-only once loaded; a pat_sigma_event belongs to one thread.
  */
 #ifndef PAT_SIGMA_H
@@ -45,6 +54,7 @@
 #include <stdint.h>
 
 #include "lsf_err.h"
+#include "lsf_finding.h"
 #include "pat.h"
 
 /*
@@ -121,6 +131,18 @@ void pat_sigma_event_free(struct pat_sigma_event *ev);
  * JSON record; otherwise it is a text line. */
 void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *bytes, size_t len,
         bool is_json);
+
+/* Give the context the --geoip databases (borrowed; they must outlive it), or NULL. */
+struct pat_geoip;
+void pat_sigma_event_set_geoip(struct pat_sigma_event *ev, const struct pat_geoip *geoip);
+
+/* GeoIP data of the current event's source address (see above), looked up once per event
+ * and borrowed until the next reset; NULL without databases, address or data. */
+const struct lsf_geo *pat_sigma_event_geo(struct pat_sigma_event *ev);
+
+/* The first GeoIP field the rule reads (its detection, a fieldref, or a correlation's
+ * group-by or counted field), with its line in *line (0 for a correlation), or NULL. */
+const char *pat_sigma_rule_geoip_field(const struct pat_sigma_rule *rule, unsigned *line);
 
 /* Does the rule's detection hold on the current event? A rule for JSON records (aws) never
  * holds on a line, nor a rule for lines (linux) on a record. An event that is not valid JSON

@@ -10,6 +10,7 @@
  * set's regexes.
  */
 #include "pat_sigma_int.h"
+#include "pat_geoip.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -44,6 +45,10 @@ struct pat_sigma_event {
     bool lf_has[LF_N];
     hs_scratch_t *scratch;       /* for SG_RE values; NULL when the set has none */
     enum sg_log_kind rule_kind;  /* of the rule being evaluated */
+    const struct pat_geoip *geoip; /* --geoip databases (borrowed), or NULL */
+    bool is_geo_done;            /* geo looked up for this event */
+    bool has_geo;
+    struct lsf_geo geo;
 };
 
 enum leaf_kind {
@@ -122,6 +127,13 @@ void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *byte
     ev->len = len;
     ev->is_json = is_json;
     ev->is_parsed = false;
+    ev->is_geo_done = false;
+}
+
+void pat_sigma_event_set_geoip(struct pat_sigma_event *ev, const struct pat_geoip *geoip)
+{
+    ev->geoip = geoip;
+    ev->is_geo_done = false;
 }
 
 /* ---- line fields ---- */
@@ -381,14 +393,89 @@ static bool walk(const json_t *node, char *const *path, size_t n_path, visit_fn 
     return false;
 }
 
+/* ---- GeoIP virtual fields ---- */
+
+/*
+ * The event's source address: a JSON record's top-level sourceIPAddress (CloudTrail), a
+ * line's rhost (sshd, PAM). Looked up once per event; a value that is no address (an AWS
+ * service name) simply has no GeoIP data.
+ */
+const struct lsf_geo *pat_sigma_event_geo(struct pat_sigma_event *ev)
+{
+    const char *ip = NULL;
+    size_t ip_len = 0;
+
+    if (ev->geoip == NULL)
+        return NULL;
+    if (ev->is_geo_done)
+        return ev->has_geo ? &ev->geo : NULL;
+    ev->is_geo_done = true;
+    ev->has_geo = false;
+    ensure_parsed(ev);
+    if (ev->is_json) {
+        const json_t *v = ev->root != NULL ? json_object_get(ev->root, "sourceIPAddress") : NULL;
+        if (json_is_string(v)) {
+            ip = json_string_value(v);
+            ip_len = json_string_length(v);
+        }
+    } else if (ev->lf_has[LF_RHOST]) {
+        ip = (const char *)ev->bytes + ev->lf_off[LF_RHOST];
+        ip_len = ev->lf_len[LF_RHOST];
+    }
+    if (ip != NULL)
+        ev->has_geo = pat_geoip_lookup(ev->geoip, ip, ip_len, &ev->geo);
+    return ev->has_geo ? &ev->geo : NULL;
+}
+
+/* A geoip.* field (pat_geoip.h): true when path names one, with *handled set. */
+static bool geo_visit(struct pat_sigma_event *ev, char *const *path, size_t n_path,
+        visit_fn fn, void *ctx, bool *handled)
+{
+    const struct lsf_geo *g;
+    struct leaf lf;
+    char num[16];
+
+    *handled = false;
+    if (n_path != 2 || strcmp(path[0], "geoip") != 0)
+        return false;
+    if (strcmp(path[1], "country_iso_code") != 0 && strcmp(path[1], "asn") != 0 &&
+            strcmp(path[1], "as_org") != 0)
+        return false; /* not ours: an ordinary field named geoip.x */
+    *handled = true;
+    g = pat_sigma_event_geo(ev);
+    if (g == NULL)
+        return false; /* missing: no --geoip, no address, or no database knows it */
+    lf.kind = LEAF_TEXT;
+    if (path[1][0] == 'c') {
+        lf.s = g->country;
+    } else if (strcmp(path[1], "asn") == 0) {
+        if (g->asn == 0)
+            return false;
+        snprintf(num, sizeof(num), "%u", (unsigned)g->asn);
+        lf.s = num;
+    } else {
+        lf.s = g->as_org;
+    }
+    lf.n = strlen(lf.s);
+    if (lf.n == 0)
+        return false;
+    return fn(ctx, &lf);
+}
+
 static bool field_visit(struct pat_sigma_event *ev, char *const *path, size_t n_path,
         visit_fn fn, void *ctx)
 {
+    bool is_geo;
+    bool geo_stop;
+
     /* A rule for one kind of event sees no fields on the other kind (a Firehose stream may
      * mix JSON records and lines): its prefilter assumed that kind's text. */
     if ((ev->rule_kind == SG_LOG_JSON && !ev->is_json) ||
             (ev->rule_kind == SG_LOG_LINE && ev->is_json))
         return false;
+    geo_stop = geo_visit(ev, path, n_path, fn, ctx, &is_geo);
+    if (is_geo)
+        return geo_stop;
     ensure_parsed(ev);
     if (ev->is_json)
         return ev->root != NULL && walk(ev->root, path, n_path, fn, ctx);
@@ -621,6 +708,40 @@ bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_ev
         return false;
     ev->rule_kind = rule->log_kind;
     return rule->cond != NULL && cond_match(rule, rule->cond, ev);
+}
+
+/* ---- rules that read GeoIP fields ---- */
+
+const char *pat_sigma_rule_geoip_field(const struct pat_sigma_rule *rule, unsigned *line)
+{
+    if (rule == NULL)
+        return NULL;
+    for (size_t s = 0; s < rule->n_sels; s++) {
+        for (size_t m = 0; m < rule->sels[s].n_maps; m++) {
+            const struct sg_map *map = &rule->sels[s].maps[m];
+            for (size_t f = 0; f < map->n_fields; f++) {
+                const struct sg_field *fd = &map->fields[f];
+                *line = fd->line;
+                if (fd->name != NULL && pat_geoip_is_field(fd->name))
+                    return fd->name;
+                for (size_t v = 0; v < fd->n_values; v++) {
+                    if (fd->values[v].kind == SG_FIELDREF &&
+                            pat_geoip_is_field(fd->values[v].ref_name))
+                        return fd->values[v].ref_name;
+                }
+            }
+        }
+    }
+    if (rule->corr != NULL) {
+        *line = 0;
+        for (size_t g = 0; g < rule->corr->n_group; g++) {
+            if (pat_geoip_is_field(rule->corr->group_names[g]))
+                return rule->corr->group_names[g];
+        }
+        if (rule->corr->value_name != NULL && pat_geoip_is_field(rule->corr->value_name))
+            return rule->corr->value_name;
+    }
+    return NULL;
 }
 
 /* ---- correlation keys ---- */

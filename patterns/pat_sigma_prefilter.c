@@ -14,7 +14,8 @@
  *   - Keywords: the run itself in the raw event (what the evaluator searches).
  * Runs shorter than 3 bytes say too little (and would fire on most events); a value with no
  * longer run, a value that may be a JSON number (see may_be_number), and values of kind
- * cidr, null, fieldref and exists: false, become TRUE. A regex gives the literal runs every
+ * cidr, null, fieldref and exists: false, and values of the GeoIP fields (pat_geoip.h), become
+ * TRUE. A regex gives the literal runs every
  * match must hold (re_node), when it has any.
  * Literals are fixed strings, so each ends at a fixed byte: no open repeat, one report per
  * occurrence. Case: caseless unless the value is cased, as the evaluator.
@@ -25,6 +26,7 @@
  * evaluated on every event and its info says why.
  */
 #include "pat_sigma_int.h"
+#include "pat_geoip.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,6 +486,9 @@ static struct pf *re_node(struct pf_build *b, const struct sg_value *v)
 static struct pf *value_node(struct pf_build *b, const struct sg_field *f,
         const struct sg_value *v)
 {
+    /* geoip.* fields come from a database, not the event's bytes: nothing to look for. */
+    if (f->name != NULL && pat_geoip_is_field(f->name))
+        return pf_new(b, PF_TRUE, NULL, NULL, 0);
     if (v->kind == SG_GLOB)
         return glob_node(b, v, f->name == NULL);
     if (v->kind == SG_RE)
@@ -691,7 +696,7 @@ enum lsf_code sg_prefilter_build(struct pat_sigma_rule *rule, struct sg_prefilte
                     "positive term (it starts with 'not'); evaluated on every event");
         else
             snprintf(info, sizeof(info), "not prefiltered: %s offer no literal of %d+ bytes "
-                    "(re, cidr, null, fieldref, exists: false or short wildcard values); "
+                    "(re, cidr, null, fieldref, exists: false, geoip.* or short wildcard values); "
                     "evaluated on every event", b.reasons, SG_MIN_LITERAL);
         for (size_t i = 0; i < out->n_exprs; i++)
             free(out->exprs[i]);

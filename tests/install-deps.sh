@@ -9,6 +9,7 @@ packages=(
   libhyperscan-dev libisal-dev libzstd-dev libjansson-dev libssl-dev
   libcurl4-openssl-dev libmaxminddb-dev libyaml-dev libexpat1-dev
   libcmocka-dev
+  libmaxmind-db-writer-perl # the GeoIP tests write their MaxMind DBs with it (tests/data/geoip)
   gzip zstd python3 ripgrep ugrep
   python3-botocore awscli
   python3-yaml

@@ -11,6 +11,16 @@
 /* ts_ms value when the event has no timestamp logsift could read. */
 #define LSF_TS_UNKNOWN INT64_MIN
 
+/* GeoIP data of the event's source address (--geoip): copies, so sinks may keep them. */
+#define LSF_GEO_IP_MAX 46     /* INET6_ADDRSTRLEN */
+#define LSF_GEO_ORG_MAX 128
+struct lsf_geo {
+    char ip[LSF_GEO_IP_MAX];      /* the address as the event wrote it */
+    char country[8];              /* ISO 3166-1 alpha-2 code, or "" when unknown */
+    uint32_t asn;                 /* autonomous system number, 0 when unknown */
+    char as_org[LSF_GEO_ORG_MAX]; /* its organization, or "" (cut to fit) */
+};
+
 struct lsf_finding {
     const char *rule_id;        /* stable rule id, e.g. "aws.cloudtrail.stop_logging" */
     const char *title;          /* one line for humans */
@@ -24,6 +34,7 @@ struct lsf_finding {
     size_t n_pattern_ids;
     const unsigned char *event; /* the event bytes (decoded: e.g. a Firehose message unescaped) */
     size_t event_len;
+    const struct lsf_geo *geo;  /* NULL: no --geoip, no source IP, or no database knows it */
 };
 
 #endif

@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "cli_state.h"
 #include "cli_alerts.h"
+#include "cli_geoip.h"
 #include "pat.h"
 #include "pat_sigma.h"
 #include "scan.h"
@@ -54,6 +55,7 @@ struct cli_scan_opts {
     const char **s3_exclude;
     struct cli_logs_flags logs; /* logs:// inputs, --state, --output-file */
     struct cli_alerts_opts alerts; /* SNS, metrics, spool, report (cli_alerts.c) */
+    struct cli_geoip_opts geoip;   /* --geoip (cli_geoip.c) */
 };
 
 static void scan_usage(FILE *to)
@@ -110,6 +112,7 @@ static void scan_usage(FILE *to)
             "      --public-key FILE   CloudTrail public key for --verify (repeatable)\n"
             "      --progress          progress line on stderr (default when it is a terminal)\n"
             "Sizes take K, M or G suffixes (powers of 1024).\n");
+    cli_geoip_usage(to);
     cli_alerts_usage(to);
 }
 
@@ -305,6 +308,9 @@ static int parse_args(int argc, char **argv, struct cli_scan_opts *o)
             continue;
         } else if (is_flag(a, NULL, "--shard")) {
             o->s3.shard = val;
+        } else if (cli_geoip_is_flag(a)) {
+            if (!cli_geoip_parse(&o->geoip, val))
+                return CLI_EXIT_ERROR;
         } else if (cli_alerts_is_flag(a)) {
             if (!cli_alerts_parse(&o->alerts, a, val))
                 return CLI_EXIT_ERROR;
@@ -547,6 +553,8 @@ int cli_scan(int argc, char **argv)
     cli_alerts_set_state_path(&opts.alerts, opts.logs.state_path); /* spool beside the state */
     rc = load_rules(&opts, &set, &db, &err);
     if (rc == LSF_OK)
+        rc = cli_geoip_start(&opts.geoip, set, &opts.scan, &err);
+    if (rc == LSF_OK)
         rc = scan_engine_new(set, db, &eng, &err);
     if (rc == LSF_OK)
         rc = cli_alerts_start(&opts.alerts, set, opts.s3.region, opts.s3.profile,
@@ -604,6 +612,7 @@ int cli_scan(int argc, char **argv)
 out:
     cli_alerts_free(alerts);
     cli_alerts_opts_cleanup(&opts.alerts);
+    cli_geoip_cleanup(&opts.geoip);
     scan_stats_cleanup(&stats);
     cli_scan_verify_free(verify);
     fetch_files_free(files);

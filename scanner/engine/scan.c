@@ -221,8 +221,14 @@ static enum lsf_code worker_init(struct scan_worker *w, struct scan_run *run, st
         return lsf_fail(err, LSF_E_NOMEM, "out of memory starting a scan worker");
     if (hs_clone_scratch(eng->proto_scratch, &w->scratch) != HS_SUCCESS)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory cloning Hyperscan scratch space");
-    if (eng->n_sigma > 0)
-        return pat_sigma_event_new(eng->set, &w->sigma_ev, err);
+    /* --geoip: the Sigma context also finds each finding's source address. */
+    w->geoip = run->cfg->geoip;
+    if (eng->n_sigma > 0 || run->cfg->geoip != NULL) {
+        enum lsf_code rc = pat_sigma_event_new(eng->set, &w->sigma_ev, err);
+        if (rc != LSF_OK)
+            return rc;
+        pat_sigma_event_set_geoip(w->sigma_ev, run->cfg->geoip);
+    }
     return LSF_OK;
 }
 

@@ -21,6 +21,8 @@
 #include "lsf_reader.h"
 #include "pat.h"
 
+struct pat_geoip;
+
 #define SCAN_DEFAULT_CHUNK_LEN ((size_t)256 << 10)
 #define SCAN_DEFAULT_MAX_EVENT_LEN ((size_t)16 << 20)
 #define SCAN_DEFAULT_EXCERPT_LEN ((size_t)4096)
@@ -35,6 +37,9 @@ struct scan_config {
     bool progress;           /* a progress line on stderr while scanning */
     bool sigma_confirm_only; /* every Sigma rule confirmed on every event, prefilter ignored
                                 (the differential test's reference; slow) */
+    const struct pat_geoip *geoip; /* --geoip databases (borrowed), or NULL: findings carry
+                                      their source address's GeoIP data (lsf_finding.geo) and
+                                      Sigma rules may read geoip.* fields (pat_sigma.h) */
 };
 
 /* Fill cfg with the defaults above. */

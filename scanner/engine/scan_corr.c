@@ -19,6 +19,7 @@
  * one finding per threshold's worth of events, not one per event.
  */
 #include "scan_int.h"
+#include "pat_geoip.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,6 +275,7 @@ static void iso_time(char *out, size_t cap, int64_t ms)
 
 struct sweep {
     const struct scan_engine *run_eng;
+    const struct pat_geoip *geoip; /* --geoip, or NULL */
     struct scan_sink *sink;
     struct scan_stats *stats;
     struct lsf_buf out;
@@ -281,6 +283,30 @@ struct sweep {
 
 static const char *const corr_type_names[] = {"none", "event_count", "value_count", "temporal",
         "temporal_ordered"};
+
+/*
+ * --geoip: a group keyed by a source address (group-by sourceIPAddress or rhost) gets that
+ * address's GeoIP data, as the findings of single events do. key is "f1=v1, f2=v2".
+ */
+static bool group_geo(const struct sweep *sw, const char *key, struct lsf_geo *out)
+{
+    static const char *const names[] = {"sourceIPAddress=", "rhost="};
+
+    if (sw->geoip == NULL)
+        return false;
+    for (const char *p = key; p != NULL && *p != '\0';) {
+        const char *next = strstr(p, ", ");
+        size_t len = next ? (size_t)(next - p) : strlen(p);
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            size_t k = strlen(names[i]);
+            if (len > k && strncmp(p, names[i], k) == 0 &&
+                    pat_geoip_lookup(sw->geoip, p + k, len - k, out))
+                return true;
+        }
+        p = next ? next + 2 : NULL;
+    }
+    return false;
+}
 
 static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
         const struct corr_ref *last, uint64_t count, struct lsf_err *err)
@@ -291,6 +317,7 @@ static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
     char span_text[32];
     int64_t span;
     struct lsf_finding f;
+    struct lsf_geo geo;
     int n;
 
     json_text(group, sizeof(group), last->key);
@@ -317,6 +344,7 @@ static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
     f.ts_ms = last->rec->ts_ms;
     f.event = (const unsigned char *)event;
     f.event_len = n > 0 && (size_t)n < sizeof(event) ? (size_t)n : strlen(event);
+    f.geo = group_geo(sw, last->key, &geo) ? &geo : NULL;
     sw->out.len = 0;
     if (sw->sink->format(sw->sink->self, &f, &sw->out, err) != LSF_OK)
         return err->code;
@@ -438,6 +466,7 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
     }
     qsort(refs, n, sizeof(*refs), cmp_ref);
     sw.run_eng = eng;
+    sw.geoip = n_workers > 0 ? workers[0].geoip : NULL;
     sw.sink = sink;
     sw.stats = &workers[0].stats;
     lsf_buf_init(&sw.out, SIZE_MAX);

@@ -104,6 +104,7 @@ struct scan_worker {
     uint32_t *rule_stamp;     /* per rule: last event stamp it was evaluated for */
     uint32_t stamp;
     struct pat_sigma_event *sigma_ev; /* Sigma confirmation context, NULL without Sigma rules */
+    const struct pat_geoip *geoip;    /* --geoip (the run's config), or NULL */
     bool sigma_ev_stale;              /* not yet pointed at the current event */
 
     /* correlation entries (scan_corr.c), kept until the run ends */

@@ -178,6 +178,9 @@ static enum lsf_code grow_sorted(struct scan_worker *w, struct lsf_err *err)
     return LSF_OK;
 }
 
+static struct pat_sigma_event *sigma_current(struct scan_worker *w,
+        const struct frame_event *ev);
+
 static enum lsf_code emit_finding(struct scan_worker *w, const struct scan_config *cfg,
         struct scan_sink *sink, size_t rule_idx, const struct frame_event *ev, size_t n_ids,
         struct lsf_err *err)
@@ -202,6 +205,7 @@ static enum lsf_code emit_finding(struct scan_worker *w, const struct scan_confi
     f.n_pattern_ids = n_ids;
     f.event = bytes;
     f.event_len = ev->len;
+    f.geo = cfg->geoip != NULL ? pat_sigma_event_geo(sigma_current(w, ev)) : NULL;
     rc = sink->format(sink->self, &f, dst, err);
     if (rc != LSF_OK)
         return rc;
