@@ -198,11 +198,14 @@ class Handler(BaseHTTPRequestHandler):
         rec["durationMs"] = round((time.monotonic() - started) * 1000, 1)
         if resp is not None:
             rec["status"] = resp.status
+        # Logged before the reply leaves: a client that reads /_emulator/requests right after
+        # its answer must find its own request there.
+        emu.record(rec)
+        if resp is not None:
             try:
                 self._send(resp)
             except OSError:
                 self.close_connection = True
-        emu.record(rec)
 
     def _classify(self, raw, headers):
         """-> (service, protocol, operation, target, form params or None, decoded body)."""
