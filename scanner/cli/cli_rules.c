@@ -130,8 +130,12 @@ static void print_rule(const struct pat_set *set, const struct pat_rule *rule)
     if (rule->sigma != NULL) {
         const char *tags = pat_sigma_rule_tags(rule->sigma);
         const char *sigma_id = pat_sigma_rule_sigma_id(rule->sigma);
+        unsigned geo_line = 0;
+        const char *geo_field = pat_sigma_rule_geoip_field(rule->sigma, &geo_line);
         if (sigma_id != NULL)
             printf(" sigma-id=%s", sigma_id);
+        if (geo_field != NULL)
+            printf(" needs=--geoip(%s)", geo_field);
         if (tags[0])
             printf(" tags=%s", tags);
         printf("\n    sigma, %s\n", pat_sigma_rule_info(rule->sigma));

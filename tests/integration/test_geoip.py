@@ -235,6 +235,16 @@ class Errors(unittest.TestCase):
         self.assertIn("--geoip", lines[0])
         self.assertRegex(lines[0], r"rule geoip_\w+ \(.*geoip_\w+\.yml:\d+\) reads geoip\.")
 
+    def test_rules_check_says_which_rules_need_geoip(self):
+        rc, out, err = run(["rules", "check", RULES, os.path.join(SRC, "patterns", "packs", "auth")])
+        self.assertEqual(rc, 0, out + err)
+        heads = [l for l in out.splitlines() if ".yml:" in l and not l.startswith(" ")]
+        geo = [l for l in heads if "geoip_" in l.split(":", 1)[0]]
+        self.assertEqual(len(geo), len(os.listdir(RULES)))
+        for line in geo:
+            self.assertRegex(line, r"needs=--geoip\(geoip\.(country_iso_code|asn|as_org)\)")
+        self.assertTrue(all("needs=" not in l for l in heads if l not in geo))
+
     def test_bad_database_file_is_one_line_naming_it(self):
         not_db = os.path.join(TMP, "networks.mmdb")
         shutil.copy(os.path.join(GEO_DIR, "networks.json"), not_db)
