@@ -367,6 +367,24 @@ static enum lsf_code eval_event(struct scan_worker *w, const struct scan_config 
     return LSF_OK;
 }
 
+/*
+ * The distinct patterns of event's hits, from w->hits[*i] on, into w->event_patterns
+ * (ascending); *i moves past them. Hits are grouped by event, patterns ascending unless
+ * w->hits_unordered. Returns how many.
+ */
+static inline size_t take_event_patterns(struct scan_worker *w, size_t *i, size_t event)
+{
+    size_t n_pat = 0;
+
+    for (; *i < w->n_hits && w->hits[*i].event == event; (*i)++) {
+        if (n_pat == 0 || w->event_patterns[n_pat - 1] != w->hits[*i].pattern)
+            w->event_patterns[n_pat++] = w->hits[*i].pattern;
+    }
+    if (!w->hits_unordered)
+        qsort(w->event_patterns, n_pat, sizeof(*w->event_patterns), cmp_unsigned);
+    return n_pat;
+}
+
 /* Like the loop in scan_window, but visiting every event, with or without hits. */
 static enum lsf_code scan_every_event(struct scan_worker *w, const struct scan_config *cfg,
         struct scan_sink *sink, struct lsf_err *err)
@@ -374,15 +392,9 @@ static enum lsf_code scan_every_event(struct scan_worker *w, const struct scan_c
     size_t i = 0;
 
     for (size_t event = 0; event < w->batch.n; event++) {
-        size_t n_pat = 0;
+        size_t n_pat = take_event_patterns(w, &i, event);
         enum lsf_code rc;
 
-        for (; i < w->n_hits && w->hits[i].event == event; i++) {
-            if (n_pat == 0 || w->event_patterns[n_pat - 1] != w->hits[i].pattern)
-                w->event_patterns[n_pat++] = w->hits[i].pattern;
-        }
-        if (!w->hits_unordered)
-            qsort(w->event_patterns, n_pat, sizeof(*w->event_patterns), cmp_unsigned);
         rc = eval_event(w, cfg, sink, &w->batch.ev[event], n_pat, err);
         if (rc != LSF_OK)
             return rc;
@@ -406,15 +418,8 @@ enum lsf_code scan_window(struct scan_worker *w, const struct scan_config *cfg,
     }
     while (i < w->n_hits) {
         uint32_t event = w->hits[i].event;
-        size_t n_pat = 0;
+        size_t n_pat = take_event_patterns(w, &i, event);
 
-        /* Hits are grouped by event with ascending patterns: take this event's run. */
-        for (; i < w->n_hits && w->hits[i].event == event; i++) {
-            if (n_pat == 0 || w->event_patterns[n_pat - 1] != w->hits[i].pattern)
-                w->event_patterns[n_pat++] = w->hits[i].pattern;
-        }
-        if (!w->hits_unordered)
-            qsort(w->event_patterns, n_pat, sizeof(*w->event_patterns), cmp_unsigned);
         rc = eval_event(w, cfg, sink, &w->batch.ev[event], n_pat, err);
         if (rc != LSF_OK)
             return rc;
