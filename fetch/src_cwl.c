@@ -213,11 +213,7 @@ struct fetch_cwl {
     char group[CWL_GROUP_MAX + 1];
     char *prefix; /* stream name prefix, or NULL */
     char resource[CWL_GROUP_MAX + 600];
-    bool has_global;
-    struct aws_config *cfg;
-    struct aws_creds_provider *creds;
-    struct aws_client *client;
-    struct aws_endpoint ep;
+    struct aws_session aws; /* global state, config, endpoint, credentials, client */
 
     /* Rate limit (FilterLogEvents): send times of the last n_slots requests, a ring. */
     double tps;
@@ -348,7 +344,6 @@ enum lsf_code fetch_cwl_new(const char *url, const struct fetch_cwl_opts *opts,
 {
     struct fetch_cwl *cwl = calloc(1, sizeof(*cwl));
     struct aws_config_opts cfg_opts = {opts->profile, opts->region, NULL};
-    struct aws_client_opts client_opts;
     enum lsf_code rc;
 
     *out = NULL;
@@ -376,23 +371,9 @@ enum lsf_code fetch_cwl_new(const char *url, const struct fetch_cwl_opts *opts,
                 "--since and --until (and --lag)", cwl->resource);
     if (rc == LSF_OK && opts->resume)
         rc = load_resume(cwl, opts->resume, err);
-    if (rc == LSF_OK) {
-        rc = aws_global_init(err);
-        cwl->has_global = rc == LSF_OK;
-    }
     if (rc == LSF_OK)
-        rc = aws_config_load(&cfg_opts, &cwl->cfg, err);
-    if (rc == LSF_OK)
-        rc = aws_endpoint_resolve(cwl->cfg, AWS_SVC_LOGS, opts->endpoint_url, &cwl->ep, err);
-    if (rc == LSF_OK)
-        rc = aws_creds_provider_new(cwl->cfg, &cwl->creds, err);
-    if (rc == LSF_OK) {
-        memset(&client_opts, 0, sizeof(client_opts));
-        client_opts.cfg = cwl->cfg;
-        client_opts.creds = cwl->creds;
-        client_opts.max_streams = 1;
-        rc = aws_client_new(&client_opts, &cwl->client, err);
-    }
+        rc = aws_session_open(&cfg_opts, AWS_SVC_LOGS, opts->endpoint_url,
+                1, &cwl->aws, err);
     if (rc != LSF_OK) {
         fetch_cwl_free(cwl);
         return rc;
@@ -421,11 +402,7 @@ void fetch_cwl_free(struct fetch_cwl *cwl)
     json_decref(cwl->page_cursor);
     json_decref(cwl->last_ids);
     json_decref(cwl->skip_ids);
-    aws_client_free(cwl->client);
-    aws_creds_provider_free(cwl->creds);
-    aws_config_free(cwl->cfg);
-    if (cwl->has_global)
-        aws_global_cleanup();
+    aws_session_close(&cwl->aws);
     free(cwl->prefix);
     free(cwl->token);
     free(cwl->sent_s);
@@ -508,10 +485,10 @@ static enum lsf_code request_page(struct fetch_cwl *cwl, json_t **page, struct l
                 {"X-Amz-Target", cwl->opts->one_stream ? CWL_TARGET_GET : CWL_TARGET_FILTER},
         };
         struct aws_call_extra extra = {headers, 2, text, strlen(text), NULL};
-        struct aws_call call = {&cwl->ep, "POST", cwl->ep.host,
-                cwl->ep.base_path[0] ? cwl->ep.base_path : "/", NULL, 0, AWS_PROTO_JSON,
+        struct aws_call call = {&cwl->aws.ep, "POST", cwl->aws.ep.host,
+                cwl->aws.ep.base_path[0] ? cwl->aws.ep.base_path : "/", NULL, 0, AWS_PROTO_JSON,
                 cwl->opts->one_stream ? "GetLogEvents" : "FilterLogEvents", cwl->resource};
-        rc = aws_client_call_extra(cwl->client, &call, &extra, &body, err);
+        rc = aws_client_call_extra(cwl->aws.client, &call, &extra, &body, err);
     }
     if (rc != LSF_OK)
         goto out;

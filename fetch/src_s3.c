@@ -440,11 +440,7 @@ struct s3_slot {
 struct fetch_s3 {
     const struct fetch_s3_opts *opts;
     struct fetch_s3_filter filter;
-    bool has_global;
-    struct aws_config *cfg;
-    struct aws_creds_provider *creds;
-    struct aws_client *client;
-    struct aws_endpoint ep;
+    struct aws_session aws; /* global state, config, endpoint, credentials, client */
     struct s3_target *targets;
     size_t n_targets;
     size_t cap_targets;
@@ -478,7 +474,6 @@ enum lsf_code fetch_s3_new(const char *const *urls, size_t n_urls, const struct 
 {
     struct fetch_s3 *s3 = calloc(1, sizeof(*s3));
     struct aws_config_opts cfg_opts = {opts->profile, opts->region, NULL};
-    struct aws_client_opts client_opts;
     enum lsf_code rc = LSF_OK;
 
     *out = NULL;
@@ -514,23 +509,9 @@ enum lsf_code fetch_s3_new(const char *const *urls, size_t n_urls, const struct 
         if (rc == LSF_OK && s3->is_pruned)
             s3->targets[i].kind = fetch_s3_list_kind(s3->targets[i].prefix, true);
     }
-    if (rc == LSF_OK) {
-        rc = aws_global_init(err);
-        s3->has_global = rc == LSF_OK;
-    }
     if (rc == LSF_OK)
-        rc = aws_config_load(&cfg_opts, &s3->cfg, err);
-    if (rc == LSF_OK)
-        rc = aws_endpoint_resolve(s3->cfg, AWS_SVC_S3, opts->endpoint_url, &s3->ep, err);
-    if (rc == LSF_OK)
-        rc = aws_creds_provider_new(s3->cfg, &s3->creds, err);
-    if (rc == LSF_OK) {
-        memset(&client_opts, 0, sizeof(client_opts));
-        client_opts.cfg = s3->cfg;
-        client_opts.creds = s3->creds;
-        client_opts.max_streams = (unsigned)s3->win_cap;
-        rc = aws_client_new(&client_opts, &s3->client, err);
-    }
+        rc = aws_session_open(&cfg_opts, AWS_SVC_S3, opts->endpoint_url,
+                (unsigned)s3->win_cap, &s3->aws, err);
     if (rc != LSF_OK) {
         fetch_s3_free(s3);
         return rc;
@@ -549,11 +530,7 @@ void fetch_s3_free(struct fetch_s3 *s3)
         free(slot->name);
     }
     free(s3->win);
-    aws_client_free(s3->client);
-    aws_creds_provider_free(s3->creds);
-    aws_config_free(s3->cfg);
-    if (s3->has_global)
-        aws_global_cleanup();
+    aws_session_close(&s3->aws);
     for (size_t i = 0; i < s3->n_targets; i++) {
         free(s3->targets[i].bucket);
         free(s3->targets[i].prefix);
@@ -626,9 +603,9 @@ static enum lsf_code insert_target(struct fetch_s3 *s3, size_t at, const char *b
 static enum lsf_code address(struct fetch_s3 *s3, const struct s3_target *t, const char *key,
         char host[AWS_HOST_MAX], struct lsf_buf *path, struct lsf_err *err)
 {
-    bool is_path_style = aws_s3_path_style(s3->cfg, &s3->ep, t->bucket);
+    bool is_path_style = aws_s3_path_style(s3->aws.cfg, &s3->aws.ep, t->bucket);
 
-    return aws_s3_address(&s3->ep, is_path_style, t->bucket, key, host, path, err);
+    return aws_s3_address(&s3->aws.ep, is_path_style, t->bucket, key, host, path, err);
 }
 
 /* List the next page of t into s3->page. */
@@ -666,9 +643,9 @@ static enum lsf_code list_page(struct fetch_s3 *s3, struct s3_target *t, struct 
     }
     rc = address(s3, t, NULL, host, &path, err);
     if (rc == LSF_OK) {
-        struct aws_call call = {&s3->ep, "GET", host, (const char *)path.data, query, n_query,
+        struct aws_call call = {&s3->aws.ep, "GET", host, (const char *)path.data, query, n_query,
                 AWS_PROTO_REST_XML, "ListObjectsV2", resource};
-        rc = aws_client_call(s3->client, &call, &body, err);
+        rc = aws_client_call(s3->aws.client, &call, &body, err);
     }
     if (rc == LSF_OK) {
         rc = fetch_s3_list_parse((const char *)body.data, body.len, &s3->page, err);
@@ -728,13 +705,13 @@ static void start_object(struct fetch_s3 *s3, const struct s3_target *t, const c
     if (slot->rc == LSF_OK && size != UINT64_MAX && size > part_len) {
         size_t buf_len = s3->opts->object_buf_len ? s3->opts->object_buf_len
                                                     : FETCH_S3_DEFAULT_OBJECT_BUF;
-        slot->rc = fetch_s3_range_open(s3->client, &s3->ep, host, (const char *)path.data,
+        slot->rc = fetch_s3_range_open(s3->aws.client, &s3->aws.ep, host, (const char *)path.data,
                 slot->name, size, etag, part_len, buf_len, (unsigned)s3->win_cap, &slot->rd,
                 &slot->err);
     } else if (slot->rc == LSF_OK) {
-        struct aws_call call = {&s3->ep, "GET", host, (const char *)path.data, NULL, 0,
+        struct aws_call call = {&s3->aws.ep, "GET", host, (const char *)path.data, NULL, 0,
                 AWS_PROTO_REST_XML, "GetObject", slot->name};
-        slot->rc = aws_client_stream(s3->client, &call,
+        slot->rc = aws_client_stream(s3->aws.client, &call,
                 s3->opts->object_buf_len ? s3->opts->object_buf_len : FETCH_S3_DEFAULT_OBJECT_BUF,
                 &slot->rd, &slot->err);
     }

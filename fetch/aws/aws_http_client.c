@@ -1229,3 +1229,41 @@ enum lsf_code aws_client_call_extra(struct aws_client *client, const struct aws_
     xfer_close(x);
     return rc;
 }
+
+enum lsf_code aws_session_open(const struct aws_config_opts *cfg_opts, enum aws_service svc,
+        const char *endpoint_url, unsigned max_streams, struct aws_session *s,
+        struct lsf_err *err)
+{
+    struct aws_client_opts client_opts;
+    enum lsf_code rc;
+
+    memset(s, 0, sizeof(*s));
+    rc = aws_global_init(err);
+    s->has_global = rc == LSF_OK;
+    if (rc == LSF_OK)
+        rc = aws_config_load(cfg_opts, &s->cfg, err);
+    if (rc == LSF_OK)
+        rc = aws_endpoint_resolve(s->cfg, svc, endpoint_url, &s->ep, err);
+    if (rc == LSF_OK)
+        rc = aws_creds_provider_new(s->cfg, &s->creds, err);
+    if (rc == LSF_OK) {
+        memset(&client_opts, 0, sizeof(client_opts));
+        client_opts.cfg = s->cfg;
+        client_opts.creds = s->creds;
+        client_opts.max_streams = max_streams;
+        rc = aws_client_new(&client_opts, &s->client, err);
+    }
+    if (rc != LSF_OK)
+        aws_session_close(s);
+    return rc;
+}
+
+void aws_session_close(struct aws_session *s)
+{
+    aws_client_free(s->client);
+    aws_creds_provider_free(s->creds);
+    aws_config_free(s->cfg);
+    if (s->has_global)
+        aws_global_cleanup();
+    memset(s, 0, sizeof(*s));
+}

@@ -117,4 +117,23 @@ enum lsf_code aws_client_stream_range(struct aws_client *client, const struct aw
         uint64_t first, uint64_t len, const char *etag, size_t buf_len, struct lsf_reader *out,
         struct lsf_err *err) LSF_WARN_UNUSED;
 
+/*
+ * What every user of one AWS service holds: libcurl's global state, the configuration, the
+ * service endpoint, the credential chain and a client. aws_session_open fills s (zeroed
+ * first) in that order; on failure what was opened is closed again. aws_session_close is
+ * safe on a zeroed or closed session.
+ */
+struct aws_session {
+    bool has_global;
+    struct aws_config *cfg;
+    struct aws_endpoint ep;
+    struct aws_creds_provider *creds;
+    struct aws_client *client;
+};
+
+enum lsf_code aws_session_open(const struct aws_config_opts *cfg_opts, enum aws_service svc,
+        const char *endpoint_url, unsigned max_streams, struct aws_session *s,
+        struct lsf_err *err) LSF_WARN_UNUSED;
+void aws_session_close(struct aws_session *s);
+
 #endif

@@ -35,18 +35,14 @@
 #define KEYS_DEFAULT_FROM 1383264000 /* 2013-11-01: before CloudTrail signed anything */
 
 struct s3_store {
-    bool has_global;
-    struct aws_config *cfg;
-    struct aws_creds_provider *creds;
-    struct aws_client *client;
-    struct aws_endpoint ep;
+    struct aws_session aws; /* global state, config, endpoint, credentials, client */
     char bucket[256];
 };
 
 static enum lsf_code s3_address(struct s3_store *s, const char *bucket, const char *key,
         char host[AWS_HOST_MAX], struct lsf_buf *path, struct lsf_err *err)
 {
-    return aws_s3_address(&s->ep, aws_s3_path_style(s->cfg, &s->ep, bucket), bucket, key, host,
+    return aws_s3_address(&s->aws.ep, aws_s3_path_style(s->aws.cfg, &s->aws.ep, bucket), bucket, key, host,
             path, err);
 }
 
@@ -80,10 +76,10 @@ static enum lsf_code s3_list(void *self, const char *prefix, struct verify_listi
             query[n_query++] = (struct aws_kv){"continuation-token", token};
         rc = s3_address(s, s->bucket, NULL, host, &path, err);
         if (rc == LSF_OK) {
-            struct aws_call call = {&s->ep, "GET", host, (const char *)path.data, query, n_query,
+            struct aws_call call = {&s->aws.ep, "GET", host, (const char *)path.data, query, n_query,
                     AWS_PROTO_REST_XML, "ListObjectsV2", resource};
 
-            rc = aws_client_call(s->client, &call, &body, err);
+            rc = aws_client_call(s->aws.client, &call, &body, err);
         }
         if (rc == LSF_OK) {
             rc = fetch_s3_list_parse((const char *)body.data, body.len, &page, err);
@@ -176,11 +172,11 @@ static enum lsf_code s3_get(void *self, const char *bucket, const char *key,
     obj->has_metadata = true;
     rc = s3_address(s, bucket && bucket[0] ? bucket : s->bucket, key, host, &path, err);
     if (rc == LSF_OK) {
-        struct aws_call call = {&s->ep, "GET", host, (const char *)path.data, NULL, 0,
+        struct aws_call call = {&s->aws.ep, "GET", host, (const char *)path.data, NULL, 0,
                 AWS_PROTO_REST_XML, "GetObject", uri};
         struct aws_call_extra extra = {headers, 1, NULL, 0, &hdrs};
 
-        rc = aws_client_call_extra(s->client, &call, &extra, &obj->body, err);
+        rc = aws_client_call_extra(s->aws.client, &call, &extra, &obj->body, err);
     }
     if (rc != LSF_OK) {
         *is_missing = err && (strstr(err->msg, "NoSuchKey") || strstr(err->msg, "HTTP 404"));
@@ -231,11 +227,7 @@ static void s3_free(void *self)
 
     if (s == NULL)
         return;
-    aws_client_free(s->client);
-    aws_creds_provider_free(s->creds);
-    aws_config_free(s->cfg);
-    if (s->has_global)
-        aws_global_cleanup();
+    aws_session_close(&s->aws);
     free(s);
 }
 
@@ -246,7 +238,6 @@ enum lsf_code verify_store_open_s3(const char *url, const struct verify_s3_opts 
 {
     struct s3_store *s;
     struct aws_config_opts cfg_opts = {opts->profile, opts->region, NULL};
-    struct aws_client_opts client_opts;
     const char *rest = url + 5;
     const char *slash;
     size_t bucket_len;
@@ -263,21 +254,8 @@ enum lsf_code verify_store_open_s3(const char *url, const struct verify_s3_opts 
     if (s == NULL)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory");
     snprintf(s->bucket, sizeof(s->bucket), "%.*s", (int)bucket_len, rest);
-    rc = aws_global_init(err);
-    s->has_global = rc == LSF_OK;
-    if (rc == LSF_OK)
-        rc = aws_config_load(&cfg_opts, &s->cfg, err);
-    if (rc == LSF_OK)
-        rc = aws_endpoint_resolve(s->cfg, AWS_SVC_S3, opts->endpoint_url, &s->ep, err);
-    if (rc == LSF_OK)
-        rc = aws_creds_provider_new(s->cfg, &s->creds, err);
-    if (rc == LSF_OK) {
-        memset(&client_opts, 0, sizeof(client_opts));
-        client_opts.cfg = s->cfg;
-        client_opts.creds = s->creds;
-        client_opts.max_streams = opts->concurrency ? opts->concurrency : DEFAULT_STREAMS;
-        rc = aws_client_new(&client_opts, &s->client, err);
-    }
+    rc = aws_session_open(&cfg_opts, AWS_SVC_S3, opts->endpoint_url,
+            opts->concurrency ? opts->concurrency : DEFAULT_STREAMS, &s->aws, err);
     if (rc != LSF_OK) {
         s3_free(s);
         return rc;
@@ -396,7 +374,7 @@ static enum lsf_code list_keys(struct verify_store *store, struct verify_keyring
         return lsf_fail(err, LSF_E_USAGE, "--until %s: not a date", until);
     if (until)
         to += 86400 + 2 * 3600;
-    rc = aws_endpoint_resolve(s->cfg, AWS_SVC_CLOUDTRAIL, NULL, &ep, err);
+    rc = aws_endpoint_resolve(s->aws.cfg, AWS_SVC_CLOUDTRAIL, NULL, &ep, err);
     if (rc != LSF_OK)
         return rc;
     if (region != NULL && strcmp(region, ep.region) != 0) {
@@ -432,7 +410,7 @@ static enum lsf_code list_keys(struct verify_store *store, struct verify_keyring
             struct aws_call_extra extra = {headers, 2, req_text, strlen(req_text), NULL};
 
             snprintf(path, sizeof(path), "%s/", ep.base_path);
-            rc = aws_client_call_extra(s->client, &call, &extra, &body, err);
+            rc = aws_client_call_extra(s->aws.client, &call, &extra, &body, err);
         }
         free(req_text);
         if (rc == LSF_OK)
