@@ -434,4 +434,7 @@ bool aws_retry_next(struct aws_retry *retry, struct aws_retry_quota *quota,
 /* After the request succeeded: refund the retry's tokens, or AWS_RETRY_NO_RETRY_REFUND. */
 void aws_retry_succeeded(struct aws_retry *retry, struct aws_retry_quota *quota);
 
+/* Lower-case hex of bytes into out (room for 2 * n + 1). */
+void aws_hex(const unsigned char *bytes, size_t n, char *out);
+
 #endif

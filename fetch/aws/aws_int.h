@@ -16,7 +16,6 @@
  */
 
 /* Lower-case hex of n bytes into out (2n + 1 bytes). */
-void aws_hex(const unsigned char *bytes, size_t n, char *out);
 
 /* Parse "2024-01-15T12:00:00Z" (fraction and "+00:00" accepted) into Unix seconds. */
 bool aws_time_parse(const char *text, int64_t *out_s);

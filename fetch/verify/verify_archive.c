@@ -91,7 +91,7 @@ enum lsf_code verify_archive_check(const char *name, const unsigned char *raw, s
     if (rc != LSF_OK)
         goto out;
     EVP_DigestFinal_ex(md, out->sha256, &md_len);
-    verify_hex(out->sha256, 32, out->sha256_hex);
+    aws_hex(out->sha256, 32, out->sha256_hex);
     if (kind == DEC_ZSTD)
         zstd_frames(raw, len, out);
 out:

@@ -12,22 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <time.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
-
-void verify_hex(const unsigned char *bytes, size_t len, char *hex)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < len; i++) {
-        hex[2 * i] = digits[bytes[i] >> 4];
-        hex[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    hex[2 * len] = '\0';
-}
 
 static int hex_val(char c)
 {
@@ -302,7 +290,7 @@ enum lsf_code verify_digest_parse(const unsigned char *bytes, size_t len, struct
 
     memset(d, 0, sizeof(*d));
     EVP_Digest(bytes, len, md, &md_len, EVP_sha256(), NULL);
-    verify_hex(md, md_len, d->sha256_hex);
+    aws_hex(md, md_len, d->sha256_hex);
     root = json_loadb((const char *)bytes, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL)
         return lsf_fail(err, LSF_E_INPUT, "digest is not valid JSON (%s at line %d column %d)",

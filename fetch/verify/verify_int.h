@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aws.h"
 #include "verify.h"
 
 /* One logFiles[] entry of a digest (7.2). */
@@ -77,8 +78,6 @@ bool verify_time_parse(const char *text, int64_t *out);
 /* Unix seconds to "YYYY-MM-DDTHH:MM:SSZ" (buf >= 21). */
 void verify_time_format(int64_t t, char *buf, size_t len);
 
-/* Lower-case hex of bytes into hex (2 * len + 1). */
-void verify_hex(const unsigned char *bytes, size_t len, char *hex);
 /* Decode hex into bytes (cap); false when malformed or too long. */
 bool verify_unhex(const char *hex, unsigned char *bytes, size_t cap, size_t *len);
 

@@ -44,7 +44,7 @@ void verify_md5_hex(const void *bytes, size_t len, char hex[33])
     unsigned md_len = 0;
 
     EVP_Digest(bytes, len, md, &md_len, EVP_md5(), NULL);
-    verify_hex(md, md_len, hex);
+    aws_hex(md, md_len, hex);
 }
 
 enum lsf_code verify_keyring_new(struct verify_keyring **out, struct lsf_err *err)

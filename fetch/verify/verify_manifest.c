@@ -139,7 +139,7 @@ static bool mkey_sign(const struct mkey *k, const unsigned char *bytes, size_t l
                        sig, sizeof(sig), &sig_len) == NULL) {
         return false;
     }
-    verify_hex(sig, sig_len, hex);
+    aws_hex(sig, sig_len, hex);
     return true;
 }
 
@@ -249,7 +249,7 @@ enum lsf_code verify_manifest_create(struct verify_store *store, const char *out
 
             EVP_Digest(obj.body.data ? obj.body.data : (const unsigned char *)"", obj.body.len,
                     md, NULL, EVP_sha256(), NULL);
-            verify_hex(md, 32, sha);
+            aws_hex(md, 32, sha);
             lsf_buf_init(&plain, PLAIN_MAX);
             if (verify_decompress(k, obj.body.data ? obj.body.data : (const unsigned char *)"",
                         obj.body.len, &plain, &e) != LSF_OK) {
@@ -480,7 +480,7 @@ enum lsf_code verify_manifest_check(struct verify_store *store, const char *path
 
             EVP_Digest(obj.body.data ? obj.body.data : (const unsigned char *)"", obj.body.len,
                     md, NULL, EVP_sha256(), NULL);
-            verify_hex(md, 32, sha);
+            aws_hex(md, 32, sha);
             if (obj.body.len != e->size || strcmp(sha, e->sha) != 0)
                 add_rc = verify_report_add(rep, VERIFY_KIND_OBJECT, VERIFY_CHANGED, uri,
                         "size %zu sha256 %s, the manifest says size %llu sha256 %s",

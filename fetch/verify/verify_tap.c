@@ -38,7 +38,7 @@ static enum lsf_code tap_read(void *self, unsigned char *buf, size_t cap, size_t
 
         t->is_done = true;
         EVP_DigestFinal_ex(t->md, md, NULL);
-        verify_hex(md, 32, hex);
+        aws_hex(md, 32, hex);
         t->done(t->ctx, t->name, hex, t->len);
     }
     return LSF_OK;

@@ -81,7 +81,7 @@ static void sha_hex(const void *data, size_t len, char hex[65])
     unsigned char md[32];
 
     EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL);
-    verify_hex(md, 32, hex);
+    aws_hex(md, 32, hex);
 }
 
 static void sign_hex(const char *tbs, char *hex)
@@ -93,7 +93,7 @@ static void sign_hex(const char *tbs, char *hex)
     assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key), 1);
     assert_int_equal(EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)tbs, strlen(tbs)), 1);
     EVP_MD_CTX_free(ctx);
-    verify_hex(sig, sig_len, hex);
+    aws_hex(sig, sig_len, hex);
 }
 
 /* Build the chain into a fresh folder; returns it (static buffer per call). */

@@ -75,7 +75,7 @@ static void sign_hex(const unsigned char *tbs, size_t len, char *hex)
     assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key), 1);
     assert_int_equal(EVP_DigestSign(ctx, sig, &sig_len, tbs, len), 1);
     EVP_MD_CTX_free(ctx);
-    verify_hex(sig, sig_len, hex);
+    aws_hex(sig, sig_len, hex);
 }
 
 static void key_files_are_found_by_either_fingerprint(void **state)
@@ -167,7 +167,7 @@ static void archives_hash_their_decompressed_bytes(void **state)
 
     (void)state;
     EVP_Digest(text.data, text.len, md, NULL, EVP_sha256(), NULL);
-    verify_hex(md, 32, hex);
+    aws_hex(md, 32, hex);
     assert_int_equal(verify_archive_check("x.gz", gz.data, gz.len, &a, &err), LSF_OK);
     assert_string_equal(a.sha256_hex, hex);
     assert_int_equal(a.plain_len, text.len);
@@ -304,7 +304,7 @@ static void tap_hashes_every_byte_it_passes_on_and_reports_once(void **state)
     assert_int_equal(lsf_reader_read(&rd, buf, sizeof(buf), &n, &err), LSF_OK); /* EOF again */
     lsf_reader_close(&rd);
     EVP_Digest(text.data, text.len, md, NULL, EVP_sha256(), NULL);
-    verify_hex(md, 32, want);
+    aws_hex(md, 32, want);
     assert_int_equal(r.calls, 1);
     assert_string_equal(r.hex, want);
     assert_int_equal(r.len, text.len);

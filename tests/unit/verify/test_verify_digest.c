@@ -56,7 +56,7 @@ static void real_digest_parses_with_every_field(void **state)
         assert_int_equal(strlen(d.logs[i].hash), 64);
     /* the hash is over the bytes as stored, escapes and all (PROVENANCE.md lists it) */
     EVP_Digest(json, len, md, NULL, EVP_sha256(), NULL);
-    verify_hex(md, 32, hex);
+    aws_hex(md, 32, hex);
     assert_string_equal(d.sha256_hex, hex);
     assert_string_equal(hex, "4277102dccf54c0c247738ca5e6e3504b7370206ef1c82855994ec23441ae1ed");
     verify_digest_cleanup(&d);
