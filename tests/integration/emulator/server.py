@@ -92,10 +92,15 @@ class Emulator:
             window.append(now)
             return False
 
-    def record(self, rec):
+    def arrival(self):
+        """The next request number, taken when a request arrives: the log is in arrival
+        order even when two requests (a retry racing a reset) finish the other way round."""
         with self.lock:
             self.request_counter += 1
-            rec["id"] = self.request_counter
+            return self.request_counter
+
+    def record(self, rec):
+        with self.lock:
             self.requests.append(rec)
         if not self.opts.quiet:
             print(f"{rec['time']} {rec['requestId'][:8]} {rec.get('service')}.{rec.get('operation')} "
@@ -188,8 +193,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/_emulator"):
             return self._control(raw)
         rid = new_request_id()
-        rec = {"requestId": rid, "method": self.command, "path": self.path, "verified": False,
-               "status": None, "error": None, "fault": None,
+        rec = {"id": emu.arrival(), "requestId": rid, "method": self.command, "path": self.path,
+               "verified": False, "status": None, "error": None, "fault": None,
                "time": Ctx(rid, None, None).now_iso}
         try:
             resp = self._aws(raw, rid, rec)
@@ -381,7 +386,8 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_emulator/requests":
                 since = int(query.get("since", 0))
                 with emu.lock:
-                    recs = [r for r in emu.requests if r["id"] > since]
+                    recs = sorted((r for r in emu.requests if r["id"] > since),
+                                  key=lambda r: r["id"])
                 return self._json(200, {"requests": recs})
             if path == "/_emulator/sns/messages":
                 return self._json(200, {"messages": emu.sns.list_messages(query.get("topicArn"))})
