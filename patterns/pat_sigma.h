@@ -132,6 +132,9 @@ void pat_sigma_event_free(struct pat_sigma_event *ev);
 void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *bytes, size_t len,
         bool is_json);
 
+/* Whether a field lookup has parsed the current event (for the engine's statistics). */
+bool pat_sigma_event_is_parsed(const struct pat_sigma_event *ev);
+
 /* Give the context the --geoip databases (borrowed; they must outlive it), or NULL. */
 struct pat_geoip;
 void pat_sigma_event_set_geoip(struct pat_sigma_event *ev, const struct pat_geoip *geoip);

@@ -130,6 +130,11 @@ void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *byte
     ev->is_geo_done = false;
 }
 
+bool pat_sigma_event_is_parsed(const struct pat_sigma_event *ev)
+{
+    return ev->is_parsed;
+}
+
 void pat_sigma_event_set_geoip(struct pat_sigma_event *ev, const struct pat_geoip *geoip)
 {
     ev->geoip = geoip;

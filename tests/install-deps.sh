@@ -8,6 +8,7 @@ packages=(
   build-essential cmake pkg-config clang
   libhyperscan-dev libisal-dev libzstd-dev libjansson-dev libssl-dev
   libcurl4-openssl-dev libmaxminddb-dev libyaml-dev libexpat1-dev
+  libjsmn-dev # header-only JSON tokenizer: Sigma confirmation reads fields from its tokens
   libcmocka-dev
   libmaxmind-db-writer-perl # the GeoIP tests write their MaxMind DBs with it (tests/data/geoip)
   gzip zstd python3 ripgrep ugrep

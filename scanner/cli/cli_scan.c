@@ -475,11 +475,16 @@ static int write_stats_json(const char *path, const struct pat_set *set,
     json_t *root = json_object();
     json_t *rules = json_object();
     json_t *formats = json_object();
+    json_t *confirms = json_object();
     int rc = 0;
 
-    for (size_t i = 0; i < st->n_rules; i++)
+    for (size_t i = 0; i < st->n_rules; i++) {
         json_object_set_new(rules, pat_set_rule(set, i)->id,
                 json_integer((json_int_t)st->rule_findings[i]));
+        if (st->rule_confirms[i] > 0)
+            json_object_set_new(confirms, pat_set_rule(set, i)->id,
+                    json_integer((json_int_t)st->rule_confirms[i]));
+    }
     for (int f = 0; f < FRAME_N_FORMATS; f++) {
         if (st->format_events[f] > 0)
             json_object_set_new(formats, frame_format_name((enum frame_format)f),
@@ -493,6 +498,8 @@ static int write_stats_json(const char *path, const struct pat_set *set,
             json_integer((json_int_t)st->n_events_with_findings));
     json_object_set_new(root, "errors", json_integer((json_int_t)st->n_problems));
     json_object_set_new(root, "elapsed_s", json_real(st->elapsed_s));
+    json_object_set_new(root, "events_parsed", json_integer((json_int_t)st->n_events_parsed));
+    json_object_set_new(root, "rule_confirms", confirms);
     json_object_set_new(root, "rules", rules);
     json_object_set_new(root, "formats", formats);
     if (json_dump_file(root, path, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {

@@ -83,7 +83,9 @@ void scan_config_init(struct scan_config *cfg)
 void scan_stats_cleanup(struct scan_stats *stats)
 {
     free(stats->rule_findings);
+    free(stats->rule_confirms);
     stats->rule_findings = NULL;
+    stats->rule_confirms = NULL;
     stats->n_rules = 0;
 }
 
@@ -215,9 +217,10 @@ static enum lsf_code worker_init(struct scan_worker *w, struct scan_run *run, st
     w->event_ids = calloc(n_pat, sizeof(*w->event_ids));
     w->rule_stamp = calloc(n_rules, sizeof(*w->rule_stamp));
     w->stats.rule_findings = calloc(n_rules, sizeof(*w->stats.rule_findings));
+    w->stats.rule_confirms = calloc(n_rules, sizeof(*w->stats.rule_confirms));
     w->stats.n_rules = eng->n_rules;
     if (!w->pattern_stamp || !w->event_patterns || !w->event_ids || !w->rule_stamp ||
-            !w->stats.rule_findings)
+            !w->stats.rule_findings || !w->stats.rule_confirms)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory starting a scan worker");
     if (hs_clone_scratch(eng->proto_scratch, &w->scratch) != HS_SUCCESS)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory cloning Hyperscan scratch space");
@@ -615,8 +618,11 @@ static void merge_stats(struct scan_stats *into, const struct scan_stats *from)
     into->n_findings += from->n_findings;
     into->n_events_with_findings += from->n_events_with_findings;
     into->n_problems += from->n_problems;
-    for (size_t i = 0; i < into->n_rules; i++)
+    into->n_events_parsed += from->n_events_parsed;
+    for (size_t i = 0; i < into->n_rules; i++) {
         into->rule_findings[i] += from->rule_findings[i];
+        into->rule_confirms[i] += from->rule_confirms[i];
+    }
     for (size_t i = 0; i < FRAME_N_FORMATS; i++)
         into->format_events[i] += from->format_events[i];
 }
@@ -705,9 +711,11 @@ enum lsf_code scan_run(struct scan_engine *eng, const struct scan_config *cfg_in
 
     stats->n_rules = eng->n_rules;
     stats->rule_findings = calloc(eng->n_rules ? eng->n_rules : 1, sizeof(*stats->rule_findings));
+    stats->rule_confirms = calloc(eng->n_rules ? eng->n_rules : 1, sizeof(*stats->rule_confirms));
     workers = calloc(cfg.n_workers, sizeof(*workers));
     threads = calloc(cfg.n_workers, sizeof(*threads));
-    if (stats->rule_findings == NULL || workers == NULL || threads == NULL) {
+    if (stats->rule_findings == NULL || stats->rule_confirms == NULL || workers == NULL ||
+            threads == NULL) {
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory starting %u workers", cfg.n_workers);
         goto out;
     }
@@ -748,7 +756,7 @@ out:
         stream_free(s);
     }
     for (unsigned i = 0; workers && i < cfg.n_workers; i++) {
-        if (workers[i].stats.rule_findings && stats->rule_findings)
+        if (workers[i].stats.rule_confirms && stats->rule_confirms)
             merge_stats(stats, &workers[i].stats);
         worker_cleanup(&workers[i]);
     }

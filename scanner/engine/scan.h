@@ -84,6 +84,8 @@ struct scan_stats {
     uint64_t n_events_with_findings;
     uint64_t n_problems;          /* bad inputs and bad records reported */
     uint64_t *rule_findings;      /* per rule index; owned by the stats (scan_stats_cleanup) */
+    uint64_t *rule_confirms;      /* per rule index: Sigma confirmations run (prefilter passed) */
+    uint64_t n_events_parsed;     /* events the Sigma confirmation parsed */
     size_t n_rules;
     uint64_t format_events[FRAME_N_FORMATS]; /* events per framing format */
     double elapsed_s;

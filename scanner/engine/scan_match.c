@@ -280,9 +280,12 @@ static struct pat_sigma_event *sigma_current(struct scan_worker *w, const struct
 }
 
 /* Confirm a Sigma rule on the event. */
-static bool sigma_confirm(struct scan_worker *w, const struct pat_rule *rule,
+static bool sigma_confirm(struct scan_worker *w, unsigned rule_idx,
         const struct frame_event *ev)
 {
+    const struct pat_rule *rule = pat_set_rule(w->eng->set, rule_idx);
+
+    w->stats.rule_confirms[rule_idx]++;
     return pat_sigma_rule_match(rule->sigma, sigma_current(w, ev));
 }
 
@@ -300,7 +303,7 @@ static enum lsf_code eval_rule(struct scan_worker *w, const struct scan_config *
         return LSF_OK;
     if (use_prefilter && !pat_rule_eval(rule, w->event_patterns, n_pat))
         return LSF_OK;
-    if (rule->sigma != NULL && !sigma_confirm(w, rule, ev))
+    if (rule->sigma != NULL && !sigma_confirm(w, rule_idx, ev))
         return LSF_OK;
     if (w->eng->n_corr > 0) {
         if (w->eng->corr_feed_start[rule_idx] != w->eng->corr_feed_start[rule_idx + 1])
@@ -364,6 +367,8 @@ static enum lsf_code eval_event(struct scan_worker *w, const struct scan_config 
     }
     if (fired)
         w->stats.n_events_with_findings++;
+    if (!w->sigma_ev_stale && pat_sigma_event_is_parsed(w->sigma_ev))
+        w->stats.n_events_parsed++;
     return LSF_OK;
 }
 
