@@ -77,6 +77,10 @@ struct pat_pattern {
     char *expr;         /* regex text, without the slashes */
     unsigned hs_flags;  /* HS_FLAG_* from the flag letters (C, Q and H are not passed on) */
     bool is_quiet;      /* Q: only feeds combinations */
+    bool is_dropped;    /* only Sigma rules name it, and none is triggered by it: it is not
+                         * compiled (their confirmation checks that condition anyway) */
+    unsigned weight;    /* how common a hit is, for choosing trigger sets: 0 or 1 plain, more
+                         * for a Sigma literal of a field most events carry (eventSource) */
     hs_expr_ext_t ext;  /* {min_offset=..., edit_distance=...}; ext.flags 0 when absent */
     const char *file;   /* borrowed from the set */
     unsigned line;
@@ -151,10 +155,13 @@ size_t pat_set_n_rules(const struct pat_set *set);
 const struct pat_rule *pat_set_rule(const struct pat_set *set, size_t idx);
 
 /*
- * Indexes of the rules whose condition mentions pattern idx (so an event can only fire those
- * rules when that pattern hit there), ascending, each once. Since no rule fires on an event
- * where nothing matched, every rule that fires is in the list of at least one pattern that
- * hit. Borrowed until the set is freed or grows.
+ * Indexes of the rules that pattern idx triggers, ascending, each once. Each rule is listed
+ * under its trigger set: patterns of which at least one hits wherever the rule fires (for
+ * "a & b" only one side's, the one fewer rules share; see pat_rules.c). So every rule that
+ * fires is in the list of at least one pattern that hit, and a rule is not evaluated on
+ * events where only its common patterns did. For a Sigma rule a hit of its trigger set is its
+ * whole prefilter: its other literals are not compiled (pat_pattern.is_dropped), since
+ * confirmation checks those fields anyway. Borrowed until the set is freed or grows.
  */
 const unsigned *pat_set_rules_of_pattern(const struct pat_set *set, size_t idx, size_t *n);
 

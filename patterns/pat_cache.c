@@ -85,7 +85,8 @@ bool pat_cache_key(const struct pat_set *set, unsigned char key[32])
                 !digest_u64(ctx, pat->ext.flags) || !digest_u64(ctx, pat->ext.min_offset) ||
                 !digest_u64(ctx, pat->ext.max_offset) || !digest_u64(ctx, pat->ext.min_length) ||
                 !digest_u64(ctx, pat->ext.edit_distance) ||
-                !digest_u64(ctx, pat->ext.hamming_distance))
+                !digest_u64(ctx, pat->ext.hamming_distance) ||
+                !digest_u64(ctx, pat->is_dropped))
             goto out;
     }
     is_ok = EVP_DigestFinal_ex(ctx, key, &key_len) && key_len == 32;

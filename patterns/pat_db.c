@@ -4,7 +4,8 @@
  *
  * Every non-combination pattern (quiet ones included: combinations need their hits) goes to
  * hs_compile_ext_multi with its index in the set as the match id, so the engine maps a match
- * to a pattern with no table. Combinations stay out of Hyperscan: pat_cond.c says why.
+ * to a pattern with no table. Patterns the set dropped (Sigma literals no rule is triggered
+ * by, see pat_rules.c) stay out. Combinations stay out of Hyperscan: pat_cond.c says why.
  *
  * Compile failures must name the rule. Hyperscan's hs_compile_error_t gives the index of the
  * guilty expression, which is our pattern index, so the message can carry file:line, ID and
@@ -89,6 +90,9 @@ static enum lsf_code refuse_set(const struct pat_set *set, const char *msg, stru
     for (size_t i = 0; n <= PAT_LOCATE_MAX && i < n; i++) {
         const struct pat_pattern *pat = pat_set_pattern(set, i);
         const char *expr = pat->expr;
+
+        if (pat->is_dropped)
+            continue;
         const hs_expr_ext_t *ext = &pat->ext;
         unsigned id = 0;
         hs_database_t *db = NULL;
@@ -119,6 +123,7 @@ static enum lsf_code compile_set(const struct pat_set *set, hs_database_t **out,
     unsigned *flags = calloc(n, sizeof(*flags));
     unsigned *ids = calloc(n, sizeof(*ids));
     const hs_expr_ext_t **exts = calloc(n, sizeof(*exts));
+    size_t n_compiled = 0;
     hs_compile_error_t *ce = NULL;
     hs_error_t hrc;
     enum lsf_code rc = LSF_OK;
@@ -129,16 +134,18 @@ static enum lsf_code compile_set(const struct pat_set *set, hs_database_t **out,
     }
     for (size_t i = 0; i < n; i++) {
         const struct pat_pattern *pat = pat_set_pattern(set, i);
-        exprs[i] = pat->expr;
-        flags[i] = pat->hs_flags;
-        ids[i] = (unsigned)i;
-        exts[i] = pat->ext.flags ? &pat->ext : NULL;
+        if (pat->is_dropped)
+            continue;
+        exprs[n_compiled] = pat->expr;
+        flags[n_compiled] = pat->hs_flags;
+        ids[n_compiled] = (unsigned)i;
+        exts[n_compiled++] = pat->ext.flags ? &pat->ext : NULL;
     }
-    hrc = hs_compile_ext_multi(exprs, flags, ids, exts, (unsigned)n, HS_MODE_BLOCK, NULL, out,
-            &ce);
+    hrc = hs_compile_ext_multi(exprs, flags, ids, exts, (unsigned)n_compiled, HS_MODE_BLOCK, NULL,
+            out, &ce);
     if (hrc == HS_COMPILER_ERROR && ce != NULL) {
-        if (ce->expression >= 0 && (size_t)ce->expression < n)
-            rc = refuse_pattern(set, (size_t)ce->expression, ce->message, err);
+        if (ce->expression >= 0 && (size_t)ce->expression < n_compiled)
+            rc = refuse_pattern(set, ids[ce->expression], ce->message, err);
         else
             rc = refuse_set(set, ce->message, err);
     } else if (hrc == HS_NOMEM) {

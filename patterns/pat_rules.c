@@ -316,59 +316,198 @@ bool pat_set_needs_event_scan(const struct pat_set *set)
     return false;
 }
 
-/* Rebuild the rules-of-pattern table. Rules are visited in ascending order, so each list
- * comes out sorted, and a pattern named twice by one rule is listed once. */
+/*
+ * Trigger sets. A rule is listed under the patterns of one trigger set: patterns of which at
+ * least one must hit wherever the rule fires. For "a AND b" either side's set will do, so the
+ * cheaper one is kept; "a OR b" needs both; "NOT a" has none of its own. A pattern's cost is
+ * the number of rules that mention it times its weight (a Sigma literal of a field most events
+ * carry weighs more, see pat_sigma_prefilter.c), so a shared eventSource such as
+ * "ec2.amazonaws.com", present in a large share of events, loses to the eventName: the rule is then evaluated on the few events that name the action, not on
+ * every EC2 event. Findings do not depend on the choice (the rule's whole condition is still
+ * evaluated), only the work does.
+ */
+struct trig_entry {
+    size_t start, len; /* patterns in the trigger buffer */
+    uint64_t cost;
+    bool is_none;      /* no trigger set (under a NOT) */
+};
+
+/*
+ * The trigger set of rule into buf (room for its HIT instructions); returns its length, or
+ * SIZE_MAX when the rule has none (it may fire on events where only some of its patterns hit
+ * in a way no set captures): the caller then lists it under every pattern it mentions.
+ */
+static size_t rule_trigger_set(const struct pat_rule *rule, const unsigned *cost, unsigned *buf)
+{
+    struct trig_entry st[PAT_EVAL_STACK_MAX];
+    size_t sp = 0, used = 0;
+
+    for (size_t i = 0; i < rule->n_code; i++) {
+        const struct pat_instr *in = &rule->code[i];
+        struct trig_entry *a, *b;
+
+        switch (in->op) {
+        case PAT_OP_HIT:
+            if (sp == PAT_EVAL_STACK_MAX)
+                return SIZE_MAX;
+            buf[used] = in->arg;
+            st[sp++] = (struct trig_entry){used++, 1, cost[in->arg], false};
+            break;
+        case PAT_OP_NOT:
+            if (sp < 1)
+                return SIZE_MAX;
+            st[sp - 1].is_none = true;
+            break;
+        case PAT_OP_AND:
+        case PAT_OP_OR:
+            if (sp < 2)
+                return SIZE_MAX;
+            a = &st[sp - 2];
+            b = &st[sp - 1]; /* b's patterns follow a's in buf */
+            if (in->op == PAT_OP_OR) {
+                a->len += b->len;
+                a->cost += b->cost;
+                a->is_none = a->is_none || b->is_none;
+            } else if (!b->is_none && (a->is_none || b->cost < a->cost)) {
+                memmove(buf + a->start, buf + b->start, b->len * sizeof(*buf));
+                a->len = b->len;
+                a->cost = b->cost;
+                a->is_none = false;
+            }
+            used = a->start + a->len;
+            sp--;
+            break;
+        default:
+            return SIZE_MAX;
+        }
+    }
+    if (sp != 1 || st[0].is_none)
+        return SIZE_MAX;
+    return st[0].len;
+}
+
+/*
+ * Patterns only Sigma rules name, in none of their trigger sets, are dropped from the
+ * database: reaching a Sigma rule through its trigger set is its whole prefilter, and its
+ * confirmation checks every field anyway. Shared eventSource literals, which hit in most
+ * events, are what this saves Hyperscan from matching.
+ */
+static void mark_dropped(struct pat_set *set, const unsigned *trig, const size_t *trig_start)
+{
+    bool *keep = calloc(set->n_patterns + 1, sizeof(*keep));
+    bool *named = calloc(set->n_patterns + 1, sizeof(*named));
+
+    for (size_t p = 0; p < set->n_patterns; p++)
+        set->patterns[p].is_dropped = false;
+    if (keep == NULL || named == NULL)
+        goto out; /* compiling every pattern is always correct */
+    for (size_t r = 0; r < set->n_rules; r++) {
+        const struct pat_rule *rule = &set->rules[r];
+        for (size_t i = 0; i < rule->n_code; i++) {
+            if (rule->code[i].op != PAT_OP_HIT)
+                continue;
+            named[rule->code[i].arg] = true;
+            if (rule->sigma == NULL)
+                keep[rule->code[i].arg] = true;
+        }
+        for (size_t k = trig_start[r]; k < trig_start[r + 1]; k++)
+            keep[trig[k]] = true;
+    }
+    for (size_t p = 0; p < set->n_patterns; p++)
+        set->patterns[p].is_dropped = named[p] && !keep[p];
+out:
+    free(keep);
+    free(named);
+}
+
+/* Rebuild the rules-of-pattern table from each rule's trigger set. Rules are visited in
+ * ascending order, so each list comes out sorted, and a pattern named twice in one set is
+ * listed once. */
 static enum lsf_code build_rules_of_pattern(struct pat_set *set, struct lsf_err *err)
 {
     unsigned *start = calloc(set->n_patterns + 1, sizeof(*start));
     unsigned *fill = calloc(set->n_patterns + 1, sizeof(*fill));
+    unsigned *cost = calloc(set->n_patterns + 1, sizeof(*cost));
+    size_t *trig_start = calloc(set->n_rules + 1, sizeof(*trig_start));
+    unsigned *trig = NULL;
     unsigned *rules = NULL;
-    size_t total = 0;
+    size_t n_hits = 0, total = 0;
     enum lsf_code rc = LSF_OK;
 
-    if (start == NULL || fill == NULL) {
-        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory indexing rules by pattern");
-        goto out;
-    }
-    /* fill[p] holds last rule + 1 that counted p, to skip repeats within a rule. */
+    if (start == NULL || fill == NULL || cost == NULL || trig_start == NULL)
+        goto nomem;
+    /* cost[p]: rules mentioning p (fill[p] holds the last such rule + 1). */
     for (size_t r = 0; r < set->n_rules; r++) {
         for (size_t i = 0; i < set->rules[r].n_code; i++) {
             const struct pat_instr *in = &set->rules[r].code[i];
-            if (in->op != PAT_OP_HIT || fill[in->arg] == r + 1)
+            if (in->op != PAT_OP_HIT)
                 continue;
-            fill[in->arg] = (unsigned)(r + 1);
-            start[in->arg + 1]++;
+            n_hits++;
+            if (fill[in->arg] != r + 1) {
+                unsigned w = set->patterns[in->arg].weight;
+                fill[in->arg] = (unsigned)(r + 1);
+                cost[in->arg] += w > 1 ? w : 1;
+            }
+        }
+    }
+    trig = malloc((n_hits ? n_hits : 1) * sizeof(*trig));
+    if (trig == NULL)
+        goto nomem;
+    /* Each rule's trigger set, then the same count-and-fill as any CSR table. */
+    for (size_t r = 0; r < set->n_rules; r++) {
+        const struct pat_rule *rule = &set->rules[r];
+        size_t at = trig_start[r];
+        size_t n = rule_trigger_set(rule, cost, trig + at);
+
+        if (n == SIZE_MAX) {
+            n = 0;
+            for (size_t i = 0; i < rule->n_code; i++) {
+                if (rule->code[i].op == PAT_OP_HIT)
+                    trig[at + n++] = rule->code[i].arg;
+            }
+        }
+        trig_start[r + 1] = at + n;
+    }
+    memset(fill, 0, (set->n_patterns + 1) * sizeof(*fill));
+    for (size_t r = 0; r < set->n_rules; r++) {
+        for (size_t k = trig_start[r]; k < trig_start[r + 1]; k++) {
+            if (fill[trig[k]] == r + 1)
+                continue;
+            fill[trig[k]] = (unsigned)(r + 1);
+            start[trig[k] + 1]++;
             total++;
         }
     }
     for (size_t p = 0; p < set->n_patterns; p++)
         start[p + 1] += start[p];
     rules = malloc((total ? total : 1) * sizeof(*rules));
-    if (rules == NULL) {
-        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory indexing rules by pattern");
-        goto out;
-    }
+    if (rules == NULL)
+        goto nomem;
     memcpy(fill, start, (set->n_patterns + 1) * sizeof(*fill));
     for (size_t r = 0; r < set->n_rules; r++) {
-        for (size_t i = 0; i < set->rules[r].n_code; i++) {
-            const struct pat_instr *in = &set->rules[r].code[i];
-            unsigned p = in->arg;
-            if (in->op != PAT_OP_HIT)
-                continue;
+        for (size_t k = trig_start[r]; k < trig_start[r + 1]; k++) {
+            unsigned p = trig[k];
             if (fill[p] > start[p] && rules[fill[p] - 1] == r)
                 continue;
             rules[fill[p]++] = (unsigned)r;
         }
     }
+    mark_dropped(set, trig, trig_start);
     free(set->rop_start);
     free(set->rop_rules);
     set->rop_start = start;
     set->rop_rules = rules;
     start = NULL;
     rules = NULL;
+    goto out;
+nomem:
+    rc = lsf_fail(err, LSF_E_NOMEM, "out of memory indexing rules by pattern");
 out:
     free(start);
     free(fill);
+    free(cost);
+    free(trig_start);
+    free(trig);
     free(rules);
     return rc;
 }
@@ -919,6 +1058,7 @@ static enum lsf_code parse_pattern_line(struct file_parse *fp, char *line)
         return rc;
     {
         struct pat_pattern *pat = &set->patterns[set->n_patterns];
+        memset(pat, 0, sizeof(*pat));
         pat->id = (unsigned)id;
         pat->expr = strdup(expr);
         if (pat->expr == NULL)
@@ -1170,8 +1310,11 @@ enum lsf_code pat_set_add_sigma(struct pat_set *set, const char *name, struct sg
         struct pat_pattern *pat;
 
         map[i] = sigma_pattern_find(set, pf->exprs[i], pf->flags[i]);
-        if (map[i] != NO_ENTRY)
+        if (map[i] != NO_ENTRY) {
+            if (set->patterns[map[i]].weight < pf->weights[i])
+                set->patterns[map[i]].weight = pf->weights[i];
             continue;
+        }
         if (set->next_sigma_id < PAT_SIGMA_ID_BASE)
             set->next_sigma_id = PAT_SIGMA_ID_BASE;
         if (set->next_sigma_id == UINT_MAX) {
@@ -1192,6 +1335,7 @@ enum lsf_code pat_set_add_sigma(struct pat_set *set, const char *name, struct sg
             goto out;
         }
         pat->hs_flags = pf->flags[i];
+        pat->weight = pf->weights[i];
         pat->is_quiet = true;
         pat->file = fp.name;
         pat->line = parsed->line;

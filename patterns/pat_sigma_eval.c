@@ -3,21 +3,20 @@
  * pat_sigma.h). It is what confirms a prefilter hit, and, in confirm-only mode, what runs on
  * every event: the differential test holds the prefilter to it.
  *
- * Design: the event is parsed at most once (jansson, on the first field lookup) and every
- * field lookup walks the tree with a visitor, so values inside arrays and dotted keys need
- * no copies. A line event has four fields cut out of the line once (offsets, no copies).
+ * Design: a JSON event is tokenized at most once (pat_json_index, on the first field
+ * lookup) and every field lookup walks the tokens with a visitor, so values inside arrays and
+ * dotted keys need no copies, and fields no rule names are never decoded. A line event has four fields cut out of the line once (offsets, no copies).
  * Regexes run on Hyperscan with this context's scratch, sized at creation for all of the
  * set's regexes.
  */
 #include "pat_sigma_int.h"
 #include "pat_geoip.h"
+#include "pat_json_index.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 /* Longest dotted key tried when a field name's parts do not walk (keys holding dots). */
 #define SG_TEXT_MAX 64
@@ -40,7 +39,8 @@ struct pat_sigma_event {
     size_t len;
     bool is_json;
     bool is_parsed;
-    json_t *root;                /* NULL when not JSON or not valid */
+    struct pat_json_index *json; /* the tokens of a JSON event */
+    bool is_json_valid;          /* parsed, and valid JSON */
     size_t lf_off[LF_N], lf_len[LF_N];
     bool lf_has[LF_N];
     hs_scratch_t *scratch;       /* for SG_RE values; NULL when the set has none */
@@ -84,8 +84,10 @@ enum lsf_code pat_sigma_event_new(const struct pat_set *set, struct pat_sigma_ev
     enum lsf_code rc = LSF_OK;
 
     *out = NULL;
-    if (ev == NULL)
+    if (ev == NULL || (ev->json = pat_json_index_new()) == NULL) {
+        free(ev);
         return lsf_fail(err, LSF_E_NOMEM, "out of memory creating a Sigma evaluator");
+    }
     for (size_t r = 0; r < pat_set_n_rules(set) && rc == LSF_OK; r++) {
         const struct pat_sigma_rule *sr = pat_set_rule(set, r)->sigma;
         if (sr == NULL || sr->n_regex == 0)
@@ -112,7 +114,7 @@ void pat_sigma_event_free(struct pat_sigma_event *ev)
 {
     if (ev == NULL)
         return;
-    json_decref(ev->root);
+    pat_json_index_free(ev->json);
     if (ev->scratch != NULL)
         hs_free_scratch(ev->scratch);
     free(ev);
@@ -121,8 +123,7 @@ void pat_sigma_event_free(struct pat_sigma_event *ev)
 void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *bytes, size_t len,
         bool is_json)
 {
-    json_decref(ev->root);
-    ev->root = NULL;
+    ev->is_json_valid = false;
     ev->bytes = bytes;
     ev->len = len;
     ev->is_json = is_json;
@@ -291,109 +292,85 @@ static void parse_line(struct pat_sigma_event *ev)
 
 static void ensure_parsed(struct pat_sigma_event *ev)
 {
-    json_error_t jerr;
-
     if (ev->is_parsed)
         return;
     ev->is_parsed = true;
     if (ev->is_json)
-        ev->root = json_loadb((const char *)ev->bytes, ev->len, JSON_ALLOW_NUL, &jerr);
+        ev->is_json_valid = pat_json_index_parse(ev->json, (const char *)ev->bytes, ev->len);
     else
         parse_line(ev);
 }
 
 /* ---- walking fields ---- */
 
-static bool visit_node(const json_t *node, visit_fn fn, void *ctx)
+static bool visit_node(const struct pat_json_index *ix, size_t node, visit_fn fn, void *ctx)
 {
-    struct leaf lf;
-    char num[SG_TEXT_MAX];
+    struct leaf lf = {LEAF_OTHER, "", 0};
+    struct pat_json_text_hold hold = {0};
+    bool stop;
 
-    switch (json_typeof(node)) {
-    case JSON_ARRAY: {
-        size_t i;
-        const json_t *el;
-        json_array_foreach(node, i, el) {
-            if (visit_node(el, fn, ctx))
+    switch (pat_json_kind(ix, node)) {
+    case PAT_JSON_ARRAY:
+        for (size_t el = pat_json_first_element(ix, node); el != SIZE_MAX;
+                el = pat_json_next_element(ix, node, el)) {
+            if (visit_node(ix, el, fn, ctx))
                 return true;
         }
         return false;
-    }
-    case JSON_STRING:
-        lf.kind = LEAF_TEXT;
-        lf.s = json_string_value(node);
-        lf.n = json_string_length(node);
-        break;
-    case JSON_INTEGER:
-        lf.kind = LEAF_TEXT;
-        lf.n = (size_t)snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-                json_integer_value(node));
-        lf.s = num;
-        break;
-    case JSON_REAL:
-        lf.kind = LEAF_TEXT;
-        lf.n = (size_t)snprintf(num, sizeof(num), "%.15g", json_real_value(node));
-        lf.s = num;
-        break;
-    case JSON_TRUE:
-    case JSON_FALSE:
-        lf.kind = LEAF_TEXT;
-        lf.s = json_is_true(node) ? "true" : "false";
-        lf.n = strlen(lf.s);
-        break;
-    case JSON_NULL:
+    case PAT_JSON_NULL:
         lf.kind = LEAF_NULL;
-        lf.s = "";
-        lf.n = 0;
+        break;
+    case PAT_JSON_OBJECT:
+    case PAT_JSON_INVALID:
         break;
     default:
-        lf.kind = LEAF_OTHER;
-        lf.s = "";
-        lf.n = 0;
+        if (pat_json_text(ix, node, &hold, &lf.s, &lf.n))
+            lf.kind = LEAF_TEXT;
         break;
     }
-    return fn(ctx, &lf);
+    stop = fn(ctx, &lf);
+    pat_json_text_release(&hold);
+    return stop;
 }
 
 /* Visit every value at path under node; true as soon as fn says stop. */
-static bool walk(const json_t *node, char *const *path, size_t n_path, visit_fn fn, void *ctx)
+static bool walk(const struct pat_json_index *ix, size_t node, char *const *path, size_t n_path,
+        visit_fn fn, void *ctx)
 {
+    char key[256];
+    size_t used;
+    size_t child;
+
     if (n_path == 0)
-        return visit_node(node, fn, ctx);
-    if (json_is_array(node)) {
-        size_t i;
-        const json_t *el;
-        json_array_foreach(node, i, el) {
-            if (walk(el, path, n_path, fn, ctx))
+        return visit_node(ix, node, fn, ctx);
+    if (pat_json_kind(ix, node) == PAT_JSON_ARRAY) {
+        for (size_t el = pat_json_first_element(ix, node); el != SIZE_MAX;
+                el = pat_json_next_element(ix, node, el)) {
+            if (walk(ix, el, path, n_path, fn, ctx))
                 return true;
         }
         return false;
     }
-    if (!json_is_object(node))
+    if (pat_json_kind(ix, node) != PAT_JSON_OBJECT)
         return false;
-    {
-        const json_t *child = json_object_get(node, path[0]);
-        char key[256];
-        size_t used;
-
-        if (child != NULL && walk(child, path + 1, n_path - 1, fn, ctx))
+    used = strlen(path[0]);
+    child = pat_json_get(ix, node, path[0], used);
+    if (child != SIZE_MAX && walk(ix, child, path + 1, n_path - 1, fn, ctx))
+        return true;
+    /* Keys that hold dots themselves ("a.b"): try the parts joined. */
+    if (used >= sizeof(key))
+        return false;
+    memcpy(key, path[0], used + 1);
+    for (size_t k = 1; k < n_path; k++) {
+        size_t add = strlen(path[k]);
+        if (used + 1 + add >= sizeof(key))
+            break;
+        key[used++] = '.';
+        memcpy(key + used, path[k], add + 1);
+        used += add;
+        child = pat_json_get(ix, node, key, used);
+        if (child != SIZE_MAX && walk(ix, child, path + k + 1, n_path - k - 1, fn, ctx))
             return true;
-        /* Keys that hold dots themselves ("a.b"): try the parts joined. */
-        used = strlen(path[0]);
-        if (used >= sizeof(key))
-            return false;
-        memcpy(key, path[0], used + 1);
-        for (size_t k = 1; k < n_path; k++) {
-            size_t add = strlen(path[k]);
-            if (used + 1 + add >= sizeof(key))
-                break;
-            key[used++] = '.';
-            memcpy(key + used, path[k], add + 1);
-            used += add;
-            child = json_object_get(node, key);
-            if (child != NULL && walk(child, path + k + 1, n_path - k - 1, fn, ctx))
-                return true;
-        }
     }
     return false;
 }
@@ -409,6 +386,7 @@ const struct lsf_geo *pat_sigma_event_geo(struct pat_sigma_event *ev)
 {
     const char *ip = NULL;
     size_t ip_len = 0;
+    struct pat_json_text_hold hold = {0};
 
     if (ev->geoip == NULL)
         return NULL;
@@ -418,17 +396,16 @@ const struct lsf_geo *pat_sigma_event_geo(struct pat_sigma_event *ev)
     ev->has_geo = false;
     ensure_parsed(ev);
     if (ev->is_json) {
-        const json_t *v = ev->root != NULL ? json_object_get(ev->root, "sourceIPAddress") : NULL;
-        if (json_is_string(v)) {
-            ip = json_string_value(v);
-            ip_len = json_string_length(v);
-        }
+        size_t v = ev->is_json_valid ? pat_json_get(ev->json, 0, "sourceIPAddress", 15) : SIZE_MAX;
+        if (pat_json_kind(ev->json, v) == PAT_JSON_STRING &&
+                pat_json_text(ev->json, v, &hold, &ip, &ip_len))
+            ev->has_geo = pat_geoip_lookup(ev->geoip, ip, ip_len, &ev->geo);
+        pat_json_text_release(&hold);
     } else if (ev->lf_has[LF_RHOST]) {
         ip = (const char *)ev->bytes + ev->lf_off[LF_RHOST];
         ip_len = ev->lf_len[LF_RHOST];
-    }
-    if (ip != NULL)
         ev->has_geo = pat_geoip_lookup(ev->geoip, ip, ip_len, &ev->geo);
+    }
     return ev->has_geo ? &ev->geo : NULL;
 }
 
@@ -483,7 +460,7 @@ static bool field_visit(struct pat_sigma_event *ev, char *const *path, size_t n_
         return geo_stop;
     ensure_parsed(ev);
     if (ev->is_json)
-        return ev->root != NULL && walk(ev->root, path, n_path, fn, ctx);
+        return ev->is_json_valid && walk(ev->json, 0, path, n_path, fn, ctx);
     if (n_path != 1)
         return false;
     for (size_t i = 0; i < LF_N; i++) {

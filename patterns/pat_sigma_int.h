@@ -183,6 +183,7 @@ bool sg_glob_match(const struct sg_value *v, const char *s, size_t n);
 struct sg_prefilter {
     char **exprs;
     unsigned *flags;
+    unsigned *weights; /* how common the field's values are (pat_pattern.weight) */
     size_t n_exprs;
     struct pat_instr *code;
     size_t n_code;

@@ -66,6 +66,7 @@ struct pf {
 
 struct pf_build {
     struct sg_prefilter *out;
+    unsigned weight; /* of the field whose values are being compiled */
     enum sg_log_kind log_kind;
     bool uses_json;  /* some literal assumes JSON text: add the sentinel */
     bool is_nomem;
@@ -78,6 +79,7 @@ void sg_prefilter_cleanup(struct sg_prefilter *pf)
         free(pf->exprs[i]);
     free(pf->exprs);
     free(pf->flags);
+    free(pf->weights);
     free(pf->code);
     memset(pf, 0, sizeof(*pf));
 }
@@ -183,7 +185,7 @@ static size_t add_expr(struct pf_build *b, char *expr, unsigned flags)
 {
     struct sg_prefilter *o = b->out;
     char **ge;
-    unsigned *gf;
+    unsigned *gf, *gw;
 
     if (expr == NULL) {
         b->is_nomem = true;
@@ -192,6 +194,8 @@ static size_t add_expr(struct pf_build *b, char *expr, unsigned flags)
     for (size_t i = 0; i < o->n_exprs; i++) {
         if (o->flags[i] == flags && strcmp(o->exprs[i], expr) == 0) {
             free(expr);
+            if (o->weights[i] < b->weight)
+                o->weights[i] = b->weight;
             return i;
         }
     }
@@ -201,13 +205,17 @@ static size_t add_expr(struct pf_build *b, char *expr, unsigned flags)
     gf = realloc(o->flags, (o->n_exprs + 1) * sizeof(*gf));
     if (gf != NULL)
         o->flags = gf;
-    if (ge == NULL || gf == NULL) {
+    gw = realloc(o->weights, (o->n_exprs + 1) * sizeof(*gw));
+    if (gw != NULL)
+        o->weights = gw;
+    if (ge == NULL || gf == NULL || gw == NULL) {
         free(expr);
         b->is_nomem = true;
         return SIZE_MAX;
     }
     o->exprs[o->n_exprs] = expr;
     o->flags[o->n_exprs] = flags;
+    o->weights[o->n_exprs] = b->weight;
     return o->n_exprs++;
 }
 
@@ -507,10 +515,34 @@ static struct pf *value_node(struct pf_build *b, const struct sg_field *f,
     return pf_new(b, PF_TRUE, NULL, NULL, 0);
 }
 
+/*
+ * Fields whose few values recur across most events: a CloudTrail record's service, event
+ * type and category, region, identity type and read/write flag (the CloudTrail record
+ * contents reference lists each), and a log line's host and program. A literal of theirs hits
+ * in a large share of events, so an action's name beside it makes the better trigger
+ * (pat_rules.c). The weight is a guess at "how many times more often", nothing more: it only
+ * steers which literal a rule is triggered by, never what fires.
+ */
+#define SG_COMMON_FIELD_WEIGHT 16
+
+static unsigned field_weight(const struct sg_field *f)
+{
+    static const char *const common[] = {"eventSource", "eventType", "eventCategory",
+            "awsRegion", "userIdentity.type", "readOnly", "managementEvent",
+            "recipientAccountId", "hostname", "program"};
+
+    for (size_t i = 0; f->name != NULL && i < sizeof(common) / sizeof(common[0]); i++) {
+        if (strcmp(f->name, common[i]) == 0)
+            return SG_COMMON_FIELD_WEIGHT;
+    }
+    return 1;
+}
+
 static struct pf *field_node(struct pf_build *b, const struct sg_field *f)
 {
     struct pf *acc = NULL;
 
+    b->weight = field_weight(f);
     for (size_t i = 0; i < f->n_values; i++) {
         struct pf *one = value_node(b, f, &f->values[i]);
         if (acc == NULL)
@@ -600,6 +632,7 @@ static bool drop_unused(struct pf_build *b, struct pf *f)
         if (remap[i]) {
             o->exprs[k] = o->exprs[i];
             o->flags[k] = o->flags[i];
+            o->weights[k] = o->weights[i];
             remap[i] = k++;
         } else {
             free(o->exprs[i]);
@@ -678,7 +711,9 @@ enum lsf_code sg_prefilter_build(struct pat_sigma_rule *rule, struct sg_prefilte
     b.log_kind = rule->log_kind;
     f = cond_node(&b, rule, rule->cond);
     if (f != NULL && f->op != PF_TRUE && b.uses_json) {
-        size_t s = add_expr(&b, strdup(SG_SENTINEL_EXPR), 0);
+        size_t s;
+        b.weight = 1; /* in every trigger set anyway: it is OR'ed at the top */
+        s = add_expr(&b, strdup(SG_SENTINEL_EXPR), 0);
         if (s != SIZE_MAX)
             f = pf_or(&b, f, pf_new(&b, PF_LIT, NULL, NULL, s));
     }

@@ -121,6 +121,46 @@ static unsigned check_correlation_refs(const struct pat_set *set)
     return n_bad;
 }
 
+/* The HS_FLAG_* bits of a pattern as hsbench flag letters. */
+static void flag_letters(unsigned hs_flags, char *out)
+{
+    static const struct {
+        unsigned flag;
+        char letter;
+    } letters[] = {
+        {HS_FLAG_CASELESS, 'i'},  {HS_FLAG_DOTALL, 's'}, {HS_FLAG_MULTILINE, 'm'},
+        {HS_FLAG_ALLOWEMPTY, 'V'}, {HS_FLAG_UTF8, '8'},   {HS_FLAG_UCP, 'W'},
+        {HS_FLAG_PREFILTER, 'P'},  {HS_FLAG_SOM_LEFTMOST, 'L'},
+    };
+
+    for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++) {
+        if (hs_flags & letters[i].flag)
+            *out++ = letters[i].letter;
+    }
+    *out = '\0';
+}
+
+/* The patterns whose hit makes the engine evaluate rule r: its trigger set (pat.h). */
+static void print_triggers(const struct pat_set *set, size_t r)
+{
+    const char *sep = "    triggered by: ";
+
+    for (size_t p = 0; p < pat_set_n_patterns(set); p++) {
+        size_t n;
+        const unsigned *rules = pat_set_rules_of_pattern(set, p, &n);
+        for (size_t i = 0; i < n; i++) {
+            if (rules[i] == r) {
+                char flags[16];
+                flag_letters(pat_set_pattern(set, p)->hs_flags, flags);
+                printf("%s/%s/%s", sep, pat_set_pattern(set, p)->expr, flags);
+                sep = " | ";
+            }
+        }
+    }
+    if (strcmp(sep, " | ") == 0)
+        printf("\n");
+}
+
 static void print_rule(const struct pat_set *set, const struct pat_rule *rule)
 {
     printf("%s:%u: %s [%s] \"%s\"", rule->file, rule->line, rule->id,
@@ -185,25 +225,6 @@ static void load_args(struct pat_set *set, int argc, char **argv, unsigned *n_ba
     }
 }
 
-/* The HS_FLAG_* bits of a pattern as hsbench flag letters. */
-static void flag_letters(unsigned hs_flags, char *out)
-{
-    static const struct {
-        unsigned flag;
-        char letter;
-    } letters[] = {
-        {HS_FLAG_CASELESS, 'i'},  {HS_FLAG_DOTALL, 's'}, {HS_FLAG_MULTILINE, 'm'},
-        {HS_FLAG_ALLOWEMPTY, 'V'}, {HS_FLAG_UTF8, '8'},   {HS_FLAG_UCP, 'W'},
-        {HS_FLAG_PREFILTER, 'P'},  {HS_FLAG_SOM_LEFTMOST, 'L'},
-    };
-
-    for (size_t i = 0; i < sizeof(letters) / sizeof(letters[0]); i++) {
-        if (hs_flags & letters[i].flag)
-            *out++ = letters[i].letter;
-    }
-    *out = '\0';
-}
-
 /*
  * "logsift rules export": the Hyperscan patterns a rule set compiles to, as an hsbench
  * file (ID:/regex/flags), so hsbench, a bare hs_scan or a grep-class tool can scan exactly
@@ -240,6 +261,8 @@ static int rules_export(int argc, char **argv)
     for (size_t i = 0; i < pat_set_n_patterns(set); i++) {
         const struct pat_pattern *p = pat_set_pattern(set, i);
         char flags[16];
+        if (p->is_dropped)
+            continue; /* not compiled (pat.h) */
         flag_letters(p->hs_flags, flags);
         printf("%u:/%s/%s", p->id, p->expr, flags);
         if (p->ext.flags & HS_EXT_FLAG_MIN_OFFSET)
@@ -256,7 +279,7 @@ static int rules_check(int argc, char **argv)
     struct pat_db *db = NULL;
     struct lsf_err err;
     unsigned n_bad = 0;
-    size_t n_sigma = 0, n_unfiltered = 0, n_corr = 0;
+    size_t n_sigma = 0, n_unfiltered = 0, n_corr = 0, n_dropped = 0;
     int n_paths = 0;
     int status = CLI_EXIT_ERROR;
 
@@ -278,6 +301,7 @@ static int rules_check(int argc, char **argv)
     for (size_t r = 0; r < pat_set_n_rules(set); r++) {
         const struct pat_rule *rule = pat_set_rule(set, r);
         print_rule(set, rule);
+        print_triggers(set, r);
         if (rule->sigma != NULL) {
             n_sigma++;
             if (!pat_sigma_rule_has_detection(rule->sigma))
@@ -287,6 +311,8 @@ static int rules_check(int argc, char **argv)
         }
     }
     n_bad += check_correlation_refs(set);
+    for (size_t p = 0; p < pat_set_n_patterns(set); p++)
+        n_dropped += pat_set_pattern(set, p)->is_dropped;
     if (pat_set_n_patterns(set) > 0) {
         lsf_err_clear(&err);
         if (pat_db_build(set, NULL, &db, &err) != LSF_OK) {
@@ -295,9 +321,10 @@ static int rules_check(int argc, char **argv)
         }
     }
     printf("%zu rules loaded (%zu Sigma: %zu prefiltered, %zu confirmed on every event, %zu "
-           "correlations); %zu Hyperscan patterns; %u refused\n",
+           "correlations); %zu Hyperscan patterns (%zu more left to confirmation); %u "
+           "refused\n",
             pat_set_n_rules(set), n_sigma, n_sigma - n_unfiltered - n_corr, n_unfiltered, n_corr,
-            pat_set_n_patterns(set), n_bad);
+            pat_set_n_patterns(set) - n_dropped, n_dropped, n_bad);
     status = n_bad == 0 && pat_set_n_rules(set) > 0 ? 0 : CLI_EXIT_ERROR;
 out:
     pat_db_free(db);

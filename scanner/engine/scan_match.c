@@ -301,7 +301,9 @@ static enum lsf_code eval_rule(struct scan_worker *w, const struct scan_config *
     w->rule_stamp[rule_idx] = w->stamp;
     if (!(w->eng->rule_formats[rule_idx] & (1u << w->format)))
         return LSF_OK;
-    if (use_prefilter && !pat_rule_eval(rule, w->event_patterns, n_pat))
+    /* A Sigma rule is reached through its trigger set, which is all its prefilter now
+     * (pat.h); other rules fire on their condition. */
+    if (use_prefilter && rule->sigma == NULL && !pat_rule_eval(rule, w->event_patterns, n_pat))
         return LSF_OK;
     if (rule->sigma != NULL && !sigma_confirm(w, rule_idx, ev))
         return LSF_OK;

@@ -30,11 +30,19 @@ static int on_hit(unsigned int id, unsigned long long from, unsigned long long t
     return 0;
 }
 
-static int cmp_u(const void *a, const void *b)
+/* The engine's prefilter: the rule (index 0) is listed under a pattern that hit, i.e. some
+ * pattern of its trigger set hit (pat_set_rules_of_pattern). */
+static bool is_triggered(const struct pat_set *set, const unsigned *hits)
 {
-    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
-
-    return (x > y) - (x < y);
+    for (unsigned i = 1; i <= hits[0]; i++) {
+        size_t n;
+        const unsigned *rules = pat_set_rules_of_pattern(set, hits[i], &n);
+        for (size_t r = 0; r < n; r++) {
+            if (rules[r] == 0)
+                return true;
+        }
+    }
+    return false;
 }
 
 bool sigma_test_eval(const char *yaml, const char *event, bool is_json,
@@ -67,8 +75,7 @@ bool sigma_test_eval(const char *yaml, const char *event, bool is_json,
                                  on_hit, hits),
                 HS_SUCCESS);
         hs_free_scratch(scratch);
-        qsort(hits + 1, hits[0], sizeof(unsigned), cmp_u);
-        is_pre = pat_rule_eval(rule, hits + 1, hits[0]);
+        is_pre = is_triggered(set, hits);
     } else {
         assert_non_null(strstr(pat_sigma_rule_info(rule->sigma), "not prefiltered"));
     }

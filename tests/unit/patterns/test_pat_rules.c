@@ -256,15 +256,50 @@ static void test_rules_of_pattern_lists_each_rule_once(void **state)
     (void)state;
     assert_int_equal(add(set, text, &err), LSF_OK);
     assert_int_equal(pat_set_n_rules(set), 3); /* 1, 3 and 4; the quiet combination none */
+    /* Pattern 1 is named by three rules, 2 by two: "1 & 2" is triggered by 2 alone, and
+     * "1 & !2" by 1 (a NOT triggers nothing), so rule 3 is under both, once each. */
     rules = pat_set_rules_of_pattern(set, 0, &n);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 2);
     assert_int_equal(rules[0], 0);
     assert_int_equal(rules[1], 1);
-    assert_int_equal(rules[2], 2);
     rules = pat_set_rules_of_pattern(set, 1, &n);
     assert_int_equal(n, 2);
     assert_int_equal(rules[0], 1);
     assert_int_equal(rules[1], 2);
+    pat_set_free(set);
+}
+
+/* A literal many rules share gives way to one fewer rules name; an OR costs its sides
+ * together. Costs here: ec2 3 (three rules), DeleteFlowLogs 1, the other two 2 each. */
+static void test_rules_of_pattern_prefers_the_rarer_side(void **state)
+{
+    static const char text[] =
+            "1:/ec2/Q\n"
+            "2:/DeleteFlowLogs/Q\n"
+            "3:/ModifyInstanceAttribute/Q\n"
+            "4:/userData/Q\n"
+            "10:/1 & 2/C\n"
+            "11:/1 & (3 | 4)/C\n"
+            "12:/1 & 3 & 4/C\n";
+    struct pat_set *set = new_set();
+    struct lsf_err err;
+    const unsigned *rules;
+    size_t n;
+
+    (void)state;
+    assert_int_equal(add(set, text, &err), LSF_OK);
+    assert_int_equal(pat_set_n_rules(set), 3);
+    rules = pat_set_rules_of_pattern(set, 0, &n); /* only where (3 | 4), cost 4, is dearer */
+    assert_int_equal(n, 1);
+    assert_int_equal(rules[0], 1);
+    rules = pat_set_rules_of_pattern(set, 1, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(rules[0], 0);
+    rules = pat_set_rules_of_pattern(set, 2, &n); /* 1 & 3 & 4: 3 first, 4 ties and loses */
+    assert_int_equal(n, 1);
+    assert_int_equal(rules[0], 2);
+    (void)pat_set_rules_of_pattern(set, 3, &n);
+    assert_int_equal(n, 0);
     pat_set_free(set);
 }
 
@@ -528,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_combination_compiles_to_postfix_over_indexes),
         cmocka_unit_test(test_combination_may_use_ids_of_an_earlier_file_but_not_a_later_one),
         cmocka_unit_test(test_rules_of_pattern_lists_each_rule_once),
+        cmocka_unit_test(test_rules_of_pattern_prefers_the_rarer_side),
         cmocka_unit_test(test_rules_file_on_disk_is_named_in_messages),
         cmocka_unit_test(test_refused_file_leaves_the_set_as_it_was),
         cmocka_unit_test(test_refuses_line_without_colon),

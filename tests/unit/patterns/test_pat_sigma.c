@@ -336,6 +336,42 @@ static void test_weak_conjunct_is_left_to_confirmation(void **state)
                                 "{\"setAsDefault\":false}}", true));
 }
 
+/* An eventSource literal beside the action's name triggers nothing and is not compiled; the
+ * action's literal (and the escape sentinel) trigger the rule, which still needs both fields. */
+static void test_common_field_literal_is_left_to_confirmation(void **state)
+{
+    struct pat_set *set = NULL;
+    struct lsf_err err;
+    const char *text = HEAD "  sel:\n    eventSource: ec2.amazonaws.com\n"
+                       "    eventName: DeleteFlowLogs\n  condition: sel\n";
+    size_t n_dropped = 0, n_triggers = 0;
+    (void)state;
+    lsf_err_clear(&err);
+    assert_int_equal(pat_set_new(&set, &err), LSF_OK);
+    assert_int_equal(pat_sigma_add_text(set, "c.yml", text, strlen(text), &err), LSF_OK);
+    for (size_t i = 0; i < pat_set_n_patterns(set); i++) {
+        const struct pat_pattern *p = pat_set_pattern(set, i);
+        size_t n;
+        (void)pat_set_rules_of_pattern(set, i, &n);
+        if (strstr(p->expr, "ec2") != NULL) {
+            assert_true(p->is_dropped);
+            assert_int_equal(n, 0);
+            n_dropped++;
+        } else {
+            assert_false(p->is_dropped);
+            assert_int_equal(n, 1);
+            n_triggers++;
+        }
+    }
+    assert_int_equal(n_dropped, 1);
+    assert_int_equal(n_triggers, 2);
+    pat_set_free(set);
+    assert_true(eval_one(text, "{\"eventSource\":\"ec2.amazonaws.com\",\"eventName\":"
+                               "\"DeleteFlowLogs\"}", true));
+    assert_false(eval_one(text, "{\"eventSource\":\"ec2.example.com\",\"eventName\":"
+                                "\"DeleteFlowLogs\"}", true));
+}
+
 /* ---- refusals: one per unsupported feature, each naming file:line and the feature ---- */
 
 struct refusal {
@@ -440,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_of_them_and_patterns),
         cmocka_unit_test(test_prefilter_info),
         cmocka_unit_test(test_weak_conjunct_is_left_to_confirmation),
+        cmocka_unit_test(test_common_field_literal_is_left_to_confirmation),
         cmocka_unit_test(test_several_documents_in_one_file),
         cmocka_unit_test(test_refusals_name_line_and_feature),
     };
