@@ -79,14 +79,14 @@ GEN_UNSCORED = {
 
 # Stratus technique -> {rule stem: findings expected on the attack events of that file}.
 STRATUS_EXPECTED = {
-    "aws.credential-access.ec2-get-password-data": {"aws_secret_material_read_burst": 6,
-                                                    "aws_access_denied_burst": 3},
+    "aws.credential-access.ec2-get-password-data": {"aws_ec2_password_data_read_burst": 1,
+                                                    "aws_access_denied_burst": 1},
     "aws.credential-access.ec2-steal-instance-credentials": {"aws_ssm_send_command": 1},
     "aws.credential-access.secretsmanager-batch-retrieve-secrets":
-        {"aws_secret_material_read_burst": 1},
-    "aws.credential-access.secretsmanager-retrieve-secrets": {"aws_secret_material_read_burst": 4},
+        {"aws_secretsmanager_batch_read_burst": 1},
+    "aws.credential-access.secretsmanager-retrieve-secrets": {"aws_secret_material_read_burst": 1},
     "aws.credential-access.ssm-retrieve-securestring-parameters":
-        {"aws_secret_material_read_burst": 1},
+        {"aws_ssm_parameter_read_burst": 1},
     "aws.defense-evasion.cloudtrail-delete": {"aws_cloudtrail_delete_trail": 1},
     "aws.defense-evasion.cloudtrail-event-selectors": {"aws_cloudtrail_put_event_selectors": 1},
     "aws.defense-evasion.cloudtrail-stop": {"aws_cloudtrail_stop_logging": 1},
@@ -594,7 +594,7 @@ def main(argv=None):
     stem_of, level_of = {}, {}
     for r in rules + corrs:
         stem = os.path.splitext(os.path.basename(r.path))[0]
-        for key in (r.id, r.title):
+        for key in (r.id, r.title, stem):  # logsift names findings by file stem
             stem_of[key] = stem
             level_of[key] = r.level
     if a.findings:
