@@ -181,8 +181,6 @@ LABEL_NOTES = {
                        "which the rule allowlists as an AWS service acting for the user",
     "User changed password for other": "the fixture's sourceIPAddress is \"AWS Internal\", "
                                        "which the rule allowlists",
-    "(Normal CI/CD)": "the fixture's user agent is the console: code changed by hand in the "
-                      "console is what the rule reports",
 }
 
 # crowdsec hub test -> (Sigma rule stem that must fire there, or None: nothing may fire).
