@@ -222,7 +222,8 @@ static void test_report_shows_country_and_as_per_source_ip(void **state)
     struct lsf_geo full = {"86.245.153.234", "FR", 3215, "Orange <\"FR\">"};
     struct lsf_geo country_only = {"88.223.251.9", "DE", 0, ""};
     static const char de_event[] = "{\"eventID\":\"e-3\",\"sourceIPAddress\":\"88.223.251.9\"}";
-    static const char svc_event[] = "{\"eventID\":\"e-4\",\"sourceIPAddress\":\"ec2.amazonaws.com\"}";
+    static const char svc_event[] = "{\"eventID\":\"e-4\","
+                                    "\"sourceIPAddress\":\"ec2.amazonaws.com\"}";
     struct lsf_finding fr_bare = finding(ct_event, NULL); /* same address, before it was located */
     struct lsf_finding fr = finding(ct_event, &full);
     struct lsf_finding de = finding(de_event, &country_only);
