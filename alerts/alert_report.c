@@ -6,6 +6,8 @@
  * finding and a few entries per distinct value. The page is plain HTML with an inline
  * stylesheet and an inline SVG chart: it opens from a file with the network off, and every
  * count sits in an element with an id or data attribute, so a test can read it from the DOM.
+ * With --geoip, each source IP row shows the address's country and AS, and a table counts
+ * findings per country; without located findings the page is as before.
  */
 #include "alert_report.h"
 #include "alert.h"
@@ -31,9 +33,17 @@ struct rule_row {
     int64_t last_ms;
 };
 
+/* --geoip data of one source address (from the first of its findings that had some). */
+struct geo_cell {
+    char country[8];
+    uint32_t asn;
+    char *as_org;
+};
+
 struct tally {
     char **keys;
     uint64_t *counts;
+    struct geo_cell *geo; /* per key, zeroed: used by the source IP tally */
     size_t n;
     size_t cap;
     uint64_t n_unattributed; /* correlation findings grouped by other fields */
@@ -48,6 +58,8 @@ struct alert_report {
     uint64_t n_findings;
     struct tally principals;
     struct tally ips;
+    struct tally countries; /* --geoip country code of the source address */
+    bool has_geo;           /* some finding carried --geoip data */
     int64_t *times;
     size_t n_times;
     size_t cap_times;
@@ -67,10 +79,13 @@ enum lsf_code alert_report_new(struct alert_report **out, struct lsf_err *err)
 
 static void tally_cleanup(struct tally *t)
 {
-    for (size_t i = 0; i < t->n; i++)
+    for (size_t i = 0; i < t->n; i++) {
         free(t->keys[i]);
+        free(t->geo[i].as_org);
+    }
     free(t->keys);
     free(t->counts);
+    free(t->geo);
 }
 
 void alert_report_free(struct alert_report *rep)
@@ -85,17 +100,20 @@ void alert_report_free(struct alert_report *rep)
     free(rep->rules);
     tally_cleanup(&rep->principals);
     tally_cleanup(&rep->ips);
+    tally_cleanup(&rep->countries);
     free(rep->times);
     pthread_mutex_destroy(&rep->mu);
     free(rep);
 }
 
-static bool tally_add(struct tally *t, const char *key)
+/* Count key; *at is its row. */
+static bool tally_add(struct tally *t, const char *key, size_t *at)
 {
     /* Linear: distinct principals and addresses number in the dozens per scan. */
     for (size_t i = 0; i < t->n; i++) {
         if (strcmp(t->keys[i], key) == 0) {
             t->counts[i]++;
+            *at = i;
             return true;
         }
     }
@@ -109,11 +127,17 @@ static bool tally_add(struct tally *t, const char *key)
         if (c == NULL)
             return false;
         t->counts = c;
+        struct geo_cell *g = realloc(t->geo, cap * sizeof(*g));
+        if (g == NULL)
+            return false;
+        t->geo = g;
         t->cap = cap;
     }
     t->keys[t->n] = strdup(key);
     if (t->keys[t->n] == NULL)
         return false;
+    t->geo[t->n] = (struct geo_cell){{0}, 0, NULL};
+    *at = t->n;
     t->counts[t->n++] = 1;
     return true;
 }
@@ -123,15 +147,43 @@ static bool tally_add(struct tally *t, const char *key)
  * grouped by other fields stands for many events with possibly many values, so it is kept
  * out of the table (and noted under it) rather than inflating "(unknown)".
  */
-static bool tally_value(struct tally *t, const char *value, bool is_correlation)
+static bool tally_value(struct tally *t, const char *value, bool is_correlation, size_t *at)
 {
+    *at = SIZE_MAX;
     if (value[0])
-        return tally_add(t, value);
+        return tally_add(t, value, at);
     if (is_correlation) {
         t->n_unattributed++;
         return true;
     }
-    return tally_add(t, "(unknown)");
+    return tally_add(t, "(unknown)", at);
+}
+
+/* The source IP's --geoip data on its row, and the finding under its country. */
+static bool add_geo(struct alert_report *rep, const struct alert_record *r, size_t ip_at)
+{
+    const bool is_located = r->geo_country[0] || r->geo_asn;
+    const char *country = r->geo_country;
+    size_t at;
+
+    if (is_located) {
+        rep->has_geo = true;
+        if (ip_at != SIZE_MAX && rep->ips.geo[ip_at].country[0] == '\0' &&
+                rep->ips.geo[ip_at].asn == 0) {
+            struct geo_cell *g = &rep->ips.geo[ip_at];
+            snprintf(g->country, sizeof(g->country), "%s", r->geo_country);
+            g->asn = r->geo_asn;
+            free(g->as_org);
+            g->as_org = strdup(r->geo_as_org ? r->geo_as_org : "");
+            if (g->as_org == NULL)
+                return false;
+        }
+    }
+    /* A finding without a country but with an address counts as "(unknown)"; a correlation
+     * grouped by neither stays out of the table, as in the source IP table. */
+    if (!country[0] && (r->source_ip[0] || !r->is_correlation))
+        country = "(unknown)";
+    return tally_value(&rep->countries, country, r->is_correlation, &at);
 }
 
 static bool add_locked(struct alert_report *rep, const struct alert_record *r)
@@ -182,8 +234,10 @@ static bool add_locked(struct alert_report *rep, const struct alert_record *r)
     if (rank >= 0)
         rep->by_severity[rank]++;
     rep->n_findings++;
-    return tally_value(&rep->principals, r->principal, r->is_correlation) &&
-           tally_value(&rep->ips, r->source_ip, r->is_correlation);
+    size_t at, ip_at;
+    return tally_value(&rep->principals, r->principal, r->is_correlation, &at) &&
+           tally_value(&rep->ips, r->source_ip, r->is_correlation, &ip_at) &&
+           add_geo(rep, r, ip_at);
 }
 
 enum lsf_code alert_report_add(struct alert_report *rep, const struct alert_record *r,
@@ -246,13 +300,31 @@ static int by_count(const void *a, const void *b)
     return strcmp(sort_tally->keys[x], sort_tally->keys[y]);
 }
 
+/* The --geoip cells of a source IP row: country code, then "AS<n> <org>". */
+static void geo_cells(FILE *fp, const struct geo_cell *g)
+{
+    fputs("<td class=\"country\">", fp);
+    esc(fp, g->country);
+    fputs("</td><td class=\"asn\">", fp);
+    if (g->asn) {
+        fprintf(fp, "AS%" PRIu32, g->asn);
+        if (g->as_org && g->as_org[0]) {
+            fputc(' ', fp);
+            esc(fp, g->as_org);
+        }
+    }
+    fputs("</td>", fp);
+}
+
+/* with_geo: the rows carry their --geoip cells (the source IP table of a located scan). */
 static void top_table(FILE *fp, const char *id, const char *heading, const char *column,
-        const struct tally *t)
+        const struct tally *t, bool with_geo)
 {
     size_t *idx = malloc((t->n ? t->n : 1) * sizeof(size_t));
 
-    fprintf(fp, "<section><h2>%s</h2>\n<table id=\"%s\"><tr><th>%s</th><th>findings</th></tr>\n",
-            heading, id, column);
+    fprintf(fp, "<section><h2>%s</h2>\n<table id=\"%s\"><tr><th>%s</th>%s<th>findings</th>"
+            "</tr>\n", heading, id, column,
+            with_geo ? "<th>country</th><th>AS (organisation)</th>" : "");
     if (idx != NULL) {
         for (size_t i = 0; i < t->n; i++)
             idx[i] = i;
@@ -262,7 +334,10 @@ static void top_table(FILE *fp, const char *id, const char *heading, const char 
         for (size_t i = 0; i < t->n && i < REPORT_TOP_N; i++) {
             fputs("<tr><td class=\"key\">", fp);
             esc(fp, t->keys[idx[i]]);
-            fprintf(fp, "</td><td class=\"count\">%" PRIu64 "</td></tr>\n", t->counts[idx[i]]);
+            fputs("</td>", fp);
+            if (with_geo)
+                geo_cells(fp, &t->geo[idx[i]]);
+            fprintf(fp, "<td class=\"count\">%" PRIu64 "</td></tr>\n", t->counts[idx[i]]);
         }
     }
     fprintf(fp, "</table>%s", t->n > REPORT_TOP_N ? "<p class=\"note\">(top 10 shown)</p>" : "");
@@ -425,8 +500,12 @@ static bool write_html(FILE *fp, struct alert_report *rep, const struct alert_re
     fputs("</table></section>\n", fp);
     timeline(fp, rep->times, rep->n_times);
     top_table(fp, "top-principals", "Top principals", "principal (userIdentity.arn)",
-            &rep->principals);
-    top_table(fp, "top-source-ips", "Top source IPs", "sourceIPAddress", &rep->ips);
+            &rep->principals, false);
+    top_table(fp, "top-source-ips", "Top source IPs", "sourceIPAddress", &rep->ips,
+            rep->has_geo);
+    if (rep->has_geo)
+        top_table(fp, "top-countries", "Top countries", "country of the source IP (--geoip)",
+                &rep->countries, false);
     fputs("</body></html>\n", fp);
     return !ferror(fp);
 }

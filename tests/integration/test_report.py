@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The HTML report (--report) rendered by headless Chromium (Debian's chromium): a screenshot is
 taken and the page's DOM, as Chromium built it, must show the counts computed here from the same
-scan's JSON lines. Exit 77 (skipped) only when Chromium is missing or cannot start.
+scan's JSON lines. Exit 77 (skipped) only when Chromium is missing or cannot start. A second
+scan with --geoip (MaxMind DBs written at test time by tests/data/geoip/make_mmdb.pl) must show
+each source IP's country and AS, and the findings per country, as the findings' "geo" members say.
 
 Run by ctest with LOGSIFT_BIN and LSF_SHARED_DATA.
 """
@@ -18,6 +20,7 @@ import unittest
 LOGSIFT = os.environ.get("LOGSIFT_BIN", "build/scanner/cli/logsift")
 DATA = os.environ.get("LSF_SHARED_DATA", "../shared/data")
 DETONATIONS = os.path.join(DATA, "cloudtrail", "stratus-red-team", "detonation-logs")
+GEO_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "geoip")
 CHROMIUM = shutil.which(os.environ.get("LSF_CHROMIUM", "chromium"))
 
 
@@ -65,7 +68,8 @@ class Dom(html.parser.HTMLParser):
         if tag == "tr" and self.row is not None:
             if self.row["rule"]:
                 self.rules[self.row["rule"]] = self.row["cells"]
-            elif self.table in ("top-principals", "top-source-ips") and self.row["cells"]:
+            elif self.table in ("top-principals", "top-source-ips", "top-countries") and \
+                    self.row["cells"]:
                 self.tops[self.table].append(self.row["cells"])
             self.row = None
 
@@ -77,7 +81,82 @@ class Dom(html.parser.HTMLParser):
             self.row["cells"][-1] += data
 
 
+def top(counter):
+    return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
+
+
+def correlation_group(f):
+    """The group of a correlation finding as a dict, or None for a finding on one event."""
+    if not f["event"].startswith('{"correlation"'):
+        return None
+    corr = json.loads(f["event"])
+    return dict(kv.split("=", 1) for kv in corr["group"].split(", "))
+
+
+def event_of(f):
+    """The finding's whole event, read from its file (an excerpt may be cut)."""
+    with open(f["source"], "rb") as fp:
+        fp.seek(f["offset"])
+        ev, _ = json.JSONDecoder().raw_decode(fp.read().decode())
+    return ev
+
+
 class TestReport(unittest.TestCase):
+    def scan_and_render(self, extra_args):
+        """Scan the detonations with --report; the findings and the DOM Chromium built."""
+        report = os.path.join(self.tmp, "report.html")
+        r = subprocess.run([LOGSIFT, "scan", "-q", "--sort", "--report", report] + extra_args +
+                           [DETONATIONS], capture_output=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        findings = [json.loads(line) for line in r.stdout.decode().splitlines()]
+        r = chromium(["--dump-dom", "file://" + report], os.path.join(self.tmp, "p-geo"))
+        self.assertEqual(r.returncode, 0, r.stderr[-2000:])
+        dom = Dom()
+        dom.feed(r.stdout.decode())
+        return findings, dom
+
+    def test_geoip_report_shows_country_and_as_of_the_source_ips(self):
+        if shutil.which("perl") is None or subprocess.run(
+                ["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"],
+                capture_output=True).returncode != 0:
+            self.skipTest("libmaxmind-db-writer-perl is missing (tests/install-deps.sh)")
+        subprocess.run(["perl", os.path.join(GEO_DIR, "make_mmdb.pl"), self.tmp], check=True)
+        findings, dom = self.scan_and_render(
+            ["--geoip", os.path.join(self.tmp, "LogsiftTest-Country.mmdb"),
+             "--geoip", os.path.join(self.tmp, "LogsiftTest-ASN.mmdb")])
+        self.assertEqual(int(dom.by_id["total-findings"]), len(findings))
+        # Expected from the JSON lines: each address's country and AS from its findings' geo
+        # member, and per country the findings that carry it ("(unknown)": an address without
+        # one); a correlation finding grouped by neither address nor country is left out.
+        ips, countries, geo_of = collections.Counter(), collections.Counter(), {}
+        left_out = 0
+        for f in findings:
+            geo = f.get("geo") or {}
+            group = correlation_group(f)
+            if group is not None:
+                ip = group.get("sourceIPAddress") or group.get("rhost")
+            else:
+                ip = event_of(f).get("sourceIPAddress", "(unknown)")
+            if ip is None and not geo:
+                left_out += 1
+                continue
+            ips[ip or geo["ip"]] += 1
+            countries[geo.get("country", "(unknown)")] += 1
+            if geo:
+                as_text = ("AS%d %s" % (geo["asn"], geo.get("as_org", ""))).strip() \
+                    if "asn" in geo else ""
+                geo_of.setdefault(ip or geo["ip"], [geo.get("country", ""), as_text])
+        self.assertGreater(len(geo_of), 3)
+        self.assertEqual(dom.tops["top-source-ips"],
+                         [[k] + geo_of.get(k, ["", ""]) + [str(n)] for k, n in top(ips)])
+        self.assertEqual(dom.tops["top-countries"], [[k, str(n)] for k, n in top(countries)])
+        self.assertGreater(left_out, 0)
+        note = dom.by_id.get("top-countries-unattributed")
+        self.assertEqual(note.split()[0] if note else "0", str(left_out))
+        shown = dom.tops["top-source-ips"]
+        self.assertTrue(any(row[1] and row[2].startswith("AS") for row in shown))
+        self.assertTrue(any(row[1] and not row[2] for row in shown))  # country, no AS known
+
     def test_report_renders_in_chromium_with_the_scan_counts(self):
         tmp = self.tmp
         report = os.path.join(tmp, "report.html")
@@ -122,6 +201,9 @@ class TestReport(unittest.TestCase):
         self.assertEqual(dom.by_id["first-seen"], times[0])
         self.assertEqual(dom.by_id["last-seen"], times[-1])
         self.assertEqual(sum(dom.bars), len(findings))
+        # Without --geoip nothing about GeoIP: no country table, no country or AS columns.
+        self.assertNotIn("top-countries", dom.by_id)
+        self.assertNotIn(b"--geoip", page)
         self.assertGreater(len(dom.bars), 1)
         # Top source IPs and principals: the most frequent value of the findings' events, with
         # its count. A correlation finding stands for many events: it counts under its group's

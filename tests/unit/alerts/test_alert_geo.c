@@ -1,6 +1,7 @@
 /*
  * --geoip data in the sinks: the JSONL "geo" member (only what is known), the OCSF
- * src_endpoint location/autonomous_system, the SNS "From:" line, and the spool round trip.
+ * src_endpoint location/autonomous_system, the SNS "From:" line, the spool round trip, and the
+ * HTML report's country/AS cells and country table.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "alert.h"
 #include "alert_deliver.h"
 #include "alert_record.h"
+#include "alert_report.h"
 #include "alert_spool.h"
 
 static const char ct_event[] = "{\"eventID\":\"e-1\",\"eventName\":\"StopLogging\","
@@ -179,6 +182,86 @@ static void test_spool_keeps_geo(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The HTML of a report over these findings (a NULL-terminated list), as a string to free. */
+static char *report_html(const struct lsf_finding *const *fs)
+{
+    struct alert_report *rep = NULL;
+    struct alert_report_scan scan = {1, 10, 100, 0, 0};
+    struct alert_record r;
+    char path[] = "/tmp/lsf-geo-report-XXXXXX";
+    int fd = mkstemp(path);
+    FILE *fp;
+    long n;
+    char *html;
+
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(alert_report_new(&rep, NULL), LSF_OK);
+    for (; *fs; fs++) {
+        assert_int_equal(alert_record_from_finding(*fs, "why", NULL, 4096, &r, NULL), LSF_OK);
+        assert_int_equal(alert_report_add(rep, &r, NULL), LSF_OK);
+        alert_record_cleanup(&r);
+    }
+    assert_int_equal(alert_report_write(rep, &scan, path, NULL), LSF_OK);
+    alert_report_free(rep);
+    fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    n = ftell(fp);
+    rewind(fp);
+    html = calloc(1, (size_t)n + 1);
+    assert_non_null(html);
+    assert_int_equal(fread(html, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    unlink(path);
+    return html;
+}
+
+static void test_report_shows_country_and_as_per_source_ip(void **state)
+{
+    struct lsf_geo full = {"86.245.153.234", "FR", 3215, "Orange <\"FR\">"};
+    struct lsf_geo country_only = {"88.223.251.9", "DE", 0, ""};
+    static const char de_event[] = "{\"eventID\":\"e-3\",\"sourceIPAddress\":\"88.223.251.9\"}";
+    static const char svc_event[] = "{\"eventID\":\"e-4\","
+                                    "\"sourceIPAddress\":\"ec2.amazonaws.com\"}";
+    struct lsf_finding fr_bare = finding(ct_event, NULL); /* same address, before it was located */
+    struct lsf_finding fr = finding(ct_event, &full);
+    struct lsf_finding de = finding(de_event, &country_only);
+    struct lsf_finding svc = finding(svc_event, NULL);
+    const struct lsf_finding *const fs[] = {&fr_bare, &fr, &fr, &de, &svc, NULL};
+    char *html;
+
+    (void)state;
+    html = report_html(fs);
+    assert_non_null(strstr(html, "<td class=\"key\">86.245.153.234</td><td class=\"country\">FR"
+                                 "</td><td class=\"asn\">AS3215 Orange &lt;&quot;FR&quot;&gt;</td>"
+                                 "<td class=\"count\">3</td>"));
+    assert_non_null(strstr(html, "<td class=\"key\">88.223.251.9</td><td class=\"country\">DE"
+                                 "</td><td class=\"asn\"></td><td class=\"count\">1</td>"));
+    assert_non_null(strstr(html, "<td class=\"key\">ec2.amazonaws.com</td><td class=\"country\">"
+                                 "</td><td class=\"asn\"></td><td class=\"count\">1</td>"));
+    /* per country: the unlocated finding of the French address counts as unknown */
+    assert_non_null(strstr(html, "<table id=\"top-countries\">"));
+    assert_non_null(strstr(html, "<tr><td class=\"key\">(unknown)</td><td class=\"count\">2</td>"
+                                 "</tr>\n<tr><td class=\"key\">FR</td><td class=\"count\">2</td>"
+                                 "</tr>\n<tr><td class=\"key\">DE</td><td class=\"count\">1</td>"));
+    free(html);
+}
+
+static void test_report_without_geo_has_no_geo_columns(void **state)
+{
+    struct lsf_finding f = finding(ct_event, NULL);
+    const struct lsf_finding *const fs[] = {&f, NULL};
+    char *html;
+
+    (void)state;
+    html = report_html(fs);
+    assert_non_null(strstr(html, "<tr><td class=\"key\">86.245.153.234</td><td class=\"count\">1"));
+    assert_null(strstr(html, "top-countries"));
+    assert_null(strstr(html, "class=\"country\""));
+    free(html);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +269,8 @@ int main(void)
         cmocka_unit_test(test_ocsf_src_endpoint_gets_location_and_as),
         cmocka_unit_test(test_sns_from_line_names_country_and_as),
         cmocka_unit_test(test_spool_keeps_geo),
+        cmocka_unit_test(test_report_shows_country_and_as_per_source_ip),
+        cmocka_unit_test(test_report_without_geo_has_no_geo_columns),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
