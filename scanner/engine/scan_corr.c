@@ -11,10 +11,22 @@
  * the same whatever the chunk size, the number of workers, and the order of the files on the
  * command line or of the records inside them.
  *
+ * Chained correlations (a correlation whose rules name correlations): correlations are swept
+ * in levels, those over base rules first. Each firing of a correlation becomes an entry of
+ * every correlation chained on it, at the time and position of the event that completed the
+ * window, grouped by that event's fields; since the event is gone by then, a base-rule match
+ * of a correlation others chain on keeps their group keys too (keep_up_keys). The outer's
+ * group-by must be part of the inner's (checked at load), so every entry of one inner group
+ * gives the same outer group. Order and thus findings stay the same for any input order.
+ *
  * Memory bound: SCAN_CORR_MAX_RECORDS entries per run (split evenly between workers), each
- * about 64 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
- * SCAN_CORR_VAL_MAX): with the defaults, under 500 MB in the worst case and typically a few
- * MB. Entries past the bound are not counted, and the run reports how many (never silently).
+ * 48 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
+ * SCAN_CORR_VAL_MAX), plus as much again per correlation chained on its correlation (directly
+ * or not), plus 48 bytes each while sorting at the end: with the defaults and no chains,
+ * under 500 MB in the worst case and typically a few MB; each level of chaining adds at most
+ * 400 MB more in the worst case. Firings kept for chained correlations are at most one per
+ * entry per correlation chained on. Entries past the bound are not counted, and the run
+ * reports how many (never silently).
  * After a window fires, counting restarts after the event that fired it, so a long burst gives
  * one finding per threshold's worth of events, not one per event.
  */
@@ -28,13 +40,95 @@
 
 /* ---- engine: which rules feed which correlation ---- */
 
-static size_t find_rule(const struct pat_set *set, const char *ref)
+/* corr_level of every correlation: its chains have no cycle (pat_sigma_corr_check_chain),
+ * so relaxing levels settles within one pass per level. */
+static void set_levels(struct scan_engine *eng)
 {
-    for (size_t i = 0; i < pat_set_n_rules(set); i++) {
-        if (pat_rule_is_named(pat_set_rule(set, i), ref))
-            return i;
+    const struct pat_set *set = eng->set;
+    bool changed = true;
+
+    for (size_t c = 0; c < eng->n_rules; c++) {
+        const struct pat_sigma_rule *sr = pat_set_rule(set, c)->sigma;
+        eng->corr_level[c] = sr != NULL && pat_sigma_corr_type(sr) != PAT_CORR_NONE;
     }
-    return SIZE_MAX;
+    while (changed) {
+        changed = false;
+        for (size_t c = 0; c < eng->n_rules; c++) {
+            const struct pat_rule *cr = pat_set_rule(set, c);
+            if (eng->corr_level[c] == 0)
+                continue;
+            for (size_t i = 0; i < pat_sigma_corr_n_refs(cr->sigma); i++) {
+                const char *ref = pat_sigma_corr_ref(cr->sigma, i);
+                size_t in = ref ? pat_sigma_corr_find(set, ref) : SIZE_MAX;
+                if (in != SIZE_MAX && pat_rule_is_correlation(pat_set_rule(set, in)) &&
+                        eng->corr_level[c] <= eng->corr_level[in]) {
+                    eng->corr_level[c] = eng->corr_level[in] + 1;
+                    changed = true;
+                }
+            }
+        }
+    }
+    for (size_t c = 0; c < eng->n_rules; c++) {
+        if (eng->corr_level[c] > eng->n_corr_levels)
+            eng->n_corr_levels = eng->corr_level[c];
+    }
+}
+
+/* corr_anc: for each correlation, the correlations chained on it at any depth, in rule
+ * order (a base-rule match of c keeps their group keys, read from its event). */
+static enum lsf_code set_ancestors(struct scan_engine *eng, struct lsf_err *err)
+{
+    size_t n = eng->n_rules ? eng->n_rules : 1, n_anc = 0;
+    bool *mark = calloc(n, sizeof(*mark));
+    uint32_t *stack = calloc(n, sizeof(*stack));
+    uint32_t *anc = NULL;
+    size_t cap = 0;
+    enum lsf_code rc = LSF_OK;
+
+    eng->corr_anc_start = calloc(n + 1, sizeof(*eng->corr_anc_start));
+    if (mark == NULL || stack == NULL || eng->corr_anc_start == NULL)
+        rc = LSF_E_NOMEM;
+    for (size_t c = 0; c < eng->n_rules && rc == LSF_OK; c++) {
+        size_t n_stack = 0;
+        eng->corr_anc_start[c] = (uint32_t)n_anc;
+        /* A legacy aggregation feeds itself: its feeds are its own matches, not a chain. */
+        if (!pat_rule_is_correlation(pat_set_rule(eng->set, c)))
+            continue;
+        memset(mark, 0, n * sizeof(*mark));
+        stack[n_stack++] = (uint32_t)c;
+        while (n_stack > 0) {
+            uint32_t x = stack[--n_stack];
+            for (uint32_t k = eng->corr_feed_start[x]; k < eng->corr_feed_start[x + 1]; k++) {
+                uint32_t up = eng->corr_feeds[k].corr;
+                if (!mark[up]) {
+                    mark[up] = true;
+                    stack[n_stack++] = up;
+                }
+            }
+        }
+        for (size_t a = 0; a < eng->n_rules && rc == LSF_OK; a++) {
+            if (!mark[a])
+                continue;
+            if (n_anc == cap) {
+                uint32_t *grown = realloc(anc, (cap ? cap * 2 : 16) * sizeof(*grown));
+                if (grown == NULL) {
+                    rc = LSF_E_NOMEM;
+                    break;
+                }
+                anc = grown;
+                cap = cap ? cap * 2 : 16;
+            }
+            anc[n_anc++] = (uint32_t)a;
+        }
+    }
+    if (eng->corr_anc_start != NULL)
+        eng->corr_anc_start[eng->n_rules] = (uint32_t)n_anc;
+    free(mark);
+    free(stack);
+    eng->corr_anc = anc;
+    if (rc != LSF_OK)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory preparing correlations");
+    return LSF_OK;
 }
 
 enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
@@ -44,10 +138,13 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
     size_t n_feeds = 0;
     unsigned *fill;
     bool *wants_own = calloc(n, sizeof(*wants_own));
+    enum lsf_code rc;
 
     eng->corr_feed_start = calloc(n + 1, sizeof(*eng->corr_feed_start));
     eng->rule_silent = calloc(n, sizeof(*eng->rule_silent));
-    if (eng->corr_feed_start == NULL || eng->rule_silent == NULL || wants_own == NULL) {
+    eng->corr_level = calloc(n, sizeof(*eng->corr_level));
+    if (eng->corr_feed_start == NULL || eng->rule_silent == NULL || wants_own == NULL ||
+            eng->corr_level == NULL) {
         free(wants_own);
         return lsf_fail(err, LSF_E_NOMEM, "out of memory preparing correlations");
     }
@@ -57,10 +154,14 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
         if (cr->sigma == NULL || pat_sigma_corr_type(cr->sigma) == PAT_CORR_NONE)
             continue;
         eng->n_corr++;
+        if (pat_sigma_corr_n_refs(cr->sigma) > UINT16_MAX) {
+            free(wants_own);
+            return lsf_fail(err, LSF_E_RULE, "%s:%u: correlation %s: more than %u rules; "
+                    "split it", cr->file, cr->line, cr->id, (unsigned)UINT16_MAX);
+        }
         for (size_t i = 0; i < pat_sigma_corr_n_refs(cr->sigma); i++) {
             const char *ref = pat_sigma_corr_ref(cr->sigma, i);
-            size_t base = ref == NULL ? c : find_rule(set, ref);
-            const struct pat_rule *br;
+            size_t base = ref == NULL ? c : pat_sigma_corr_find(set, ref);
 
             if (base == SIZE_MAX) {
                 free(wants_own);
@@ -68,23 +169,23 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
                         "the id or name '%s'; load its file with -r", cr->file, cr->line,
                         cr->id, ref);
             }
-            br = pat_set_rule(set, base);
-            if (br->sigma != NULL && !pat_sigma_rule_has_detection(br->sigma)) {
-                free(wants_own);
-                return lsf_fail(err, LSF_E_RULE, "%s:%u: correlation %s: '%s' is itself a "
-                        "correlation; chained correlations are not supported", cr->file,
-                        cr->line, cr->id, ref);
-            }
             eng->corr_feed_start[base + 1]++;
             n_feeds++;
-            /* A base rule reports on its own only if a correlation over it says generate:
-             * true; a legacy aggregation rule never does (its findings are the counts). */
+            /* A rule (or a correlation chained on) reports on its own only if a correlation
+             * over it says generate: true; a legacy aggregation rule never does (its
+             * findings are the counts). For a correlation rule, which matches no event by
+             * itself, rule_silent silences its firings. */
             if (ref == NULL)
                 eng->rule_silent[base] = true;
             else if (!pat_sigma_corr_generate(cr->sigma))
                 eng->rule_silent[base] |= !wants_own[base];
             else
                 wants_own[base] = true, eng->rule_silent[base] = false;
+        }
+        rc = pat_sigma_corr_check_chain(set, c, err);
+        if (rc != LSF_OK) {
+            free(wants_own);
+            return rc;
         }
     }
     free(wants_own);
@@ -102,14 +203,15 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
             continue;
         for (size_t i = 0; i < pat_sigma_corr_n_refs(cr->sigma); i++) {
             const char *ref = pat_sigma_corr_ref(cr->sigma, i);
-            size_t base = ref == NULL ? c : find_rule(set, ref);
+            size_t base = ref == NULL ? c : pat_sigma_corr_find(set, ref);
             struct scan_corr_feed *f = &eng->corr_feeds[eng->corr_feed_start[base] + fill[base]++];
             f->corr = (uint32_t)c;
             f->base_pos = (uint32_t)i;
         }
     }
     free(fill);
-    return LSF_OK;
+    set_levels(eng);
+    return set_ancestors(eng, err);
 }
 
 void scan_corr_cleanup(struct scan_engine *eng)
@@ -117,6 +219,9 @@ void scan_corr_cleanup(struct scan_engine *eng)
     free(eng->corr_feed_start);
     free(eng->corr_feeds);
     free(eng->rule_silent);
+    free(eng->corr_level);
+    free(eng->corr_anc_start);
+    free(eng->corr_anc);
 }
 
 /* ---- workers: record base-rule matches ---- */
@@ -161,6 +266,35 @@ static uint32_t input_index(struct scan_worker *w)
     return (uint32_t)w->n_corr_inputs++;
 }
 
+/*
+ * Chained correlations: a firing of corr is an event of the correlations chained on it,
+ * grouped by their group-by fields of the event that completed the window (a subset of
+ * corr's own, pat_sigma_corr_check_chain). The event is gone by the end of the run, so each
+ * match keeps, for every correlation in corr_anc of corr, "key\0val\0" in that order. Returns
+ * the offset of the first, UINT32_MAX when there are none, UINT32_MAX - 1 when out of room.
+ */
+static uint32_t keep_up_keys(struct scan_worker *w, uint32_t corr,
+        struct pat_sigma_event *sev)
+{
+    const struct scan_engine *eng = w->eng;
+    uint32_t first = UINT32_MAX;
+
+    for (uint32_t a = eng->corr_anc_start[corr]; a < eng->corr_anc_start[corr + 1]; a++) {
+        const struct pat_rule *ar = pat_set_rule(eng->set, eng->corr_anc[a]);
+        char key[SCAN_CORR_KEY_MAX], val[SCAN_CORR_VAL_MAX];
+        uint32_t k, v;
+
+        pat_sigma_corr_keys(ar->sigma, sev, key, sizeof(key), val, sizeof(val));
+        k = keep_text(w, key);
+        v = keep_text(w, val);
+        if (k == UINT32_MAX || v == UINT32_MAX)
+            return UINT32_MAX - 1;
+        if (first == UINT32_MAX)
+            first = k;
+    }
+    return first;
+}
+
 void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame_event *ev,
         struct pat_sigma_event *sev)
 {
@@ -201,12 +335,13 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
         }
         rec = &w->corr_recs[w->n_corr_recs];
         rec->corr = feed->corr;
-        rec->base_pos = feed->base_pos;
+        rec->base_pos = (uint16_t)feed->base_pos;
         rec->key_off = keep_text(w, key);
         rec->val_off = keep_text(w, val);
         rec->input = input_index(w);
+        rec->up_off = keep_up_keys(w, feed->corr, sev);
         if (rec->key_off == UINT32_MAX || rec->val_off == UINT32_MAX ||
-                rec->input == UINT32_MAX) {
+                rec->input == UINT32_MAX || rec->up_off == UINT32_MAX - 1) {
             w->n_corr_dropped++;
             continue;
         }
@@ -225,6 +360,9 @@ struct corr_ref {
     const char *key;
     const char *val;
     const char *input;
+    const char *up;  /* the ancestor keys of origin (keep_up_keys), or NULL */
+    uint32_t origin; /* the correlation whose base-rule match up belongs to */
+    uint32_t level;  /* corr_level of rec->corr: levels are swept in order */
 };
 
 static int cmp_ref(const void *a, const void *b)
@@ -232,6 +370,8 @@ static int cmp_ref(const void *a, const void *b)
     const struct corr_ref *x = a, *y = b;
     int c;
 
+    if (x->level != y->level)
+        return x->level < y->level ? -1 : 1;
     if (x->rec->corr != y->rec->corr)
         return x->rec->corr < y->rec->corr ? -1 : 1;
     if ((c = strcmp(x->key, y->key)) != 0)
@@ -273,12 +413,24 @@ static void iso_time(char *out, size_t cap, int64_t ms)
     snprintf(out + n, cap - n, ".%03dZ", (int)((ms % 1000 + 1000) % 1000));
 }
 
+/* Firings kept as events of the correlations chained on them, in blocks that never move
+ * (refs point into them). */
+#define CHAIN_BLOCK 4096
+struct chain_block {
+    struct chain_block *next;
+    size_t n;
+    struct scan_corr_rec recs[CHAIN_BLOCK];
+};
+
 struct sweep {
     const struct scan_engine *run_eng;
     const struct pat_geoip *geoip; /* --geoip, or NULL */
     struct scan_sink *sink;
     struct scan_stats *stats;
     struct lsf_buf out;
+    struct chain_block *blocks;  /* newest first */
+    struct corr_ref *chained;    /* firings waiting for their level's sweep */
+    size_t n_chained, cap_chained;
 };
 
 static const char *const corr_type_names[] = {"none", "event_count", "value_count", "temporal",
@@ -308,6 +460,70 @@ static bool group_geo(const struct sweep *sw, const char *key, struct lsf_geo *o
     return false;
 }
 
+/* Group key and counted value of correlation outer in the ancestor keys of r. */
+static void up_keys(const struct scan_engine *eng, const struct corr_ref *r, uint32_t outer,
+        const char **key, const char **val)
+{
+    const char *p = r->up;
+
+    for (uint32_t a = eng->corr_anc_start[r->origin]; a < eng->corr_anc_start[r->origin + 1];
+            a++) {
+        if (eng->corr_anc[a] == outer)
+            break;
+        p += strlen(p) + 1;
+        p += strlen(p) + 1;
+    }
+    *key = p;
+    *val = p + strlen(p) + 1;
+}
+
+/* The firing that ended at last becomes an event of each correlation chained on its rule. */
+static enum lsf_code chain_firing(struct sweep *sw, const struct corr_ref *last,
+        struct lsf_err *err)
+{
+    const struct scan_engine *eng = sw->run_eng;
+    const uint32_t corr = last->rec->corr;
+
+    for (uint32_t k = eng->corr_feed_start[corr]; k < eng->corr_feed_start[corr + 1]; k++) {
+        const struct scan_corr_feed *feed = &eng->corr_feeds[k];
+        const struct pat_rule *outer = pat_set_rule(eng->set, feed->corr);
+        struct scan_corr_rec *rec;
+        struct corr_ref *ref;
+        const char *key, *val;
+
+        up_keys(eng, last, feed->corr, &key, &val);
+        if (pat_sigma_corr_type(outer->sigma) == PAT_CORR_VALUE_COUNT && val[0] == '\0')
+            continue; /* no value to count */
+        if (sw->blocks == NULL || sw->blocks->n == CHAIN_BLOCK) {
+            struct chain_block *b = malloc(sizeof(*b));
+            if (b == NULL)
+                return lsf_fail(err, LSF_E_NOMEM, "out of memory chaining correlations");
+            b->next = sw->blocks;
+            b->n = 0;
+            sw->blocks = b;
+        }
+        if (sw->n_chained == sw->cap_chained) {
+            size_t cap = sw->cap_chained ? sw->cap_chained * 2 : 64;
+            struct corr_ref *grown = realloc(sw->chained, cap * sizeof(*grown));
+            if (grown == NULL)
+                return lsf_fail(err, LSF_E_NOMEM, "out of memory chaining correlations");
+            sw->chained = grown;
+            sw->cap_chained = cap;
+        }
+        rec = &sw->blocks->recs[sw->blocks->n++];
+        *rec = *last->rec;
+        rec->corr = feed->corr;
+        rec->base_pos = (uint16_t)feed->base_pos;
+        ref = &sw->chained[sw->n_chained++];
+        *ref = *last;
+        ref->rec = rec;
+        ref->key = key;
+        ref->val = val;
+        ref->level = eng->corr_level[feed->corr];
+    }
+    return LSF_OK;
+}
+
 static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
         const struct corr_ref *last, uint64_t count, struct lsf_err *err)
 {
@@ -320,6 +536,12 @@ static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
     struct lsf_geo geo;
     int n;
 
+    if (pat_rule_is_correlation(rule)) {
+        enum lsf_code rc = chain_firing(sw, last, err);
+        /* rule_silent: chained on by correlations that all say generate: false */
+        if (rc != LSF_OK || sw->run_eng->rule_silent[last->rec->corr])
+            return rc;
+    }
     json_text(group, sizeof(group), last->key);
     iso_time(t0, sizeof(t0), first->rec->ts_ms);
     iso_time(t1, sizeof(t1), last->rec->ts_ms);
@@ -418,6 +640,66 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
     return rc;
 }
 
+/* Sweep refs[0..n), sorted by cmp_ref, one group at a time. */
+static enum lsf_code sweep_sorted(struct sweep *sw, const struct corr_ref *refs, size_t n,
+        struct lsf_err *err)
+{
+    enum lsf_code rc = LSF_OK;
+
+    for (size_t a = 0; a < n && rc == LSF_OK;) {
+        size_t b = a + 1;
+        while (b < n && refs[b].rec->corr == refs[a].rec->corr &&
+                strcmp(refs[b].key, refs[a].key) == 0)
+            b++;
+        rc = sweep_group(sw, refs + a, b - a, err);
+        a = b;
+    }
+    return rc;
+}
+
+/*
+ * Levels in order: level 1 over base-rule matches; level L over its base-rule matches and
+ * the firings of the levels below that it chains on (added to sw->chained while those were
+ * swept), sorted together. refs is sorted by level first.
+ */
+static enum lsf_code sweep_levels(struct sweep *sw, const struct corr_ref *refs, size_t n,
+        struct lsf_err *err)
+{
+    size_t a = 0;
+    enum lsf_code rc = LSF_OK;
+
+    for (uint32_t level = 1; level <= sw->run_eng->n_corr_levels && rc == LSF_OK; level++) {
+        size_t b = a, n_mine = 0, n_level;
+        struct corr_ref *all;
+
+        while (b < n && refs[b].level == level)
+            b++;
+        for (size_t i = 0; i < sw->n_chained; i++)
+            n_mine += sw->chained[i].level == level;
+        if (n_mine == 0) {
+            rc = sweep_sorted(sw, refs + a, b - a, err);
+            a = b;
+            continue;
+        }
+        n_level = b - a + n_mine;
+        all = malloc(n_level * sizeof(*all));
+        if (all == NULL)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu chained correlation "
+                    "entries", n_level);
+        memcpy(all, refs + a, (b - a) * sizeof(*all));
+        n_level = b - a;
+        for (size_t i = 0; i < sw->n_chained; i++) {
+            if (sw->chained[i].level == level)
+                all[n_level++] = sw->chained[i];
+        }
+        qsort(all, n_level, sizeof(*all), cmp_ref);
+        rc = sweep_sorted(sw, all, n_level, err);
+        free(all);
+        a = b;
+    }
+    return rc;
+}
+
 enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker *workers,
         unsigned n_workers, struct scan_sink *sink, struct lsf_err *err)
 {
@@ -461,24 +743,27 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
             refs[n].key = text + r->key_off;
             refs[n].val = text + r->val_off;
             refs[n].input = workers[w].corr_inputs[r->input];
+            refs[n].up = r->up_off == UINT32_MAX ? NULL : text + r->up_off;
+            refs[n].origin = r->corr;
+            refs[n].level = eng->corr_level[r->corr];
             n++;
         }
     }
     qsort(refs, n, sizeof(*refs), cmp_ref);
+    memset(&sw, 0, sizeof(sw));
     sw.run_eng = eng;
     sw.geoip = n_workers > 0 ? workers[0].geoip : NULL;
     sw.sink = sink;
     sw.stats = &workers[0].stats;
     lsf_buf_init(&sw.out, SIZE_MAX);
-    for (size_t a = 0; a < n && rc == LSF_OK;) {
-        size_t b = a + 1;
-        while (b < n && refs[b].rec->corr == refs[a].rec->corr &&
-                strcmp(refs[b].key, refs[a].key) == 0)
-            b++;
-        rc = sweep_group(&sw, refs + a, b - a, err);
-        a = b;
-    }
+    rc = sweep_levels(&sw, refs, n, err);
     lsf_buf_cleanup(&sw.out);
+    while (sw.blocks != NULL) {
+        struct chain_block *next = sw.blocks->next;
+        free(sw.blocks);
+        sw.blocks = next;
+    }
+    free(sw.chained);
     free(refs);
     return rc;
 }

@@ -486,9 +486,9 @@ def load_rules(paths):
     for p in paths:
         if os.path.isdir(p):
             for root, dirs, names in os.walk(p):
-                # pending/ and hunting/ are not in the default pack (patterns/packs/README.md);
-                # name the folder explicitly to evaluate them.
-                dirs[:] = sorted(d for d in dirs if d not in ("pending", "hunting"))
+                # hunting/ is not in the default pack (patterns/packs/README.md); name the
+                # folder explicitly to evaluate it.
+                dirs[:] = sorted(d for d in dirs if d != "hunting")
                 files += [os.path.join(root, n) for n in sorted(names)
                           if n.endswith((".yml", ".yaml"))]
         else:
