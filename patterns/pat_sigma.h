@@ -126,6 +126,8 @@ bool pat_sigma_rule_has_detection(const struct pat_sigma_rule *rule);
  */
 size_t pat_sigma_corr_n_group(const struct pat_sigma_rule *rule);
 const char *pat_sigma_corr_group_name(const struct pat_sigma_rule *rule, size_t g);
+/* value_count's counted field, or NULL. */
+const char *pat_sigma_corr_value_field(const struct pat_sigma_rule *rule);
 /* Is r a Sigma correlation rule (no detection of its own), one a correlation can chain on? */
 bool pat_rule_is_correlation(const struct pat_rule *r);
 /* The index of the rule that ref names (pat_rule_is_named), or SIZE_MAX. */

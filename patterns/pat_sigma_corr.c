@@ -588,3 +588,8 @@ enum lsf_code pat_sigma_corr_check_chain(const struct pat_set *set, size_t c,
     free(stack);
     return rc;
 }
+
+const char *pat_sigma_corr_value_field(const struct pat_sigma_rule *rule)
+{
+    return rule->corr ? rule->corr->value_name : NULL;
+}

@@ -66,6 +66,14 @@ struct scan_engine {
     uint32_t n_corr_levels;
     uint32_t *corr_anc_start;
     uint32_t *corr_anc;
+    /* Twins: correlations with one definition (type, rules, group-by, field, timespan,
+     * threshold) share the records of the first, corr_twin[c]; corr_twin_next links the
+     * first to the others (UINT32_MAX ends), each firing with it. */
+    uint32_t *corr_twin;
+    uint32_t *corr_twin_next;
+    /* corr_key_shared[c]: every correlation chained on c groups by c's group-by, in c's
+     * order, and counts no value: c's matches keep no keys for them (their key is c's). */
+    bool *corr_key_shared;
 };
 
 /* One pattern hit in one event of the current window. */
