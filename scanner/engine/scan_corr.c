@@ -6,27 +6,29 @@
  * Design. Workers scan inputs in parallel and in any order, so no worker sees the events of
  * one group in time order. Each worker therefore only records, for every base-rule match, a
  * small entry (correlation, base rule, group key text, counted value, event time, where);
- * when all workers are done the entries of all workers are sorted by (correlation, group,
- * time, input, offset) and each group is swept once with a sliding window. Findings are thus
- * the same whatever the chunk size, the number of workers, and the order of the files on the
- * command line or of the records inside them.
+ * when all workers are done the entries of all workers are sorted by (correlation, hash of
+ * the group key, time, base rule, input name, offset) and each group is swept once with a
+ * sliding window. The findings are then written in (correlation, group, time) order. They
+ * are thus the same whatever the chunk size, the number of workers, and the order of the
+ * files on the command line or of the records inside them. Correlations with one definition
+ * (twins: a silent building block repeating an alerting rule) share the entries of the first.
  *
  * Chained correlations (a correlation whose rules name correlations): correlations are swept
  * in levels, those over base rules first. Each firing of a correlation becomes an entry of
  * every correlation chained on it, at the time and position of the event that completed the
  * window, grouped by that event's fields; since the event is gone by then, a base-rule match
- * of a correlation others chain on keeps their group keys too (keep_up_keys). The outer's
- * group-by must be part of the inner's (checked at load), so every entry of one inner group
- * gives the same outer group. Order and thus findings stay the same for any input order.
+ * of a correlation others chain on keeps their group keys too (keep_up_keys), unless they
+ * all group exactly as it does. The outer's group-by must be part of the inner's (checked at
+ * load), so every entry of one inner group gives the same outer group.
  *
  * Memory bound: SCAN_CORR_MAX_RECORDS entries per run (split evenly between workers), each
  * 48 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
  * SCAN_CORR_VAL_MAX), plus as much again per correlation chained on its correlation (directly
- * or not), plus 48 bytes each while sorting at the end: with the defaults and no chains,
- * under 500 MB in the worst case and typically a few MB; each level of chaining adds at most
- * 400 MB more in the worst case. Firings kept for chained correlations are at most one per
- * entry per correlation chained on. Entries past the bound are not counted, and the run
- * reports how many (never silently).
+ * or not) that groups differently, plus 32 bytes each while sorting at the end: with the
+ * defaults and no chains, under 450 MB in the worst case and typically a few MB; each such
+ * chained correlation adds at most 400 MB more in the worst case. Firings kept for chained
+ * correlations are at most one per entry per correlation chained on. Entries past the bound
+ * are not counted, and the run reports how many (never silently).
  * After a window fires, counting restarts after the event that fired it, so a long burst gives
  * one finding per threshold's worth of events, not one per event.
  */
