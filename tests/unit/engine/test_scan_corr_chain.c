@@ -72,6 +72,20 @@ static const char *const EXPECTED[] = {
 };
 #define N_EXPECTED (sizeof(EXPECTED) / sizeof(EXPECTED[0]))
 
+/* The burst's twin that alerts (same definition, own id): loaded first, so it holds the
+ * shared records and the burst, chained on, fires with it. */
+static const char *const TWIN[2] = {
+    "alert.yml", "title: alert\ncorrelation:\n  type: event_count\n  rules: fail\n"
+                 "  group-by: [ip, user]\n  timespan: 5m\n  condition:\n    gte: 3\n"};
+#define ALERT(ip, t0, t1) "alert {\"correlation\":\"event_count\",\"group\":\"ip=" ip \
+    ", user=u\",\"count\":3,\"first\":\"2024-05-01T" t0 ".000Z\",\"last\":\"2024-05-01T" \
+    t1 ".000Z\",\"timespan_ms\":300000}"
+static const char *const EXPECTED_TWIN[] = {
+    ALERT("A", "10:00:00", "10:00:20"), ALERT("A", "12:00:00", "12:00:02"),
+    ALERT("C", "09:10:00", "09:10:02"), ALERT("D", "10:00:00", "10:00:02"),
+    EXPECTED[0], EXPECTED[1], EXPECTED[2],
+};
+
 struct fake_source {
     char *texts[MAX_INPUTS];
     size_t n_inputs, n_given;
@@ -144,21 +158,34 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static struct pat_set *load(const char *const (*rules)[2], size_t n, struct lsf_err *err)
+static struct pat_set *load_after(const char *const *first, const char *const (*rules)[2],
+        size_t n, struct lsf_err *err)
 {
     struct pat_set *set = NULL;
 
     assert_int_equal(pat_set_new(&set, err), LSF_OK);
+    if (first != NULL)
+        assert_int_equal(pat_sigma_add_text(set, first[0], first[1], strlen(first[1]), err),
+                LSF_OK);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(pat_sigma_add_text(set, rules[i][0], rules[i][1],
                 strlen(rules[i][1]), err), LSF_OK);
     return set;
 }
 
-/* Event k goes to input assign[k]; inputs are given in index order. */
-static void run_split(const size_t *assign, size_t n_inputs, unsigned n_workers,
-        size_t max_step)
+static struct pat_set *load(const char *const (*rules)[2], size_t n, struct lsf_err *err)
 {
+    return load_after(NULL, rules, n, err);
+}
+
+/* Event k goes to input assign[k]; inputs are given in index order. The rules are RULES,
+ * and TWIN too if with_twin. */
+static void run_split(const size_t *assign, size_t n_inputs, unsigned n_workers,
+        size_t max_step, bool with_twin)
+{
+    const char *const *expected = with_twin ? EXPECTED_TWIN : EXPECTED;
+    const size_t n_expected = with_twin ? sizeof(EXPECTED_TWIN) / sizeof(EXPECTED_TWIN[0])
+                                        : N_EXPECTED;
     struct lsf_err err;
     struct pat_set *set;
     struct pat_db *db = NULL;
@@ -185,7 +212,7 @@ static void run_split(const size_t *assign, size_t n_inputs, unsigned n_workers,
                 "\"user\":\"%s\",\"pad\":\"%0*d\"}\n", EVENTS[k][1], EVENTS[k][0],
                 EVENTS[k][2], EVENTS[k][3], (int)(k % 7) * 5, 0);
     }
-    set = load(RULES, N_RULES, &err);
+    set = load_after(with_twin ? TWIN : NULL, RULES, N_RULES, &err);
     assert_int_equal(pat_db_build(set, NULL, &db, &err), LSF_OK);
     assert_int_equal(scan_engine_new(set, db, &eng, &err), LSF_OK);
     scan_config_init(&cfg);
@@ -198,10 +225,10 @@ static void run_split(const size_t *assign, size_t n_inputs, unsigned n_workers,
         assert_int_equal(scan_run(eng, &cfg, &source, &sink, &stats, &err), LSF_OK);
     }
     qsort(found.lines, found.n, sizeof(found.lines[0]), cmp_str);
-    for (size_t i = 0; i < found.n && i < N_EXPECTED; i++)
-        assert_string_equal(found.lines[i], EXPECTED[i]);
-    assert_int_equal(found.n, N_EXPECTED);
-    assert_int_equal(stats.n_findings, N_EXPECTED);
+    for (size_t i = 0; i < found.n && i < n_expected; i++)
+        assert_string_equal(found.lines[i], expected[i]);
+    assert_int_equal(found.n, n_expected);
+    assert_int_equal(stats.n_findings, n_expected);
     for (size_t i = 0; i < found.n; i++)
         free(found.lines[i]);
     scan_stats_cleanup(&stats);
@@ -217,7 +244,7 @@ static void test_chain_in_one_input(void **state)
     size_t assign[N_EVENTS] = {0};
 
     (void)state;
-    run_split(assign, 1, 1, 1 << 16);
+    run_split(assign, 1, 1, 1 << 16, false);
 }
 
 static void test_chain_one_event_per_input_newest_first(void **state)
@@ -227,8 +254,8 @@ static void test_chain_one_event_per_input_newest_first(void **state)
     (void)state;
     for (size_t k = 0; k < N_EVENTS; k++)
         assign[k] = N_EVENTS - 1 - k; /* the inputs come newest first */
-    run_split(assign, N_EVENTS, 1, 1 << 16);
-    run_split(assign, N_EVENTS, 2, 1 << 16);
+    run_split(assign, N_EVENTS, 1, 1 << 16, false);
+    run_split(assign, N_EVENTS, 2, 1 << 16, false);
 }
 
 static void test_chain_across_inputs_chunks_and_workers(void **state)
@@ -240,9 +267,21 @@ static void test_chain_across_inputs_chunks_and_workers(void **state)
     for (size_t k = 0; k < N_EVENTS; k++)
         assign[k] = (k * 5 + 3) % 4;
     for (unsigned workers = 1; workers <= 2; workers++) {
-        run_split(assign, 4, workers, 1 << 16);
-        run_split(assign, 4, workers, 97); /* events cut across many small chunks */
+        run_split(assign, 4, workers, 1 << 16, false);
+        run_split(assign, 4, workers, 97, false); /* events cut across many small chunks */
     }
+}
+
+/* A twin alerts at every burst; the chain over the silent burst is unchanged. */
+static void test_twins_share_records(void **state)
+{
+    size_t assign[N_EVENTS];
+
+    (void)state;
+    for (size_t k = 0; k < N_EVENTS; k++)
+        assign[k] = (k * 7 + 1) % 3;
+    run_split(assign, 3, 1, 1 << 16, true);
+    run_split(assign, 3, 2, 61, true);
 }
 
 /* The engine refuses rules[0..n) with LSF_E_RULE and a message holding every want[]. */
@@ -323,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_chain_in_one_input),
         cmocka_unit_test(test_chain_one_event_per_input_newest_first),
         cmocka_unit_test(test_chain_across_inputs_chunks_and_workers),
+        cmocka_unit_test(test_twins_share_records),
         cmocka_unit_test(test_cycle_is_refused),
         cmocka_unit_test(test_outer_group_by_must_come_from_inner),
     };
