@@ -1063,6 +1063,8 @@ static enum lsf_code write_held(struct sweep *sw, struct lsf_err *err)
 {
     enum lsf_code rc = LSF_OK;
 
+    if (sw->n_held == 0)
+        return LSF_OK;
     qsort(sw->held, sw->n_held, sizeof(*sw->held), cmp_held);
     for (size_t i = 0; i < sw->n_held && rc == LSF_OK; i++)
         rc = sw->sink->write(sw->sink->self, sw->texts.data + sw->held[i].text_off,
