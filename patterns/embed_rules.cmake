@@ -25,9 +25,8 @@ if(DEFINED PACKS_DIR)
   set(files "")
   if(IS_DIRECTORY "${PACKS_DIR}")
     file(GLOB_RECURSE files "${PACKS_DIR}/*.yml" "${PACKS_DIR}/*.yaml")
-    # packs/pending/ holds rules the engine cannot run yet, packs/hunting/ opt-in rules too
-    # costly for every scan (see packs/README.md).
-    list(FILTER files EXCLUDE REGEX "/(pending|hunting)/")
+    # packs/hunting/ holds opt-in rules too costly for every scan (see packs/README.md).
+    list(FILTER files EXCLUDE REGEX "/hunting/")
     list(SORT files)
   endif()
   get_filename_component(base "${PACKS_DIR}" DIRECTORY)

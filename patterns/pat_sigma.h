@@ -118,6 +118,27 @@ bool pat_rule_is_named(const struct pat_rule *r, const char *ref);
 /* Does the rule have a detection to evaluate per event (false for correlation rules)? */
 bool pat_sigma_rule_has_detection(const struct pat_sigma_rule *rule);
 
+/*
+ * Chained correlations: a correlation's rules may name other Sigma correlation rules. Each
+ * firing of the inner one is then an event of the outer one, at the time of the event that
+ * completed the inner window, with that event's fields; the outer's group-by fields (and
+ * value_count's counted field) must all be group-by fields of the inner one.
+ */
+size_t pat_sigma_corr_n_group(const struct pat_sigma_rule *rule);
+const char *pat_sigma_corr_group_name(const struct pat_sigma_rule *rule, size_t g);
+/* value_count's counted field, or NULL. */
+const char *pat_sigma_corr_value_field(const struct pat_sigma_rule *rule);
+/* Is r a Sigma correlation rule (no detection of its own), one a correlation can chain on? */
+bool pat_rule_is_correlation(const struct pat_rule *r);
+/* The index of the rule that ref names (pat_rule_is_named), or SIZE_MAX. */
+size_t pat_sigma_corr_find(const struct pat_set *set, const char *ref);
+/* Check correlation rule c of set against the correlations it refers to: group-by fields
+ * readable from their firings, and no reference chain leading back to c. LSF_E_RULE with
+ * c's file:line, the field or the cycle, and what to change; LSF_E_NOMEM. LSF_OK for any
+ * other rule. Unknown references are not checked here. */
+enum lsf_code pat_sigma_corr_check_chain(const struct pat_set *set, size_t c,
+        struct lsf_err *err) LSF_WARN_UNUSED;
+
 /* A per-thread evaluation context: the current event, parsed once on demand. */
 struct pat_sigma_event;
 

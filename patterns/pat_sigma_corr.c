@@ -455,3 +455,141 @@ bool pat_sigma_rule_has_detection(const struct pat_sigma_rule *rule)
 {
     return rule->cond != NULL;
 }
+
+/* ---- chained correlations ---- */
+
+size_t pat_sigma_corr_n_group(const struct pat_sigma_rule *rule)
+{
+    return rule->corr ? rule->corr->n_group : 0;
+}
+
+const char *pat_sigma_corr_group_name(const struct pat_sigma_rule *rule, size_t g)
+{
+    return rule->corr->group_names[g];
+}
+
+bool pat_rule_is_correlation(const struct pat_rule *r)
+{
+    return r->sigma != NULL && r->sigma->cond == NULL && r->sigma->corr != NULL;
+}
+
+size_t pat_sigma_corr_find(const struct pat_set *set, const char *ref)
+{
+    for (size_t i = 0; i < pat_set_n_rules(set); i++) {
+        if (pat_rule_is_named(pat_set_rule(set, i), ref))
+            return i;
+    }
+    return SIZE_MAX;
+}
+
+static bool has_group(const struct sg_corr *c, const char *field)
+{
+    for (size_t g = 0; g < c->n_group; g++) {
+        if (strcmp(c->group_names[g], field) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The fields an outer correlation reads from a firing of inner must be inner's group-by. */
+static enum lsf_code check_derivable(const struct pat_rule *outer, const struct pat_rule *inner,
+        struct lsf_err *err)
+{
+    const struct sg_corr *o = outer->sigma->corr, *in = inner->sigma->corr;
+
+    for (size_t g = 0; g < o->n_group; g++) {
+        if (!has_group(in, o->group_names[g]))
+            return lsf_fail(err, LSF_E_RULE, "%s:%u: correlation %s: group-by field '%s' is "
+                    "not a group-by field of correlation %s (%s:%u), so a firing of that "
+                    "correlation has no value for it; add it to that correlation's group-by "
+                    "or group by fewer fields here", outer->file, outer->line, outer->id,
+                    o->group_names[g], inner->id, inner->file, inner->line);
+    }
+    if (o->value_name != NULL && !has_group(in, o->value_name))
+        return lsf_fail(err, LSF_E_RULE, "%s:%u: correlation %s: the counted field '%s' is not "
+                "a group-by field of correlation %s (%s:%u), so a firing of that correlation "
+                "has no value for it; add it to that correlation's group-by", outer->file,
+                outer->line, outer->id, o->value_name, inner->id, inner->file, inner->line);
+    return LSF_OK;
+}
+
+/* "a -> b -> ... -> a" for the cycle through c that parent[] records, into out. */
+static void cycle_text(const struct pat_set *set, size_t c, size_t last, const size_t *parent,
+        char *out, size_t cap)
+{
+    size_t chain[64], n = 0, len = 0;
+
+    for (size_t x = last; n < 64; x = parent[x]) {
+        chain[n++] = x;
+        if (x == c)
+            break;
+    }
+    out[0] = '\0';
+    for (size_t i = n; i > 0 && len + 1 < cap; i--) {
+        int w = snprintf(out + len, cap - len, "%s -> ", pat_set_rule(set, chain[i - 1])->id);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (len < cap)
+        snprintf(out + len, cap - len, "%s", pat_set_rule(set, c)->id);
+}
+
+enum lsf_code pat_sigma_corr_check_chain(const struct pat_set *set, size_t c,
+        struct lsf_err *err)
+{
+    const struct pat_rule *cr = pat_set_rule(set, c);
+    const size_t n_rules = pat_set_n_rules(set);
+    size_t *parent, *stack, n_stack = 0;
+    enum lsf_code rc = LSF_OK;
+
+    if (!pat_rule_is_correlation(cr))
+        return LSF_OK;
+    for (size_t i = 0; i < cr->sigma->corr->n_refs; i++) {
+        const char *ref = cr->sigma->corr->refs[i];
+        size_t in = ref ? pat_sigma_corr_find(set, ref) : SIZE_MAX;
+        if (in != SIZE_MAX && pat_rule_is_correlation(pat_set_rule(set, in)) &&
+                (rc = check_derivable(cr, pat_set_rule(set, in), err)) != LSF_OK)
+            return rc;
+    }
+    /* Depth-first over the correlations c refers to, each visited once: reaching c again
+     * is a cycle, which has no order to sweep in. */
+    parent = malloc(n_rules * sizeof(*parent));
+    stack = malloc(n_rules * sizeof(*stack));
+    if (parent == NULL || stack == NULL) {
+        free(parent);
+        free(stack);
+        return lsf_fail(err, LSF_E_NOMEM, "%s: out of memory checking correlation chains",
+                cr->file);
+    }
+    for (size_t i = 0; i < n_rules; i++)
+        parent[i] = SIZE_MAX;
+    stack[n_stack++] = c;
+    while (n_stack > 0 && rc == LSF_OK) {
+        const struct pat_rule *r = pat_set_rule(set, stack[--n_stack]);
+        size_t from = stack[n_stack];
+        for (size_t i = 0; i < r->sigma->corr->n_refs && rc == LSF_OK; i++) {
+            const char *ref = r->sigma->corr->refs[i];
+            size_t to = ref ? pat_sigma_corr_find(set, ref) : SIZE_MAX;
+            char chain[512];
+            if (to == SIZE_MAX || !pat_rule_is_correlation(pat_set_rule(set, to)))
+                continue;
+            if (to == c) {
+                cycle_text(set, c, from, parent, chain, sizeof(chain));
+                rc = lsf_fail(err, LSF_E_RULE, "%s:%u: correlation %s refers back to itself "
+                        "through its rules (%s); correlations must form chains without "
+                        "cycles: remove one of these references", cr->file, cr->line, cr->id,
+                        chain);
+            } else if (parent[to] == SIZE_MAX) {
+                parent[to] = from;
+                stack[n_stack++] = to;
+            }
+        }
+    }
+    free(parent);
+    free(stack);
+    return rc;
+}
+
+const char *pat_sigma_corr_value_field(const struct pat_sigma_rule *rule)
+{
+    return rule->corr ? rule->corr->value_name : NULL;
+}

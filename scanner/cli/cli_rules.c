@@ -106,6 +106,8 @@ static unsigned check_correlation_refs(const struct pat_set *set)
 
     for (size_t i = 0; i < pat_set_n_rules(set); i++) {
         const struct pat_rule *r = pat_set_rule(set, i);
+        struct lsf_err err;
+        unsigned n_missing = 0;
         if (r->sigma == NULL)
             continue;
         for (size_t k = 0; k < pat_sigma_corr_n_refs(r->sigma); k++) {
@@ -114,9 +116,16 @@ static unsigned check_correlation_refs(const struct pat_set *set)
                 printf("REFUSED %s:%u: correlation %s: no loaded rule has the id or name "
                        "'%s'; check it together with its base rules\n", r->file, r->line,
                         r->id, ref);
-                n_bad++;
+                n_missing++;
             }
         }
+        /* chained correlations: group-by readable from the inner one, no cycle */
+        lsf_err_clear(&err);
+        if (n_missing == 0 && pat_sigma_corr_check_chain(set, i, &err) != LSF_OK) {
+            printf("REFUSED %s\n", err.msg);
+            n_missing++;
+        }
+        n_bad += n_missing;
     }
     return n_bad;
 }

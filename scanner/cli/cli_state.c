@@ -53,6 +53,7 @@ struct cli_logs {
     size_t n_inputs;
     size_t cap_inputs;
     size_t next_commit; /* first input not yet done */
+    json_t *last_cursor; /* the position last committed, for the final commit */
     uint64_t n_commits;
     enum lsf_code commit_rc;
     struct lsf_err commit_err;
@@ -255,8 +256,11 @@ void cli_logs_input_done(struct cli_logs *logs, uint64_t idx)
             in->cursor = NULL;
         }
     }
-    if (latest && logs->commit_rc == LSF_OK)
+    if (latest && logs->commit_rc == LSF_OK) {
         logs->commit_rc = cli_checkpoint_commit(logs, latest, &logs->commit_err);
+        json_decref(logs->last_cursor);
+        logs->last_cursor = json_incref(latest);
+    }
     pthread_mutex_unlock(&logs->mu);
     json_decref(latest);
 }
@@ -491,6 +495,10 @@ enum lsf_code cli_logs_finish(struct cli_logs *logs, struct lsf_err *err)
     rc = logs->commit_rc;
     if (rc != LSF_OK)
         lsf_fail(err, rc, "%s", logs->commit_err.msg);
+    /* Correlation findings come after the last page's commit: commit the same position
+     * again with the output that holds them, or the next run would cut them off. */
+    else if (logs->last_cursor != NULL)
+        rc = cli_checkpoint_commit(logs, logs->last_cursor, err);
     pthread_mutex_unlock(&logs->mu);
     if (rc == LSF_OK && fflush(logs->out) != 0)
         rc = lsf_fail(err, LSF_E_IO, "cannot write findings: %s", strerror(errno));
@@ -512,6 +520,7 @@ void cli_logs_free(struct cli_logs *logs)
     for (size_t i = 0; i < logs->n_inputs; i++)
         json_decref(logs->inputs[i].cursor);
     free(logs->inputs);
+    json_decref(logs->last_cursor);
     pthread_mutex_destroy(&logs->mu);
     free(logs->url);
     free(logs);

@@ -8,6 +8,8 @@
  * its last checkpoint), then the source continues from the position. The checkpoint advances
  * only when every input up to a page's end is done and its findings are on disk (fsync), and
  * is written as temp file + fsync + rename + fsync of the directory (cli_checkpoint_commit).
+ * When the run ends, the last position is committed once more with the output's length, which
+ * then covers the correlation findings the engine writes at the end (cli_logs_finish).
  * On stdout the findings cannot be taken back, so there it is at-least-once: a run killed
  * between writing a page's findings and committing repeats that page's findings.
  */

@@ -6,15 +6,29 @@
  * Design. Workers scan inputs in parallel and in any order, so no worker sees the events of
  * one group in time order. Each worker therefore only records, for every base-rule match, a
  * small entry (correlation, base rule, group key text, counted value, event time, where);
- * when all workers are done the entries of all workers are sorted by (correlation, group,
- * time, input, offset) and each group is swept once with a sliding window. Findings are thus
- * the same whatever the chunk size, the number of workers, and the order of the files on the
- * command line or of the records inside them.
+ * when all workers are done the entries of all workers are sorted by (correlation, hash of
+ * the group key, time, base rule, input name, offset) and each group is swept once with a
+ * sliding window. The findings are then written in (correlation, group, time) order. They
+ * are thus the same whatever the chunk size, the number of workers, and the order of the
+ * files on the command line or of the records inside them. Correlations with one definition
+ * (twins: a silent building block repeating an alerting rule) share the entries of the first.
+ *
+ * Chained correlations (a correlation whose rules name correlations): correlations are swept
+ * in levels, those over base rules first. Each firing of a correlation becomes an entry of
+ * every correlation chained on it, at the time and position of the event that completed the
+ * window, grouped by that event's fields; since the event is gone by then, a base-rule match
+ * of a correlation others chain on keeps their group keys too (keep_up_keys), unless they
+ * all group exactly as it does. The outer's group-by must be part of the inner's (checked at
+ * load), so every entry of one inner group gives the same outer group.
  *
  * Memory bound: SCAN_CORR_MAX_RECORDS entries per run (split evenly between workers), each
- * about 64 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
- * SCAN_CORR_VAL_MAX): with the defaults, under 500 MB in the worst case and typically a few
- * MB. Entries past the bound are not counted, and the run reports how many (never silently).
+ * 48 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
+ * SCAN_CORR_VAL_MAX), plus as much again per correlation chained on its correlation (directly
+ * or not) that groups differently, plus 32 bytes each while sorting at the end: with the
+ * defaults and no chains, under 450 MB in the worst case and typically a few MB; each such
+ * chained correlation adds at most 400 MB more in the worst case. Firings kept for chained
+ * correlations are at most one per entry per correlation chained on. Entries past the bound
+ * are not counted, and the run reports how many (never silently).
  * After a window fires, counting restarts after the event that fired it, so a long burst gives
  * one finding per threshold's worth of events, not one per event.
  */
@@ -28,13 +42,189 @@
 
 /* ---- engine: which rules feed which correlation ---- */
 
-static size_t find_rule(const struct pat_set *set, const char *ref)
+/* corr_level of every correlation: its chains have no cycle (pat_sigma_corr_check_chain),
+ * so relaxing levels settles within one pass per level. */
+static void set_levels(struct scan_engine *eng)
 {
-    for (size_t i = 0; i < pat_set_n_rules(set); i++) {
-        if (pat_rule_is_named(pat_set_rule(set, i), ref))
-            return i;
+    const struct pat_set *set = eng->set;
+    bool changed = true;
+
+    for (size_t c = 0; c < eng->n_rules; c++) {
+        const struct pat_sigma_rule *sr = pat_set_rule(set, c)->sigma;
+        eng->corr_level[c] = sr != NULL && pat_sigma_corr_type(sr) != PAT_CORR_NONE;
     }
-    return SIZE_MAX;
+    while (changed) {
+        changed = false;
+        for (size_t c = 0; c < eng->n_rules; c++) {
+            const struct pat_rule *cr = pat_set_rule(set, c);
+            if (eng->corr_level[c] == 0)
+                continue;
+            for (size_t i = 0; i < pat_sigma_corr_n_refs(cr->sigma); i++) {
+                const char *ref = pat_sigma_corr_ref(cr->sigma, i);
+                size_t in = ref ? pat_sigma_corr_find(set, ref) : SIZE_MAX;
+                if (in != SIZE_MAX && pat_rule_is_correlation(pat_set_rule(set, in)) &&
+                        eng->corr_level[c] <= eng->corr_level[in]) {
+                    eng->corr_level[c] = eng->corr_level[in] + 1;
+                    changed = true;
+                }
+            }
+        }
+    }
+    for (size_t c = 0; c < eng->n_rules; c++) {
+        if (eng->corr_level[c] > eng->n_corr_levels)
+            eng->n_corr_levels = eng->corr_level[c];
+    }
+}
+
+/* Does a (not value_count) group by exactly c's group-by, in c's order? */
+static bool same_grouping(const struct pat_set *set, size_t c, size_t a)
+{
+    const struct pat_sigma_rule *cs = pat_set_rule(set, c)->sigma;
+    const struct pat_sigma_rule *as = pat_set_rule(set, a)->sigma;
+
+    if (pat_sigma_corr_type(as) == PAT_CORR_VALUE_COUNT ||
+            pat_sigma_corr_n_group(as) != pat_sigma_corr_n_group(cs))
+        return false;
+    for (size_t g = 0; g < pat_sigma_corr_n_group(cs); g++) {
+        if (strcmp(pat_sigma_corr_group_name(as, g), pat_sigma_corr_group_name(cs, g)) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* corr_anc: for each correlation, the correlations chained on it at any depth, in rule
+ * order (a base-rule match of c keeps their group keys, read from its event). */
+static enum lsf_code set_ancestors(struct scan_engine *eng, struct lsf_err *err)
+{
+    size_t n = eng->n_rules ? eng->n_rules : 1, n_anc = 0;
+    bool *mark = calloc(n, sizeof(*mark));
+    uint32_t *stack = calloc(n, sizeof(*stack));
+    uint32_t *anc = NULL;
+    size_t cap = 0;
+    enum lsf_code rc = LSF_OK;
+
+    eng->corr_anc_start = calloc(n + 1, sizeof(*eng->corr_anc_start));
+    eng->corr_key_shared = calloc(n, sizeof(*eng->corr_key_shared));
+    if (mark == NULL || stack == NULL || eng->corr_anc_start == NULL ||
+            eng->corr_key_shared == NULL)
+        rc = LSF_E_NOMEM;
+    for (size_t c = 0; c < eng->n_rules && rc == LSF_OK; c++) {
+        size_t n_stack = 0;
+        eng->corr_anc_start[c] = (uint32_t)n_anc;
+        /* A legacy aggregation feeds itself: its feeds are its own matches, not a chain. */
+        if (!pat_rule_is_correlation(pat_set_rule(eng->set, c)) || eng->corr_twin[c] != c)
+            continue;
+        memset(mark, 0, n * sizeof(*mark));
+        stack[n_stack++] = (uint32_t)c;
+        while (n_stack > 0) {
+            /* x fires with its twins: the correlations chained on any of them count */
+            for (uint32_t x = stack[--n_stack]; x != UINT32_MAX; x = eng->corr_twin_next[x]) {
+                for (uint32_t k = eng->corr_feed_start[x]; k < eng->corr_feed_start[x + 1];
+                        k++) {
+                    uint32_t up = eng->corr_feeds[k].corr;
+                    if (!mark[up]) {
+                        mark[up] = true;
+                        stack[n_stack++] = up;
+                    }
+                }
+            }
+        }
+        eng->corr_key_shared[c] = true;
+        for (size_t a = 0; a < eng->n_rules; a++) {
+            if (mark[a] && !same_grouping(eng->set, c, a))
+                eng->corr_key_shared[c] = false;
+        }
+        if (eng->corr_key_shared[c])
+            continue;
+        for (size_t a = 0; a < eng->n_rules && rc == LSF_OK; a++) {
+            if (!mark[a])
+                continue;
+            if (n_anc == cap) {
+                uint32_t *grown = realloc(anc, (cap ? cap * 2 : 16) * sizeof(*grown));
+                if (grown == NULL) {
+                    rc = LSF_E_NOMEM;
+                    break;
+                }
+                anc = grown;
+                cap = cap ? cap * 2 : 16;
+            }
+            anc[n_anc++] = (uint32_t)a;
+        }
+    }
+    if (eng->corr_anc_start != NULL)
+        eng->corr_anc_start[eng->n_rules] = (uint32_t)n_anc;
+    free(mark);
+    free(stack);
+    eng->corr_anc = anc;
+    if (rc != LSF_OK)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory preparing correlations");
+    return LSF_OK;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Do correlation rules a and b count the same thing the same way (twins)? */
+static bool same_definition(const struct pat_set *set, const struct pat_sigma_rule *a,
+        const struct pat_sigma_rule *b)
+{
+    if (pat_sigma_corr_type(a) != pat_sigma_corr_type(b) ||
+            pat_sigma_corr_timespan_ms(a) != pat_sigma_corr_timespan_ms(b) ||
+            pat_sigma_corr_threshold(a) != pat_sigma_corr_threshold(b) ||
+            pat_sigma_corr_n_refs(a) != pat_sigma_corr_n_refs(b) ||
+            pat_sigma_corr_n_group(a) != pat_sigma_corr_n_group(b) ||
+            !same_text(pat_sigma_corr_value_field(a), pat_sigma_corr_value_field(b)))
+        return false;
+    for (size_t i = 0; i < pat_sigma_corr_n_refs(a); i++) {
+        size_t ra = pat_sigma_corr_find(set, pat_sigma_corr_ref(a, i));
+        if (ra == SIZE_MAX || ra != pat_sigma_corr_find(set, pat_sigma_corr_ref(b, i)))
+            return false;
+    }
+    for (size_t g = 0; g < pat_sigma_corr_n_group(a); g++) {
+        if (strcmp(pat_sigma_corr_group_name(a, g), pat_sigma_corr_group_name(b, g)) != 0)
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Twins (a silent building block that repeats an alerting correlation so that another one
+ * can chain on it): only the first records matches, and each of its firings is one of every
+ * twin, with the twin's own id, silence and chained correlations.
+ */
+static bool set_twins(struct scan_engine *eng)
+{
+    const struct pat_set *set = eng->set;
+    size_t n = eng->n_rules ? eng->n_rules : 1;
+
+    eng->corr_twin = malloc(n * sizeof(*eng->corr_twin));
+    eng->corr_twin_next = malloc(n * sizeof(*eng->corr_twin_next));
+    if (eng->corr_twin == NULL || eng->corr_twin_next == NULL)
+        return false;
+    for (size_t c = 0; c < eng->n_rules; c++) {
+        eng->corr_twin[c] = (uint32_t)c;
+        eng->corr_twin_next[c] = UINT32_MAX;
+    }
+    for (size_t c = 0; c < eng->n_rules; c++) {
+        const struct pat_rule *cr = pat_set_rule(set, c);
+        if (!pat_rule_is_correlation(cr))
+            continue;
+        for (size_t d = 0; d < c; d++) {
+            const struct pat_rule *dr = pat_set_rule(set, d);
+            uint32_t tail = (uint32_t)d;
+            if (eng->corr_twin[d] != d || !pat_rule_is_correlation(dr) ||
+                    !same_definition(set, dr->sigma, cr->sigma))
+                continue;
+            eng->corr_twin[c] = (uint32_t)d;
+            while (eng->corr_twin_next[tail] != UINT32_MAX)
+                tail = eng->corr_twin_next[tail];
+            eng->corr_twin_next[tail] = (uint32_t)c;
+            break;
+        }
+    }
+    return true;
 }
 
 enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
@@ -44,10 +234,13 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
     size_t n_feeds = 0;
     unsigned *fill;
     bool *wants_own = calloc(n, sizeof(*wants_own));
+    enum lsf_code rc;
 
     eng->corr_feed_start = calloc(n + 1, sizeof(*eng->corr_feed_start));
     eng->rule_silent = calloc(n, sizeof(*eng->rule_silent));
-    if (eng->corr_feed_start == NULL || eng->rule_silent == NULL || wants_own == NULL) {
+    eng->corr_level = calloc(n, sizeof(*eng->corr_level));
+    if (eng->corr_feed_start == NULL || eng->rule_silent == NULL || wants_own == NULL ||
+            eng->corr_level == NULL || !set_twins(eng)) {
         free(wants_own);
         return lsf_fail(err, LSF_E_NOMEM, "out of memory preparing correlations");
     }
@@ -57,10 +250,14 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
         if (cr->sigma == NULL || pat_sigma_corr_type(cr->sigma) == PAT_CORR_NONE)
             continue;
         eng->n_corr++;
+        if (pat_sigma_corr_n_refs(cr->sigma) > UINT16_MAX) {
+            free(wants_own);
+            return lsf_fail(err, LSF_E_RULE, "%s:%u: correlation %s: more than %u rules; "
+                    "split it", cr->file, cr->line, cr->id, (unsigned)UINT16_MAX);
+        }
         for (size_t i = 0; i < pat_sigma_corr_n_refs(cr->sigma); i++) {
             const char *ref = pat_sigma_corr_ref(cr->sigma, i);
-            size_t base = ref == NULL ? c : find_rule(set, ref);
-            const struct pat_rule *br;
+            size_t base = ref == NULL ? c : pat_sigma_corr_find(set, ref);
 
             if (base == SIZE_MAX) {
                 free(wants_own);
@@ -68,23 +265,25 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
                         "the id or name '%s'; load its file with -r", cr->file, cr->line,
                         cr->id, ref);
             }
-            br = pat_set_rule(set, base);
-            if (br->sigma != NULL && !pat_sigma_rule_has_detection(br->sigma)) {
-                free(wants_own);
-                return lsf_fail(err, LSF_E_RULE, "%s:%u: correlation %s: '%s' is itself a "
-                        "correlation; chained correlations are not supported", cr->file,
-                        cr->line, cr->id, ref);
+            if (eng->corr_twin[c] == c) { /* a twin records nothing of its own */
+                eng->corr_feed_start[base + 1]++;
+                n_feeds++;
             }
-            eng->corr_feed_start[base + 1]++;
-            n_feeds++;
-            /* A base rule reports on its own only if a correlation over it says generate:
-             * true; a legacy aggregation rule never does (its findings are the counts). */
+            /* A rule (or a correlation chained on) reports on its own only if a correlation
+             * over it says generate: true; a legacy aggregation rule never does (its
+             * findings are the counts). For a correlation rule, which matches no event by
+             * itself, rule_silent silences its firings. */
             if (ref == NULL)
                 eng->rule_silent[base] = true;
             else if (!pat_sigma_corr_generate(cr->sigma))
                 eng->rule_silent[base] |= !wants_own[base];
             else
                 wants_own[base] = true, eng->rule_silent[base] = false;
+        }
+        rc = pat_sigma_corr_check_chain(set, c, err);
+        if (rc != LSF_OK) {
+            free(wants_own);
+            return rc;
         }
     }
     free(wants_own);
@@ -98,18 +297,24 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
     }
     for (size_t c = 0; c < eng->n_rules; c++) {
         const struct pat_rule *cr = pat_set_rule(set, c);
-        if (cr->sigma == NULL || pat_sigma_corr_type(cr->sigma) == PAT_CORR_NONE)
+        if (cr->sigma == NULL || pat_sigma_corr_type(cr->sigma) == PAT_CORR_NONE ||
+                eng->corr_twin[c] != c)
             continue;
         for (size_t i = 0; i < pat_sigma_corr_n_refs(cr->sigma); i++) {
             const char *ref = pat_sigma_corr_ref(cr->sigma, i);
-            size_t base = ref == NULL ? c : find_rule(set, ref);
+            size_t base = ref == NULL ? c : pat_sigma_corr_find(set, ref);
             struct scan_corr_feed *f = &eng->corr_feeds[eng->corr_feed_start[base] + fill[base]++];
             f->corr = (uint32_t)c;
             f->base_pos = (uint32_t)i;
         }
     }
     free(fill);
-    return LSF_OK;
+    set_levels(eng);
+    if (eng->n_corr_levels > 250 || eng->n_rules >= (1u << 24))
+        return lsf_fail(err, LSF_E_RULE, "correlations: %zu rules or %u levels of chained "
+                "correlations; at most 16777215 rules and 250 levels are supported",
+                eng->n_rules, (unsigned)eng->n_corr_levels);
+    return set_ancestors(eng, err);
 }
 
 void scan_corr_cleanup(struct scan_engine *eng)
@@ -117,6 +322,12 @@ void scan_corr_cleanup(struct scan_engine *eng)
     free(eng->corr_feed_start);
     free(eng->corr_feeds);
     free(eng->rule_silent);
+    free(eng->corr_level);
+    free(eng->corr_anc_start);
+    free(eng->corr_anc);
+    free(eng->corr_twin);
+    free(eng->corr_twin_next);
+    free(eng->corr_key_shared);
 }
 
 /* ---- workers: record base-rule matches ---- */
@@ -161,6 +372,40 @@ static uint32_t input_index(struct scan_worker *w)
     return (uint32_t)w->n_corr_inputs++;
 }
 
+/*
+ * Chained correlations: a firing of corr is an event of the correlations chained on it,
+ * grouped by their group-by fields of the event that completed the window (a subset of
+ * corr's own, pat_sigma_corr_check_chain). The event is gone by the end of the run, so each
+ * match keeps, for every correlation in corr_anc of corr, "index\0key\0val\0", then "\0".
+ * Returns the offset of the first, UINT32_MAX when there are none, UINT32_MAX - 1 when out
+ * of room.
+ */
+static uint32_t keep_up_keys(struct scan_worker *w, uint32_t corr,
+        struct pat_sigma_event *sev)
+{
+    const struct scan_engine *eng = w->eng;
+    uint32_t first = UINT32_MAX;
+
+    for (uint32_t a = eng->corr_anc_start[corr]; a < eng->corr_anc_start[corr + 1]; a++) {
+        const struct pat_rule *ar = pat_set_rule(eng->set, eng->corr_anc[a]);
+        char key[SCAN_CORR_KEY_MAX], val[SCAN_CORR_VAL_MAX], idx[16];
+        uint32_t i, k, v;
+
+        pat_sigma_corr_keys(ar->sigma, sev, key, sizeof(key), val, sizeof(val));
+        snprintf(idx, sizeof(idx), "%u", (unsigned)eng->corr_anc[a]);
+        i = keep_text(w, idx);
+        k = keep_text(w, key);
+        v = keep_text(w, val);
+        if (i == UINT32_MAX || k == UINT32_MAX || v == UINT32_MAX)
+            return UINT32_MAX - 1;
+        if (first == UINT32_MAX)
+            first = i;
+    }
+    if (first != UINT32_MAX && keep_text(w, "") == UINT32_MAX)
+        return UINT32_MAX - 1;
+    return first;
+}
+
 void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame_event *ev,
         struct pat_sigma_event *sev)
 {
@@ -201,12 +446,13 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
         }
         rec = &w->corr_recs[w->n_corr_recs];
         rec->corr = feed->corr;
-        rec->base_pos = feed->base_pos;
+        rec->base_pos = (uint16_t)feed->base_pos;
         rec->key_off = keep_text(w, key);
         rec->val_off = keep_text(w, val);
         rec->input = input_index(w);
+        rec->up_off = keep_up_keys(w, feed->corr, sev);
         if (rec->key_off == UINT32_MAX || rec->val_off == UINT32_MAX ||
-                rec->input == UINT32_MAX) {
+                rec->input == UINT32_MAX || rec->up_off == UINT32_MAX - 1) {
             w->n_corr_dropped++;
             continue;
         }
@@ -220,31 +466,155 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
 
 /* ---- end of run: sort and sweep ---- */
 
+/*
+ * One entry to sort, 32 bytes so qsort moves them directly. Groups are runs of equal
+ * (level, correlation, key hash), in time order inside; their order between them is the
+ * hash's, so the findings are buffered and written in (correlation, group, time) order at
+ * the end. Two keys with one hash share a run, which sweep_sorted splits by text.
+ */
 struct corr_ref {
     const struct scan_corr_rec *rec;
-    const char *key;
-    const char *val;
-    const char *input;
+    uint64_t key_hash;
+    int64_t ts_ms;
+    uint32_t level_corr; /* level << CORR_BITS | correlation */
+    uint16_t base_pos;
+    uint16_t worker;     /* whose text and input names rec's offsets refer to */
 };
+#define CORR_BITS 24
+
+/* The workers' names in name order: rank[w][i] of worker w's input i. */
+struct input_ranks {
+    uint32_t **rank;
+    unsigned n_workers;
+};
+
+struct sweep {
+    const struct scan_engine *run_eng;
+    const struct scan_worker *workers;
+    const struct input_ranks *ranks;
+    const struct pat_geoip *geoip; /* --geoip, or NULL */
+    struct scan_sink *sink;
+    struct scan_stats *stats;
+    struct lsf_buf out;
+    struct chain_block *blocks;  /* newest first */
+    struct corr_ref *chained;    /* firings waiting for their level's sweep */
+    size_t n_chained, cap_chained;
+    struct lsf_buf texts;        /* formatted findings, written in order at the end */
+    struct held_finding *held;
+    size_t n_held, cap_held;
+};
+
+/* Firings kept as events of the correlations chained on them, in blocks that never move
+ * (refs point into them). */
+#define CHAIN_BLOCK 4096
+struct chain_block {
+    struct chain_block *next;
+    size_t n;
+    struct scan_corr_rec recs[CHAIN_BLOCK];
+};
+
+/* A formatted finding waiting for its turn. */
+struct held_finding {
+    uint32_t corr;
+    uint32_t input_rank;
+    const char *key;
+    int64_t ts_ms;
+    uint64_t offset;
+    size_t text_off, text_len;
+};
+
+static const char *ref_text(const struct sweep *sw, const struct corr_ref *r, uint32_t off)
+{
+    return (const char *)sw->workers[r->worker].corr_text.data + off;
+}
+
+static const char *ref_key(const struct sweep *sw, const struct corr_ref *r)
+{
+    return ref_text(sw, r, r->rec->key_off);
+}
+
+static const char *ref_input(const struct sweep *sw, const struct corr_ref *r)
+{
+    return sw->workers[r->worker].corr_inputs[r->rec->input];
+}
+
+static uint32_t ref_rank(const struct sweep *sw, const struct corr_ref *r)
+{
+    return sw->ranks->rank[r->worker][r->rec->input];
+}
+
+static uint64_t hash_text(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
 
 static int cmp_ref(const void *a, const void *b)
 {
     const struct corr_ref *x = a, *y = b;
-    int c;
 
-    if (x->rec->corr != y->rec->corr)
-        return x->rec->corr < y->rec->corr ? -1 : 1;
-    if ((c = strcmp(x->key, y->key)) != 0)
-        return c;
-    if (x->rec->ts_ms != y->rec->ts_ms)
-        return x->rec->ts_ms < y->rec->ts_ms ? -1 : 1;
+    if (x->level_corr != y->level_corr)
+        return x->level_corr < y->level_corr ? -1 : 1;
+    if (x->key_hash != y->key_hash)
+        return x->key_hash < y->key_hash ? -1 : 1;
+    if (x->ts_ms != y->ts_ms)
+        return x->ts_ms < y->ts_ms ? -1 : 1;
     /* Same second: base rules in their listed order, so temporal_ordered accepts events
      * the log stamped with one time (CloudTrail has second resolution). */
-    if (x->rec->base_pos != y->rec->base_pos)
-        return x->rec->base_pos < y->rec->base_pos ? -1 : 1;
-    if ((c = strcmp(x->input, y->input)) != 0)
+    if (x->base_pos != y->base_pos)
+        return x->base_pos < y->base_pos ? -1 : 1;
+    return 0; /* the rest needs the sweep's context: see cmp_ref_tail */
+}
+
+/* qsort has no context: the tie-breaks that need the workers read it from here (set around
+ * each sort by the one thread that runs the end of the run). */
+static _Thread_local const struct sweep *sort_ctx;
+
+static int cmp_ref_tail(const struct corr_ref *x, const struct corr_ref *y)
+{
+    uint32_t rx = ref_rank(sort_ctx, x), ry = ref_rank(sort_ctx, y);
+
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    if (x->rec->offset != y->rec->offset)
+        return x->rec->offset < y->rec->offset ? -1 : 1;
+    /* one event feeding the same position twice (a rule listed twice): by key text */
+    return strcmp(ref_key(sort_ctx, x), ref_key(sort_ctx, y));
+}
+
+static int cmp_ref_full(const void *a, const void *b)
+{
+    int c = cmp_ref(a, b);
+
+    return c != 0 ? c : cmp_ref_tail(a, b);
+}
+
+/* Inside one hash run whose keys differ: by key text first. */
+static int cmp_ref_text(const void *a, const void *b)
+{
+    const struct corr_ref *x = a, *y = b;
+    int c = strcmp(ref_key(sort_ctx, x), ref_key(sort_ctx, y));
+
+    return c != 0 ? c : cmp_ref_full(a, b);
+}
+
+static int cmp_held(const void *a, const void *b)
+{
+    const struct held_finding *x = a, *y = b;
+    int c;
+
+    if (x->corr != y->corr)
+        return x->corr < y->corr ? -1 : 1;
+    if ((c = strcmp(x->key, y->key)) != 0)
         return c;
-    return (x->rec->offset > y->rec->offset) - (x->rec->offset < y->rec->offset);
+    if (x->ts_ms != y->ts_ms)
+        return x->ts_ms < y->ts_ms ? -1 : 1;
+    if (x->input_rank != y->input_rank)
+        return x->input_rank < y->input_rank ? -1 : 1;
+    return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
 /* JSON string body of s (quotes and backslashes escaped, controls dropped). */
@@ -273,14 +643,6 @@ static void iso_time(char *out, size_t cap, int64_t ms)
     snprintf(out + n, cap - n, ".%03dZ", (int)((ms % 1000 + 1000) % 1000));
 }
 
-struct sweep {
-    const struct scan_engine *run_eng;
-    const struct pat_geoip *geoip; /* --geoip, or NULL */
-    struct scan_sink *sink;
-    struct scan_stats *stats;
-    struct lsf_buf out;
-};
-
 static const char *const corr_type_names[] = {"none", "event_count", "value_count", "temporal",
         "temporal_ordered"};
 
@@ -308,10 +670,116 @@ static bool group_geo(const struct sweep *sw, const char *key, struct lsf_geo *o
     return false;
 }
 
-static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
+/* Group key and counted value of correlation outer in r's ancestor keys (keep_up_keys). */
+static bool up_keys(const struct sweep *sw, const struct corr_ref *r, uint32_t outer,
+        uint32_t *key_off, uint32_t *val_off)
+{
+    const char *base = ref_text(sw, r, 0);
+    const char *p;
+
+    if (r->rec->up_off == UINT32_MAX) {
+        /* corr_key_shared: the outer's key is this one; no value to count */
+        *key_off = r->rec->key_off;
+        *val_off = r->rec->key_off + (uint32_t)strlen(base + r->rec->key_off);
+        return true;
+    }
+    for (p = base + r->rec->up_off; *p != '\0';) {
+        const char *key = p + strlen(p) + 1;
+        const char *val = key + strlen(key) + 1;
+        if (strtoul(p, NULL, 10) == outer) {
+            *key_off = (uint32_t)(key - base);
+            *val_off = (uint32_t)(val - base);
+            return true;
+        }
+        p = val + strlen(val) + 1;
+    }
+    return false;
+}
+
+/* The firing that ended at last becomes an event of each correlation chained on its rule:
+ * same time, place and worker, the outer's group key and value from last's ancestor keys. */
+static enum lsf_code chain_firing(struct sweep *sw, uint32_t corr, const struct corr_ref *last,
+        struct lsf_err *err)
+{
+    const struct scan_engine *eng = sw->run_eng;
+
+    for (uint32_t k = eng->corr_feed_start[corr]; k < eng->corr_feed_start[corr + 1]; k++) {
+        const struct scan_corr_feed *feed = &eng->corr_feeds[k];
+        const struct pat_rule *outer = pat_set_rule(eng->set, feed->corr);
+        struct scan_corr_rec *rec;
+        struct corr_ref *ref;
+        uint32_t key_off, val_off;
+
+        if (!up_keys(sw, last, feed->corr, &key_off, &val_off))
+            return lsf_fail(err, LSF_E_INTERNAL, "correlation %s: no group key kept for "
+                    "the correlation chained on it", pat_set_rule(eng->set, corr)->id);
+        if (pat_sigma_corr_type(outer->sigma) == PAT_CORR_VALUE_COUNT &&
+                ref_text(sw, last, val_off)[0] == '\0')
+            continue; /* no value to count */
+        if (sw->blocks == NULL || sw->blocks->n == CHAIN_BLOCK) {
+            struct chain_block *b = malloc(sizeof(*b));
+            if (b == NULL)
+                return lsf_fail(err, LSF_E_NOMEM, "out of memory chaining correlations");
+            b->next = sw->blocks;
+            b->n = 0;
+            sw->blocks = b;
+        }
+        if (sw->n_chained == sw->cap_chained) {
+            size_t cap = sw->cap_chained ? sw->cap_chained * 2 : 64;
+            struct corr_ref *grown = realloc(sw->chained, cap * sizeof(*grown));
+            if (grown == NULL)
+                return lsf_fail(err, LSF_E_NOMEM, "out of memory chaining correlations");
+            sw->chained = grown;
+            sw->cap_chained = cap;
+        }
+        rec = &sw->blocks->recs[sw->blocks->n++];
+        *rec = *last->rec;
+        rec->corr = feed->corr;
+        rec->base_pos = (uint16_t)feed->base_pos;
+        rec->key_off = key_off;
+        rec->val_off = val_off;
+        ref = &sw->chained[sw->n_chained++];
+        *ref = *last;
+        ref->rec = rec;
+        ref->key_hash = hash_text(ref_key(sw, ref));
+        ref->level_corr = eng->corr_level[feed->corr] << CORR_BITS | feed->corr;
+        ref->base_pos = rec->base_pos;
+    }
+    return LSF_OK;
+}
+
+static enum lsf_code hold(struct sweep *sw, uint32_t corr, const struct corr_ref *last,
+        struct lsf_err *err)
+{
+    struct held_finding *h;
+
+    if (sw->n_held == sw->cap_held) {
+        size_t cap = sw->cap_held ? sw->cap_held * 2 : 64;
+        struct held_finding *grown = realloc(sw->held, cap * sizeof(*grown));
+        if (grown == NULL)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory keeping correlation findings");
+        sw->held = grown;
+        sw->cap_held = cap;
+    }
+    h = &sw->held[sw->n_held];
+    h->corr = corr;
+    h->input_rank = ref_rank(sw, last);
+    h->key = ref_key(sw, last);
+    h->ts_ms = last->ts_ms;
+    h->offset = last->rec->offset;
+    h->text_off = sw->texts.len;
+    h->text_len = sw->out.len;
+    if (lsf_buf_append(&sw->texts, sw->out.data, sw->out.len, err) != LSF_OK)
+        return err->code;
+    sw->n_held++;
+    return LSF_OK;
+}
+
+/* Correlation corr (last's or a twin of it) fired over first .. last. */
+static enum lsf_code fire_one(struct sweep *sw, uint32_t corr, const struct corr_ref *first,
         const struct corr_ref *last, uint64_t count, struct lsf_err *err)
 {
-    const struct pat_rule *rule = pat_set_rule(sw->run_eng->set, last->rec->corr);
+    const struct pat_rule *rule = pat_set_rule(sw->run_eng->set, corr);
     char group[2 * SCAN_CORR_KEY_MAX], t0[40], t1[40];
     char event[4 * SCAN_CORR_KEY_MAX];
     char span_text[32];
@@ -320,9 +788,15 @@ static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
     struct lsf_geo geo;
     int n;
 
-    json_text(group, sizeof(group), last->key);
-    iso_time(t0, sizeof(t0), first->rec->ts_ms);
-    iso_time(t1, sizeof(t1), last->rec->ts_ms);
+    if (pat_rule_is_correlation(rule)) {
+        enum lsf_code rc = chain_firing(sw, corr, last, err);
+        /* rule_silent: chained on by correlations that all say generate: false */
+        if (rc != LSF_OK || sw->run_eng->rule_silent[corr])
+            return rc;
+    }
+    json_text(group, sizeof(group), ref_key(sw, last));
+    iso_time(t0, sizeof(t0), first->ts_ms);
+    iso_time(t1, sizeof(t1), last->ts_ms);
     span = pat_sigma_corr_timespan_ms(rule->sigma);
     if (span == PAT_CORR_WHOLE_RUN)
         snprintf(span_text, sizeof(span_text), "null"); /* the whole run */
@@ -337,21 +811,32 @@ static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
     f.rule_id = rule->id;
     f.title = rule->title;
     f.severity = pat_severity_name(rule->severity);
-    f.source = last->input;
+    f.source = ref_input(sw, last);
     f.format = frame_format_name((enum frame_format)last->rec->format);
     f.offset = last->rec->offset;
     f.ordinal = last->rec->ordinal;
-    f.ts_ms = last->rec->ts_ms;
+    f.ts_ms = last->ts_ms;
     f.event = (const unsigned char *)event;
     f.event_len = n > 0 && (size_t)n < sizeof(event) ? (size_t)n : strlen(event);
-    f.geo = group_geo(sw, last->key, &geo) ? &geo : NULL;
+    f.geo = group_geo(sw, ref_key(sw, last), &geo) ? &geo : NULL;
     sw->out.len = 0;
     if (sw->sink->format(sw->sink->self, &f, &sw->out, err) != LSF_OK)
         return err->code;
     sw->stats->n_findings++;
     sw->stats->n_events_with_findings++;
-    sw->stats->rule_findings[last->rec->corr]++;
-    return sw->sink->write(sw->sink->self, sw->out.data, sw->out.len, err);
+    sw->stats->rule_findings[corr]++;
+    return hold(sw, corr, last, err);
+}
+
+static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
+        const struct corr_ref *last, uint64_t count, struct lsf_err *err)
+{
+    enum lsf_code rc = LSF_OK;
+
+    for (uint32_t t = last->rec->corr; t != UINT32_MAX && rc == LSF_OK;
+            t = sw->run_eng->corr_twin_next[t])
+        rc = fire_one(sw, t, first, last, count, err);
+    return rc;
 }
 
 /* One group's entries g[0..n), in time order. */
@@ -370,12 +855,12 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
         /* From each first-rule event, the earliest chain through the others in order. */
         for (size_t s = 0; s < n && rc == LSF_OK; s++) {
             size_t at = s, pos = 1;
-            if (g[s].rec->base_pos != 0)
+            if (g[s].base_pos != 0)
                 continue;
             for (size_t j = s + 1; j < n && pos < n_refs; j++) {
-                if (g[j].rec->ts_ms - g[s].rec->ts_ms > span)
+                if (g[j].ts_ms - g[s].ts_ms > span)
                     break;
-                if (g[j].rec->base_pos == pos) {
+                if (g[j].base_pos == pos) {
                     at = j;
                     pos++;
                 }
@@ -390,21 +875,22 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
     for (size_t j = 0; j < n && rc == LSF_OK; j++) {
         uint64_t have = 0;
 
-        while (g[j].rec->ts_ms - g[i].rec->ts_ms > span)
+        while (g[j].ts_ms - g[i].ts_ms > span)
             i++;
         if (type == PAT_CORR_EVENT_COUNT) {
             have = j - i + 1;
         } else if (type == PAT_CORR_TEMPORAL) {
             uint32_t seen = 0;
             for (size_t k = i; k <= j; k++)
-                seen |= 1u << g[k].rec->base_pos;
+                seen |= 1u << g[k].base_pos;
             have = (uint64_t)__builtin_popcount(seen);
         } else {
             /* value_count: distinct values in the window (windows are small; keep it plain) */
             for (size_t k = i; k <= j; k++) {
+                const char *vk = ref_text(sw, &g[k], g[k].rec->val_off);
                 bool is_new = true;
                 for (size_t m = i; m < k && is_new; m++)
-                    is_new = strcmp(g[m].val, g[k].val) != 0;
+                    is_new = strcmp(ref_text(sw, &g[m], g[m].rec->val_off), vk) != 0;
                 have += is_new;
                 if (have >= need)
                     break;
@@ -418,10 +904,179 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
     return rc;
 }
 
+/* One run of equal (level, correlation, key hash): one group, or (a hash collision) several,
+ * then sorted by key text and swept one by one. */
+static enum lsf_code sweep_run(struct sweep *sw, struct corr_ref *run, size_t n,
+        struct lsf_err *err)
+{
+    const char *key = ref_key(sw, &run[0]);
+    enum lsf_code rc = LSF_OK;
+    size_t i = 1;
+
+    while (i < n && strcmp(ref_key(sw, &run[i]), key) == 0)
+        i++;
+    if (i == n)
+        return sweep_group(sw, run, n, err);
+    qsort(run, n, sizeof(*run), cmp_ref_text);
+    for (size_t a = 0; a < n && rc == LSF_OK;) {
+        size_t b = a + 1;
+        key = ref_key(sw, &run[a]);
+        while (b < n && strcmp(ref_key(sw, &run[b]), key) == 0)
+            b++;
+        rc = sweep_group(sw, run + a, b - a, err);
+        a = b;
+    }
+    return rc;
+}
+
+/* Sort refs[0..n) and sweep them run by run. */
+static enum lsf_code sweep_sorted(struct sweep *sw, struct corr_ref *refs, size_t n,
+        struct lsf_err *err)
+{
+    enum lsf_code rc = LSF_OK;
+
+    sort_ctx = sw;
+    qsort(refs, n, sizeof(*refs), cmp_ref_full);
+    for (size_t a = 0; a < n && rc == LSF_OK;) {
+        size_t b = a + 1;
+        while (b < n && refs[b].level_corr == refs[a].level_corr &&
+                refs[b].key_hash == refs[a].key_hash)
+            b++;
+        rc = sweep_run(sw, refs + a, b - a, err);
+        a = b;
+    }
+    return rc;
+}
+
+/*
+ * Levels in order: level 1 over base-rule matches; level L over its base-rule matches and
+ * the firings of the levels below that it chains on (added to sw->chained while those were
+ * swept). refs[0..n) holds the base-rule matches of every level.
+ */
+static enum lsf_code sweep_levels(struct sweep *sw, struct corr_ref *refs, size_t n,
+        struct lsf_err *err)
+{
+    enum lsf_code rc = LSF_OK;
+    size_t a = 0;
+
+    if (sw->run_eng->n_corr_levels > 1) {
+        /* by level, so each level is one range */
+        struct corr_ref *by_level = malloc(n * sizeof(*by_level));
+        size_t k = 0;
+        if (by_level == NULL)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries",
+                    n);
+        for (uint32_t level = 1; level <= sw->run_eng->n_corr_levels; level++) {
+            for (size_t i = 0; i < n; i++) {
+                if (refs[i].level_corr >> CORR_BITS == level)
+                    by_level[k++] = refs[i];
+            }
+        }
+        memcpy(refs, by_level, n * sizeof(*refs));
+        free(by_level);
+    }
+    for (uint32_t level = 1; level <= sw->run_eng->n_corr_levels && rc == LSF_OK; level++) {
+        size_t b = a, n_mine = 0, n_level;
+        struct corr_ref *all;
+
+        while (b < n && refs[b].level_corr >> CORR_BITS == level)
+            b++;
+        for (size_t i = 0; i < sw->n_chained; i++)
+            n_mine += sw->chained[i].level_corr >> CORR_BITS == level;
+        if (n_mine == 0) {
+            rc = sweep_sorted(sw, refs + a, b - a, err);
+            a = b;
+            continue;
+        }
+        n_level = b - a + n_mine;
+        all = malloc(n_level * sizeof(*all));
+        if (all == NULL)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu chained correlation "
+                    "entries", n_level);
+        memcpy(all, refs + a, (b - a) * sizeof(*all));
+        n_level = b - a;
+        for (size_t i = 0; i < sw->n_chained; i++) {
+            if (sw->chained[i].level_corr >> CORR_BITS == level)
+                all[n_level++] = sw->chained[i];
+        }
+        rc = sweep_sorted(sw, all, n_level, err);
+        free(all);
+        a = b;
+    }
+    return rc;
+}
+
+struct named_input {
+    const char *name;
+    unsigned worker;
+    uint32_t idx;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const struct named_input *)a)->name, ((const struct named_input *)b)->name);
+}
+
+static void ranks_free(struct input_ranks *r)
+{
+    for (unsigned w = 0; r->rank != NULL && w < r->n_workers; w++)
+        free(r->rank[w]);
+    free(r->rank);
+}
+
+/* Every input name's rank in name order (one name in two workers: one rank). */
+static bool ranks_build(struct input_ranks *r, const struct scan_worker *workers,
+        unsigned n_workers)
+{
+    size_t n = 0, k = 0;
+    struct named_input *all;
+
+    r->n_workers = n_workers;
+    r->rank = calloc(n_workers ? n_workers : 1, sizeof(*r->rank));
+    if (r->rank == NULL)
+        return false;
+    for (unsigned w = 0; w < n_workers; w++) {
+        r->rank[w] = calloc(workers[w].n_corr_inputs + 1, sizeof(**r->rank));
+        if (r->rank[w] == NULL)
+            return false;
+        n += workers[w].n_corr_inputs;
+    }
+    all = malloc((n ? n : 1) * sizeof(*all));
+    if (all == NULL)
+        return false;
+    for (unsigned w = 0; w < n_workers; w++) {
+        for (size_t i = 0; i < workers[w].n_corr_inputs; i++)
+            all[k++] = (struct named_input){workers[w].corr_inputs[i], w, (uint32_t)i};
+    }
+    qsort(all, n, sizeof(*all), cmp_named);
+    for (size_t i = 0, rank = 0; i < n; i++) {
+        if (i > 0 && strcmp(all[i].name, all[i - 1].name) != 0)
+            rank++;
+        r->rank[all[i].worker][all[i].idx] = (uint32_t)rank;
+    }
+    free(all);
+    return true;
+}
+
+/* The held findings in (correlation, group, time, input, offset) order. */
+static enum lsf_code write_held(struct sweep *sw, struct lsf_err *err)
+{
+    enum lsf_code rc = LSF_OK;
+
+    if (sw->n_held == 0)
+        return LSF_OK;
+    qsort(sw->held, sw->n_held, sizeof(*sw->held), cmp_held);
+    for (size_t i = 0; i < sw->n_held && rc == LSF_OK; i++)
+        rc = sw->sink->write(sw->sink->self, sw->texts.data + sw->held[i].text_off,
+                sw->held[i].text_len, err);
+    return rc;
+}
+
 enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker *workers,
         unsigned n_workers, struct scan_sink *sink, struct lsf_err *err)
 {
     struct corr_ref *refs;
+    struct input_ranks ranks = {NULL, 0};
     size_t n = 0;
     uint64_t dropped = 0, no_time = 0;
     struct sweep sw;
@@ -450,35 +1105,48 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
     if (n == 0)
         return LSF_OK;
     refs = malloc(n * sizeof(*refs));
-    if (refs == NULL)
+    if (refs == NULL || !ranks_build(&ranks, workers, n_workers)) {
+        free(refs);
+        ranks_free(&ranks);
         return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries", n);
+    }
     n = 0;
     for (unsigned w = 0; w < n_workers; w++) {
         const char *text = (const char *)workers[w].corr_text.data;
         for (size_t i = 0; i < workers[w].n_corr_recs; i++) {
             const struct scan_corr_rec *r = &workers[w].corr_recs[i];
             refs[n].rec = r;
-            refs[n].key = text + r->key_off;
-            refs[n].val = text + r->val_off;
-            refs[n].input = workers[w].corr_inputs[r->input];
+            refs[n].key_hash = hash_text(text + r->key_off);
+            refs[n].ts_ms = r->ts_ms;
+            refs[n].level_corr = eng->corr_level[r->corr] << CORR_BITS | r->corr;
+            refs[n].base_pos = r->base_pos;
+            refs[n].worker = (uint16_t)w;
             n++;
         }
     }
-    qsort(refs, n, sizeof(*refs), cmp_ref);
+    memset(&sw, 0, sizeof(sw));
     sw.run_eng = eng;
+    sw.workers = workers;
+    sw.ranks = &ranks;
     sw.geoip = n_workers > 0 ? workers[0].geoip : NULL;
     sw.sink = sink;
     sw.stats = &workers[0].stats;
     lsf_buf_init(&sw.out, SIZE_MAX);
-    for (size_t a = 0; a < n && rc == LSF_OK;) {
-        size_t b = a + 1;
-        while (b < n && refs[b].rec->corr == refs[a].rec->corr &&
-                strcmp(refs[b].key, refs[a].key) == 0)
-            b++;
-        rc = sweep_group(&sw, refs + a, b - a, err);
-        a = b;
-    }
+    lsf_buf_init(&sw.texts, SIZE_MAX);
+    rc = sweep_levels(&sw, refs, n, err);
+    if (rc == LSF_OK)
+        rc = write_held(&sw, err);
+    sort_ctx = NULL;
     lsf_buf_cleanup(&sw.out);
+    lsf_buf_cleanup(&sw.texts);
+    while (sw.blocks != NULL) {
+        struct chain_block *next = sw.blocks->next;
+        free(sw.blocks);
+        sw.blocks = next;
+    }
+    free(sw.chained);
+    free(sw.held);
+    ranks_free(&ranks);
     free(refs);
     return rc;
 }

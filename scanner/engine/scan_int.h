@@ -24,13 +24,15 @@ struct scan_corr_feed {
     uint32_t base_pos;
 };
 
-/* One base-rule match kept for a correlation. */
+/* One base-rule match kept for a correlation (or, at the end of the run, one firing of a
+ * correlation kept for the correlations chained on it). */
 struct scan_corr_rec {
     uint32_t corr;
-    uint32_t base_pos;
     uint32_t key_off; /* group key text in the worker's corr_text */
     uint32_t val_off; /* counted value text (value_count) */
     uint32_t input;   /* index into the worker's corr_inputs */
+    uint32_t up_off;  /* chained: the keys of corr's ancestors (scan_corr.c), or UINT32_MAX */
+    uint16_t base_pos;
     uint8_t format;   /* enum frame_format of the event */
     int64_t ts_ms;
     uint64_t offset;
@@ -52,11 +54,26 @@ struct scan_engine {
     unsigned *sigma_rules;
     size_t n_sigma;
     /* Correlations: corr_feeds[corr_feed_start[r] .. corr_feed_start[r + 1]) are those rule
-     * r feeds; rule_silent[r]: r reports only through them. */
+     * r feeds (r may be a correlation chained on); rule_silent[r]: r reports only through
+     * them. corr_level[c]: 1 for a correlation over base rules, 1 + the deepest level it
+     * chains on otherwise (0: not a correlation); corr_anc[corr_anc_start[c] ..
+     * corr_anc_start[c + 1]): the correlations chained on c, directly or not. */
     uint32_t *corr_feed_start;
     struct scan_corr_feed *corr_feeds;
     bool *rule_silent;
     size_t n_corr;
+    uint32_t *corr_level;
+    uint32_t n_corr_levels;
+    uint32_t *corr_anc_start;
+    uint32_t *corr_anc;
+    /* Twins: correlations with one definition (type, rules, group-by, field, timespan,
+     * threshold) share the records of the first, corr_twin[c]; corr_twin_next links the
+     * first to the others (UINT32_MAX ends), each firing with it. */
+    uint32_t *corr_twin;
+    uint32_t *corr_twin_next;
+    /* corr_key_shared[c]: every correlation chained on c groups by c's group-by, in c's
+     * order, and counts no value: c's matches keep no keys for them (their key is c's). */
+    bool *corr_key_shared;
 };
 
 /* One pattern hit in one event of the current window. */

@@ -32,7 +32,8 @@ feature named):
   their rules in event-time order across all inputs, grouped by group-by fields of the event
   that matched; when one fires, its group starts over, and a count correlation (event_count,
   value_count) stays quiet for that group for one timespan (one finding per burst). A correlation
-  may refer to another correlation (its firing event is the event that completed it). Rules a
+  may refer to another correlation (its firing event is the event that completed it; the
+  outer's group-by and counted field must be among the inner's group-by). Rules a
   correlation refers to make no findings of their own unless one of those correlations says
   `generate: true` (Sigma's default); without correlations (--no-correlations) every rule reports.
 """
@@ -486,9 +487,9 @@ def load_rules(paths):
     for p in paths:
         if os.path.isdir(p):
             for root, dirs, names in os.walk(p):
-                # pending/ and hunting/ are not in the default pack (patterns/packs/README.md);
-                # name the folder explicitly to evaluate them.
-                dirs[:] = sorted(d for d in dirs if d not in ("pending", "hunting"))
+                # hunting/ is not in the default pack (patterns/packs/README.md); name the
+                # folder explicitly to evaluate it.
+                dirs[:] = sorted(d for d in dirs if d != "hunting")
                 files += [os.path.join(root, n) for n in sorted(names)
                           if n.endswith((".yml", ".yaml"))]
         else:
@@ -760,6 +761,13 @@ def run_correlations(corrs, rules, matches, silent=frozenset()):
             if any(x is None for x in refs):
                 raise SigmaError("%s: correlation refers to unknown rule(s) %s" % (
                     c.path, [x for x, y in zip(c.rules, refs) if y is None]))
+            for inner in (cc for cc in corrs if cc.id in refs):
+                # a firing of inner has inner's group-by fields only (as logsift requires)
+                missing = [g for g in c.group_by + ([c.field] if c.field else [])
+                           if g not in inner.group_by]
+                if missing:
+                    raise SigmaError("%s: correlation %s reads %s, which correlation %s does "
+                                     "not group by" % (c.path, c.id, missing, inner.id))
             if any(x in (cc.id for cc in pending) for x in refs):
                 continue
             fired = _correlate(c, refs, matches)

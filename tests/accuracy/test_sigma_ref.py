@@ -282,6 +282,45 @@ class Correlations(unittest.TestCase):
                                  "1.2.3.4 port 22 ssh2"]
         self.assertEqual(self.run_pack([self.BASE, ok, c], early), [])
 
+    def burst(self, group="        - rhost\n", rid="44444444-4444-4444-4444-444444444444",
+              rules=("11111111-1111-1111-1111-111111111111",)):
+        return ("title: burst\nid: %s\ncorrelation:\n    type: event_count\n    rules:\n%s"
+                "    group-by:\n%s    timespan: 1m\n    condition:\n        gte: 3\n"
+                % (rid, "".join("        - %s\n" % r for r in rules), group))
+
+    OK = ("title: ok\nid: 33333333-3333-3333-3333-333333333333\nlogsource:\n"
+          "    product: linux\ndetection:\n    k:\n        - 'Accepted password for '\n"
+          "    condition: k\n")
+
+    def test_chained_correlation_fires_at_the_event_that_completed_the_inner(self):
+        c = self.corr("temporal_ordered", "", span="10m",
+                      rules=("44444444-4444-4444-4444-444444444444",
+                             "33333333-3333-3333-3333-333333333333"))
+        login = ("Mar  1 00:%s h sshd[2]: Accepted password for u from 1.2.3.4 port 22 ssh2")
+        # the burst completes at its third failure (00:10:20): a login before it is too early
+        got = self.run_pack([self.BASE, self.OK, self.burst(), c],
+                            self.lines(3) + [login % "10:30"])
+        self.assertEqual([(g["title"], g["ordinal"]) for g in got], [("c", 3)])
+        early = self.lines(2) + [login % "10:15"] + self.lines(3)[2:]
+        self.assertEqual(self.run_pack([self.BASE, self.OK, self.burst(), c], early), [])
+        # the burst stays silent (generate: false), another address does not count
+        other = self.lines(3, ip="9.9.9.9") + [login % "10:30"]
+        self.assertEqual(self.run_pack([self.BASE, self.OK, self.burst(), c], other), [])
+
+    def test_chained_group_by_must_come_from_the_inner(self):
+        c = self.corr("event_count", "    condition:\n        gte: 1\n",
+                      rules=("44444444-4444-4444-4444-444444444444",))
+        with self.assertRaisesRegex(S.SigmaError, "rhost.*does not group by"):
+            self.run_pack([self.BASE, self.burst(group="        - user\n"), c], self.lines(3))
+
+    def test_correlations_in_a_cycle_are_refused(self):
+        a = self.burst(rules=("11111111-1111-1111-1111-111111111111",
+                              "22222222-2222-2222-2222-222222222222"))
+        c = self.corr("event_count", "    condition:\n        gte: 1\n",
+                      rules=("44444444-4444-4444-4444-444444444444",))
+        with self.assertRaisesRegex(S.SigmaError, "cycle"):
+            self.run_pack([self.BASE, a, c], self.lines(3))
+
 
 def pack_rules():
     rules, corrs = S.load_rules([PACKS])

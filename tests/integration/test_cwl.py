@@ -420,6 +420,26 @@ class State(unittest.TestCase):
         self.assertEqual(state["cursor"], {"done": True})
         self.assertEqual(state["output"]["length"], os.path.getsize(self.out))
 
+    def test_correlation_findings_stay_in_the_output_of_the_next_run(self):
+        # Correlation findings are written when the run ends, after the last page's commit:
+        # the run commits once more, so the next run does not cut them off as unconfirmed.
+        t0 = now_ms() - 5000
+        fails = ["Mar 30 15:54:%02d ip-10-77-20-248 sshd[14356]: Failed password for "
+                 "elastic_user_0 from 24.151.103.17 port 57443 ssh2" % k for k in range(8)]
+        EMU["emu"].seed("corr-state", "s", [(t0 + k, m) for k, m in enumerate(fails)])
+        args = ["logs://corr-state", "-r", os.path.join(PACKS, "correlations"),
+                *paged(["--state", self.state, "--output-file", self.out])]
+        r1 = logsift(args)
+        self.assertEqual(r1.returncode, 0, r1.stderr)
+        first = read_lines(self.out)
+        self.assertIn("linux_sshd_bruteforce", [json.loads(l)["rule"] for l in first])
+        r2 = logsift(args)
+        self.assertEqual(r2.returncode, 1, r2.stderr)  # nothing new
+        self.assertNotIn("dropped", r2.stderr)
+        self.assertEqual(read_lines(self.out), first)
+        with open(self.state) as f:
+            self.assertEqual(json.load(f)["output"]["length"], os.path.getsize(self.out))
+
     def test_window_never_ends_after_now_minus_lag(self):
         t = now_ms()
         r = logsift(["logs://trail", "--state", self.state, "--since", "1d",

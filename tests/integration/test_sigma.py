@@ -319,6 +319,113 @@ class Correlation(unittest.TestCase):
         self.assertIn("'nothere'", err)
 
 
+ELASTIC_AUTH = os.path.join(DATA, "auth/elastic-examples/auth.log")
+PACK_CORR = os.path.join(PACKS, "correlations")
+PACK_TESTS = os.path.join(PACKS, "tests")
+
+
+class ChainedCorrelation(unittest.TestCase):
+    """A correlation over another correlation's firings (brute force then success over the
+    failure-burst correlation), with the real binary and the default packs."""
+
+    def test_pack_correlations_on_their_test_events(self):
+        texts = {}
+        for n in sorted(os.listdir(PACK_CORR)):
+            with open(os.path.join(PACK_CORR, n)) as f:
+                texts[n] = f.read()
+        for n, text in texts.items():
+            if "\ncorrelation:" not in text:
+                continue
+            stem = n[:-4]
+            # The correlations folder without those chained on this one, which would
+            # silence it (generate: false).
+            rule_id = next(l.split(":", 1)[1].strip() for l in text.splitlines()
+                           if l.startswith("id:"))
+            rules = os.path.join(TMP, "corr-" + stem)
+            os.makedirs(rules, exist_ok=True)
+            for m, t in texts.items():
+                chained_on = m != n and "\ncorrelation:" in t and rule_id in t
+                if not chained_on:
+                    with open(os.path.join(rules, m), "w") as f:
+                        f.write(t)
+            with self.subTest(rule=stem):
+                tests = os.path.join(PACK_TESTS, stem)
+                got = {}
+                for kind in ("positive", "negative"):
+                    path = next(os.path.join(tests, t) for t in os.listdir(tests)
+                                if t.startswith(kind + "."))
+                    rc, found, err = run_scan_rules([rules, os.path.join(PACKS, "auth"),
+                                                     os.path.join(PACKS, "cloudtrail")], [path])
+                    self.assertIn(rc, (0, 1), err)
+                    got[kind] = [f for f in found if f["rule"] == stem]
+                self.assertTrue(got["positive"], "no finding on the positive events")
+                self.assertEqual(got["negative"], [])
+
+    def test_brute_force_then_success_on_real_auth_log(self):
+        # PROVENANCE.md section 7: password guessing from 24.151.103.17, then accepted logins.
+        rc, found, err = run_scan_rules([], [ELASTIC_AUTH], ["--default-rules", "-j", "1"])
+        self.assertIn(rc, (0, 1), err)
+        chained = corr_findings(f for f in found
+                                if f["rule"] == "linux_sshd_bruteforce_then_success")
+        self.assertEqual([(g, c) for _, g, c, _, _ in chained], [("rhost=24.151.103.17", 2)])
+        _, _, _, first, last = chained[0]
+        # the burst's sixth failure, then the next accepted login from that address
+        self.assertTrue(first.endswith("-03-30T15:54:25.000Z"), first)
+        self.assertTrue(last.endswith("-03-30T16:01:36.000Z"), last)
+        # building blocks stay silent (generate: false)
+        self.assertFalse([f for f in found if f["rule"] in (
+            "linux_sshd_failure_burst", "linux_sshd_accepted_login")])
+        # Split into 40 files given newest first: the same finding with 2 workers and
+        # small chunks (the burst and the login land in different files).
+        with open(ELASTIC_AUTH) as f:
+            lines = f.readlines()
+        split = os.path.join(TMP, "elastic-split")
+        os.makedirs(split, exist_ok=True)
+        step = (len(lines) + 39) // 40
+        for k in range(40):
+            with open(os.path.join(split, "%02d.log" % (39 - k)), "w") as f:
+                f.writelines(lines[k * step:(k + 1) * step])
+        for extra in (["-j", "2"], ["-j", "2", "--chunk-size", "4K"]):
+            rc, got, err = run_scan_rules([], [split], ["--default-rules", *extra])
+            self.assertIn(rc, (0, 1), err)
+            self.assertEqual(corr_findings(
+                f for f in got if f["rule"] == "linux_sshd_bruteforce_then_success"), chained)
+
+    def chain_rules(self, name, outer_group, outer_rules):
+        d = os.path.join(TMP, name)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "fail.yml"), "w") as f:
+            f.write("title: fail\nname: fail\nlogsource:\n  product: linux\n"
+                    "detection:\n  k:\n    - 'Failed password'\n  condition: k\n")
+        with open(os.path.join(d, "burst.yml"), "w") as f:
+            f.write("title: burst\nname: burst\ncorrelation:\n  type: event_count\n"
+                    "  rules: [fail, %s]\n  group-by: rhost\n  timespan: 5m\n"
+                    "  condition:\n    gte: 3\n" % ("outer" if outer_rules else "fail"))
+        with open(os.path.join(d, "outer.yml"), "w") as f:
+            f.write("title: outer\nname: outer\ncorrelation:\n  type: event_count\n"
+                    "  rules: burst\n  group-by: %s\n  timespan: 1h\n"
+                    "  condition:\n    gte: 2\n" % outer_group)
+        return d
+
+    def test_cycle_and_underivable_group_by_are_refused(self):
+        cases = [(self.chain_rules("cycle", "rhost", True),
+                  ["burst.yml:1:", "burst -> outer -> burst"]),
+                 (self.chain_rules("groupby", "user", False),
+                  ["outer.yml:1:", "group-by field 'user'", "burst"])]
+        for d, want in cases:
+            with self.subTest(rules=os.path.basename(d)):
+                rc, out, _ = run(["rules", "check", d])
+                self.assertEqual(rc, 2, out)
+                refused = [l for l in out.splitlines() if l.startswith("REFUSED")]
+                self.assertTrue(refused, out)
+                for w in want:
+                    self.assertIn(w, "\n".join(refused))
+                rc, _, err = scan_rules([d], [ELASTIC_AUTH])
+                self.assertEqual(rc, 2)
+                for w in want:
+                    self.assertIn(w, err)
+
+
 def run_scan_rules(rule_paths, inputs, extra=()):
     args = ["scan", "-q", "--sort", *extra]
     for r in rule_paths:
