@@ -176,10 +176,11 @@ bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_ev
 /*
  * The correlation's group key of the current event: "f1=v1, f2=v2" with each field's first
  * value (empty when missing), cut to cap - 1 bytes; and for value_count, the counted field's
- * first value in val (empty: missing, and then the event is not counted). Thread-safe per
- * context.
+ * first value in val (empty: missing, and then the event is not counted). False when a
+ * group-by field has no value: the event belongs to no group and is not counted (events
+ * without a source address are no burst from one). Thread-safe per context.
  */
-void pat_sigma_corr_keys(const struct pat_sigma_rule *corr_rule, struct pat_sigma_event *ev,
+bool pat_sigma_corr_keys(const struct pat_sigma_rule *corr_rule, struct pat_sigma_event *ev,
         char *key, size_t cap, char *val, size_t val_cap);
 
 #endif

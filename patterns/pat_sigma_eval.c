@@ -189,11 +189,96 @@ static bool is_addr_char(unsigned char c)
             c == '.';
 }
 
+static size_t token_end(const unsigned char *b, size_t p, size_t n)
+{
+    while (p < n && !is_sp(b[p]))
+        p++;
+    return p;
+}
+
+/*
+ * rhost from "<lead>[skip tokens ]X port N", at the first place lead is followed by that
+ * shape (OpenSSH: "from X port", "for X port", "negotiate with X port", "authenticating user
+ * U X port", "invalid user U X port"). A skipped token may be empty ("invalid user  X").
+ */
+static bool take_before_port(struct pat_sigma_event *ev, size_t m, const char *lead, int skip)
+{
+    const unsigned char *b = ev->bytes;
+    size_t n = ev->len;
+
+    for (size_t p = after(b, m, n, lead); p != SIZE_MAX; p = after(b, p, n, lead)) {
+        size_t x = p, e;
+        int k = 0;
+        for (; k < skip; k++) {
+            x = token_end(b, x, n);
+            if (x >= n || b[x] != ' ')
+                break;
+            x++;
+        }
+        if (k < skip)
+            continue;
+        e = token_end(b, x, n);
+        if (e > x && e + 6 < n && memcmp(b + e, " port ", 6) == 0 && is_digit(b[e + 6])) {
+            ev->lf_has[LF_RHOST] = true;
+            ev->lf_off[LF_RHOST] = x;
+            ev->lf_len[LF_RHOST] = e - x;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* rhost from " from A" where A is an address ending the message or followed by a blank
+ * ("Invalid user U from A"). */
+static bool take_bare_from(struct pat_sigma_event *ev, size_t m)
+{
+    const unsigned char *b = ev->bytes;
+    size_t n = ev->len;
+
+    for (size_t p = after(b, m, n, " from "); p != SIZE_MAX; p = after(b, p, n, " from ")) {
+        size_t e = p;
+        while (e < n && is_addr_char(b[e]))
+            e++;
+        if (e > p && (e == n || is_sp(b[e]))) {
+            ev->lf_has[LF_RHOST] = true;
+            ev->lf_off[LF_RHOST] = p;
+            ev->lf_len[LF_RHOST] = e - p;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* rhost from sshd's tcp-wrappers refusal "refused connect from H (A)". */
+static bool take_refused_from(struct pat_sigma_event *ev, size_t m)
+{
+    const unsigned char *b = ev->bytes;
+    size_t n = ev->len, p = after(b, m, n, "refused connect from "), x, e;
+
+    if (p == SIZE_MAX)
+        return false;
+    x = token_end(b, p, n);
+    if (x == p || x + 2 >= n || b[x + 1] != '(')
+        return false;
+    x += 2;
+    for (e = x; e < n && b[e] != ')' && !is_sp(b[e]); e++)
+        ;
+    if (e == x || e >= n || b[e] != ')')
+        return false;
+    ev->lf_has[LF_RHOST] = true;
+    ev->lf_off[LF_RHOST] = x;
+    ev->lf_len[LF_RHOST] = e - x;
+    return true;
+}
+
 /*
  * user and rhost from the sshd, PAM and sudo messages of auth.log, read where OpenSSH, PAM and
  * sudo write them: "invalid user U", "Invalid user U", "Failed|Accepted <method> for U from
- * A", "user=U", "rhost=A", and sudo's "U : ..." prefix. Values are substrings of the line, so
- * prefilter literals on them stay necessary.
+ * A", "authenticating user U", "user=U", "rhost=A", and sudo's "U : ..." prefix; rhost also from OpenSSH's "from A port
+ * N", "from A", "for A port N", "negotiate with A port N", "authenticating user U A port N",
+ * "invalid user U A port N" and "refused connect from H (A)", the first that fits in that
+ * order (the reference evaluator, tests/accuracy/sigma_ref.py, reads the same forms). Values
+ * are substrings of the line, so prefilter literals on them stay necessary.
  */
 static void parse_auth_fields(struct pat_sigma_event *ev)
 {
@@ -204,6 +289,7 @@ static void parse_auth_fields(struct pat_sigma_event *ev)
             !take_token(ev, LF_USER, after(b, m, n, "Invalid user ")) &&
             !((p = after(b, m, n, " for ")) != SIZE_MAX && after(b, p, n, " from ") != SIZE_MAX &&
                     take_token(ev, LF_USER, p)) &&
+            !take_token(ev, LF_USER, after(b, m, n, "authenticating user ")) &&
             !take_token(ev, LF_USER, after(b, m, n, " user=")) && ev->lf_has[LF_PROGRAM] &&
             ev->lf_len[LF_PROGRAM] == 4 && memcmp(b + ev->lf_off[LF_PROGRAM], "sudo", 4) == 0 &&
             (p = after(b, m, n, " : ")) != SIZE_MAX) {
@@ -216,26 +302,92 @@ static void parse_auth_fields(struct pat_sigma_event *ev)
             ev->lf_len[LF_USER] = p - 3 - s;
         }
     }
-    if (!take_token(ev, LF_RHOST, after(b, m, n, "rhost="))) {
-        p = after(b, m, n, " from ");
-        if (p != SIZE_MAX && p < n && is_addr_char(b[p])) {
-            size_t e = p;
-            while (e < n && is_addr_char(b[e]))
-                e++;
-            if (e < n && !is_sp(b[e]))
-                return; /* a host name, not an address */
-            (void)take_token(ev, LF_RHOST, p);
-        }
-    }
+    (void)(take_before_port(ev, m, " from ", 0) ||
+            take_token(ev, LF_RHOST, after(b, m, n, "rhost=")) || take_bare_from(ev, m) ||
+            take_before_port(ev, m, "authenticating user ", 1) ||
+            take_before_port(ev, m, "invalid user ", 1) ||
+            take_before_port(ev, m, " for ", 0) ||
+            take_before_port(ev, m, "negotiate with ", 0) || take_refused_from(ev, m));
 }
 
-/* Cut "TS host prog[pid]: msg" (RFC 3164 "Mmm dd hh:mm:ss" or an ISO-8601 stamp). */
+static void set_field(struct pat_sigma_event *ev, enum line_field f, size_t from, size_t to)
+{
+    if (to == from || (to - from == 1 && ev->bytes[from] == '-'))
+        return; /* empty, or RFC 5424's NILVALUE */
+    ev->lf_has[f] = true;
+    ev->lf_off[f] = from;
+    ev->lf_len[f] = to - from;
+}
+
+/*
+ * RFC 5424 (section 6): "<PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD MSG", SD
+ * being "-" or [...] elements (with \] escapes inside). APP-NAME is the program. False when
+ * the line is not of that form.
+ */
+static bool parse_5424(struct pat_sigma_event *ev)
+{
+    const unsigned char *b = ev->bytes;
+    size_t n = ev->len, i = 1, tok[5][2];
+
+    if (n < 4 || b[0] != '<')
+        return false;
+    while (i < n && is_digit(b[i]))
+        i++;
+    if (i == 1 || i + 1 >= n || b[i] != '>' || !is_digit(b[i + 1]))
+        return false;
+    for (i += 1; i < n && is_digit(b[i]); i++)
+        ;
+    for (int t = 0; t < 5; t++) { /* TIMESTAMP HOSTNAME APP-NAME PROCID MSGID */
+        if (i >= n || b[i] != ' ')
+            return false;
+        tok[t][0] = ++i;
+        while (i < n && b[i] != ' ')
+            i++;
+        tok[t][1] = i;
+        if (tok[t][1] == tok[t][0])
+            return false;
+    }
+    if (i + 1 >= n || b[i] != ' ')
+        return false;
+    i++;
+    if (b[i] == '-') {
+        i++;
+    } else if (b[i] == '[') {
+        while (i < n && b[i] == '[') {
+            for (i++; i < n && b[i] != ']'; i++) {
+                if (b[i] == '\\')
+                    i++;
+            }
+            if (i >= n)
+                return false;
+            i++;
+        }
+    } else {
+        return false;
+    }
+    if (i < n && b[i] == ' ')
+        i++;
+    memset(ev->lf_has, 0, sizeof(ev->lf_has));
+    set_field(ev, LF_HOSTNAME, tok[1][0], tok[1][1]);
+    set_field(ev, LF_PROGRAM, tok[2][0], tok[2][1]);
+    set_field(ev, LF_PID, tok[3][0], tok[3][1]);
+    ev->lf_has[LF_MESSAGE] = true;
+    ev->lf_off[LF_MESSAGE] = i;
+    ev->lf_len[LF_MESSAGE] = n - i;
+    parse_auth_fields(ev);
+    return true;
+}
+
+/* Cut "TS host prog[pid]: msg" (RFC 3164 "Mmm dd hh:mm:ss" or an ISO-8601 stamp), or an RFC
+ * 5424 line. */
 static void parse_line(struct pat_sigma_event *ev)
 {
     const unsigned char *b = ev->bytes;
     size_t n = ev->len, i = 0, start;
 
     memset(ev->lf_has, 0, sizeof(ev->lf_has));
+    if (parse_5424(ev))
+        return;
     if (n >= 16 && b[3] == ' ' && b[6] == ' ' && b[9] == ':' && b[12] == ':' && b[15] == ' ') {
         i = 16;
     } else if (n >= 11 && is_digit(b[0]) && is_digit(b[3]) && b[4] == '-' && b[10] == 'T') {
@@ -761,11 +913,12 @@ static void append(char *buf, size_t cap, size_t *len, const char *s)
     buf[*len] = '\0';
 }
 
-void pat_sigma_corr_keys(const struct pat_sigma_rule *corr_rule, struct pat_sigma_event *ev,
+bool pat_sigma_corr_keys(const struct pat_sigma_rule *corr_rule, struct pat_sigma_event *ev,
         char *key, size_t cap, char *val, size_t val_cap)
 {
     const struct sg_corr *c = corr_rule->corr;
     size_t len = 0;
+    bool has_all = true;
 
     key[0] = '\0';
     val[0] = '\0';
@@ -779,9 +932,11 @@ void pat_sigma_corr_keys(const struct pat_sigma_rule *corr_rule, struct pat_sigm
         ft.len = len;
         (void)field_visit(ev, c->group_paths[g], c->group_n_path[g], take_first_text, &ft);
         len = ft.len;
+        has_all = has_all && ft.found;
     }
     if (c->value_path != NULL) {
         struct first_text ft = {val, val_cap, 0, false};
         (void)field_visit(ev, c->value_path, c->n_value_path, take_first_text, &ft);
     }
+    return has_all;
 }

@@ -29,8 +29,10 @@
  * chained correlation adds at most 400 MB more in the worst case. Firings kept for chained
  * correlations are at most one per entry per correlation chained on. Entries past the bound
  * are not counted, and the run reports how many (never silently).
- * After a window fires, counting restarts after the event that fired it, so a long burst gives
- * one finding per threshold's worth of events, not one per event.
+ * After a window fires, counting restarts after the event that fired it; a count correlation
+ * (event_count, value_count) then stays quiet for that group for one timespan, so a long
+ * burst gives one finding per timespan, not one per threshold's worth of events (as
+ * tests/accuracy/sigma_ref.py, the reference, defines it).
  */
 #include "scan_int.h"
 #include "pat_geoip.h"
@@ -391,7 +393,8 @@ static uint32_t keep_up_keys(struct scan_worker *w, uint32_t corr,
         char key[SCAN_CORR_KEY_MAX], val[SCAN_CORR_VAL_MAX], idx[16];
         uint32_t i, k, v;
 
-        pat_sigma_corr_keys(ar->sigma, sev, key, sizeof(key), val, sizeof(val));
+        /* The outer groups by some of this event's group-by fields, all present. */
+        (void)pat_sigma_corr_keys(ar->sigma, sev, key, sizeof(key), val, sizeof(val));
         snprintf(idx, sizeof(idx), "%u", (unsigned)eng->corr_anc[a]);
         i = keep_text(w, idx);
         k = keep_text(w, key);
@@ -431,7 +434,8 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
             w->n_corr_dropped++;
             continue;
         }
-        pat_sigma_corr_keys(cr->sigma, sev, key, sizeof(key), val, sizeof(val));
+        if (!pat_sigma_corr_keys(cr->sigma, sev, key, sizeof(key), val, sizeof(val)))
+            continue; /* in no group */
         if (pat_sigma_corr_type(cr->sigma) == PAT_CORR_VALUE_COUNT && val[0] == '\0')
             continue; /* no value to count */
         if (w->n_corr_recs == w->cap_corr_recs) {
@@ -562,10 +566,6 @@ static int cmp_ref(const void *a, const void *b)
         return x->key_hash < y->key_hash ? -1 : 1;
     if (x->ts_ms != y->ts_ms)
         return x->ts_ms < y->ts_ms ? -1 : 1;
-    /* Same second: base rules in their listed order, so temporal_ordered accepts events
-     * the log stamped with one time (CloudTrail has second resolution). */
-    if (x->base_pos != y->base_pos)
-        return x->base_pos < y->base_pos ? -1 : 1;
     return 0; /* the rest needs the sweep's context: see cmp_ref_tail */
 }
 
@@ -573,9 +573,25 @@ static int cmp_ref(const void *a, const void *b)
  * each sort by the one thread that runs the end of the run). */
 static _Thread_local const struct sweep *sort_ctx;
 
+static bool is_ordered(const struct sweep *sw, uint32_t level_corr)
+{
+    const struct pat_rule *r = pat_set_rule(sw->run_eng->set,
+            level_corr & ((1u << CORR_BITS) - 1));
+
+    return pat_sigma_corr_type(r->sigma) == PAT_CORR_TEMPORAL_ORDERED;
+}
+
 static int cmp_ref_tail(const struct corr_ref *x, const struct corr_ref *y)
 {
-    uint32_t rx = ref_rank(sort_ctx, x), ry = ref_rank(sort_ctx, y);
+    uint32_t rx, ry;
+
+    /* Same second: temporal_ordered takes its base rules in their listed order, so it
+     * accepts steps the log stamped with one time (CloudTrail has second resolution); the
+     * others take events in input order, as they were written. */
+    if (x->base_pos != y->base_pos && is_ordered(sort_ctx, x->level_corr))
+        return x->base_pos < y->base_pos ? -1 : 1;
+    rx = ref_rank(sort_ctx, x);
+    ry = ref_rank(sort_ctx, y);
 
     if (rx != ry)
         return rx < ry ? -1 : 1;
@@ -848,6 +864,7 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
     const int64_t span = pat_sigma_corr_timespan_ms(rule->sigma);
     const uint64_t need = pat_sigma_corr_threshold(rule->sigma);
     const size_t n_refs = pat_sigma_corr_n_refs(rule->sigma);
+    int64_t quiet_until = INT64_MIN;
     size_t i = 0;
     enum lsf_code rc = LSF_OK;
 
@@ -875,6 +892,8 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
     for (size_t j = 0; j < n && rc == LSF_OK; j++) {
         uint64_t have = 0;
 
+        if (g[j].ts_ms < quiet_until)
+            continue; /* still counted once quiet ends: i stays where it was */
         while (g[j].ts_ms - g[i].ts_ms > span)
             i++;
         if (type == PAT_CORR_EVENT_COUNT) {
@@ -899,6 +918,8 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
         if (have >= need) {
             rc = fire(sw, &g[i], &g[j], have, err);
             i = j + 1;
+            if (type != PAT_CORR_TEMPORAL)
+                quiet_until = g[j].ts_ms + span; /* one count finding per burst */
         }
     }
     return rc;

@@ -520,14 +520,16 @@ def load_rules(paths):
 
 _SYSLOG_3164 = re.compile(r"^(?:<\d+>)?([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) "
                           r"([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
-_SYSLOG_5424 = re.compile(r"^<\d+>\d+ (\S+) (\S+) (\S+) (\S+) \S+ (?:\[.*?\]|-) ?(.*)$")
+_SYSLOG_5424 = re.compile(r"^<\d+>\d+ (\S+) (\S+) (\S+) (\S+) \S+ "
+                          r"(?:(?:\[(?:[^\]\\]|\\.)*\])+|-) ?(.*)$")
 _MONTHS = {m: i + 1 for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())}
 _SSHD_USER = [re.compile(p) for p in (
     r"Invalid user (\S*) from ", r"Failed \S+ for invalid user (\S*) from ",
     r"Failed \S+ for (\S+) from ", r"Accepted \S+ for (\S+) from ",
     r"authenticating user (\S+) ", r"invalid user (\S+) ", r"\buser=(\S+)")]
 _SSHD_RHOST = [re.compile(p) for p in (
-    r" from (\S+) port (\d+)", r"\brhost=(\S+)", r"Connection from (\S+) port (\d+)",
+    r" from (\S+) port (\d+)", r"\brhost=(\S+)", r" from ([0-9A-Fa-f:.]+)(?:\s|$)",
+    r"Connection from (\S+) port (\d+)",
     r"authenticating user \S+ (\S+) port (\d+)", r"invalid user \S* (\S+) port (\d+)",
     r" for (\S+) port (\d+)", r"negotiate with (\S+) port (\d+)", r"refused connect from \S+ \((\S+)\)")]
 
@@ -791,7 +793,10 @@ def _correlate(c, refs, matches):
             if ts is None:
                 continue
             stream.append((ts, seq, k, src, ordinal, ev))
-    stream.sort(key=lambda x: (x[0], x[1]))
+    # Same time: temporal_ordered takes its rules in their listed order (steps a log stamped
+    # with one second), the others take events in input order.
+    ordered = c.type == "temporal_ordered"
+    stream.sort(key=lambda x: (x[0], x[2] if ordered else 0, x[1]))
     state = {}
     quiet = {}  # group -> time before which a count correlation does not fire again
     fired = []

@@ -220,10 +220,42 @@ static void test_auth_user_and_rhost_fields(void **state)
                             "user=admin", false));
     assert_false(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Failed password for admin from "
                              "203.0.113.99 port 22 ssh2", false));
-    assert_false(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Disconnected from authenticating "
-                             "user admin 203.0.113.9 port 22 [preauth]", false));
+    assert_true(eval_one(r, "Feb 12 14:10:21 h sshd[1]: Disconnected from authenticating "
+                            "user admin 203.0.113.9 port 22 [preauth]", false));
     assert_true(eval_one(sudo, "Feb 12 14:10:21 h sudo:      bob : user NOT in sudoers ; "
                                "TTY=pts/0 ; USER=root ; COMMAND=/bin/sh", false));
+}
+
+/* OpenSSH's other ways of naming the client, and RFC 5424 lines (crowdsec hub samples). */
+static void test_rhost_forms_and_rfc5424_lines(void **state)
+{
+    const char *r = LINEHEAD "  sel:\n    rhost: 203.0.113.9\n  condition: sel\n";
+    const char *prog = LINEHEAD "  sel:\n    program: sshd\n    pid: '44255'\n"
+                                "    hostname: OPNsense.localdomain\n  condition: sel\n";
+    static const char *const lines[] = {
+        "Jun  8 10:44:36 s sshd[3]: Unable to negotiate with 203.0.113.9 port 45626: no "
+        "matching key exchange method found. [preauth]",
+        "Jul  1 09:30:56 s sshd[8]: fatal: Timeout before authentication for 203.0.113.9 port "
+        "47056",
+        "Jul  1 09:30:56 s sshd[8]: Connection closed by invalid user  203.0.113.9 port 22 "
+        "[preauth]",
+        "Jul  1 09:30:56 s sshd[8]: refused connect from scanner.example (203.0.113.9)",
+        "Jul  1 09:30:56 s sshd[8]: Invalid user tutu from 203.0.113.9",
+        "<38>1 2022-01-19T14:23:55+00:00 OPNsense.localdomain sshd 44255 - [meta sequenceId=\"1"
+        "\"] Invalid user tutu from 203.0.113.9 port 33166",
+        "<38>1 2022-01-19T14:23:55+00:00 h sshd 1 ID47 [a x=\"\\]\"][b] Failed password for x "
+        "from 203.0.113.9 port 1 ssh2",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        if (!eval_one(r, lines[i], false))
+            fail_msg("no rhost 203.0.113.9 read from: %s", lines[i]);
+    }
+    assert_false(eval_one(r, "Jul  1 09:30:56 s sshd[8]: Invalid user tutu from "
+                             "203.0.113.9x port 22", false));
+    assert_true(eval_one(prog, lines[5], false));
+    assert_false(eval_one(prog, "<38>1 2022-01-19T14:23:55+00:00 OPNsense.localdomain sshd - - "
+                                "- Invalid user tutu", false)); /* "-": no pid */
 }
 
 /* ---- conditions ---- */
@@ -471,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_re_exists_cidr_fieldref),
         cmocka_unit_test(test_keywords_and_line_fields),
         cmocka_unit_test(test_auth_user_and_rhost_fields),
+        cmocka_unit_test(test_rhost_forms_and_rfc5424_lines),
         cmocka_unit_test(test_rule_applies_to_its_kind_of_event_only),
         cmocka_unit_test(test_condition_precedence_and_parens),
         cmocka_unit_test(test_of_them_and_patterns),
