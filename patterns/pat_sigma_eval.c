@@ -189,6 +189,13 @@ static bool is_addr_char(unsigned char c)
             c == '.';
 }
 
+static void set_span(struct pat_sigma_event *ev, enum line_field f, size_t from, size_t to)
+{
+    ev->lf_has[f] = true;
+    ev->lf_off[f] = from;
+    ev->lf_len[f] = to - from;
+}
+
 static size_t token_end(const unsigned char *b, size_t p, size_t n)
 {
     while (p < n && !is_sp(b[p]))
@@ -219,9 +226,7 @@ static bool take_before_port(struct pat_sigma_event *ev, size_t m, const char *l
             continue;
         e = token_end(b, x, n);
         if (e > x && e + 6 < n && memcmp(b + e, " port ", 6) == 0 && is_digit(b[e + 6])) {
-            ev->lf_has[LF_RHOST] = true;
-            ev->lf_off[LF_RHOST] = x;
-            ev->lf_len[LF_RHOST] = e - x;
+            set_span(ev, LF_RHOST, x, e);
             return true;
         }
     }
@@ -240,9 +245,7 @@ static bool take_bare_from(struct pat_sigma_event *ev, size_t m)
         while (e < n && is_addr_char(b[e]))
             e++;
         if (e > p && (e == n || is_sp(b[e]))) {
-            ev->lf_has[LF_RHOST] = true;
-            ev->lf_off[LF_RHOST] = p;
-            ev->lf_len[LF_RHOST] = e - p;
+            set_span(ev, LF_RHOST, p, e);
             return true;
         }
     }
@@ -265,9 +268,7 @@ static bool take_refused_from(struct pat_sigma_event *ev, size_t m)
         ;
     if (e == x || e >= n || b[e] != ')')
         return false;
-    ev->lf_has[LF_RHOST] = true;
-    ev->lf_off[LF_RHOST] = x;
-    ev->lf_len[LF_RHOST] = e - x;
+    set_span(ev, LF_RHOST, x, e);
     return true;
 }
 
@@ -314,9 +315,7 @@ static void set_field(struct pat_sigma_event *ev, enum line_field f, size_t from
 {
     if (to == from || (to - from == 1 && ev->bytes[from] == '-'))
         return; /* empty, or RFC 5424's NILVALUE */
-    ev->lf_has[f] = true;
-    ev->lf_off[f] = from;
-    ev->lf_len[f] = to - from;
+    set_span(ev, f, from, to);
 }
 
 /*
