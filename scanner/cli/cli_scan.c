@@ -595,6 +595,8 @@ int cli_scan(int argc, char **argv)
             rc = cli_alerts_after_scan(alerts, &stats, &err);
         if (rc == LSF_OK && logs)
             rc = cli_logs_finish(logs, &err);
+        if (logs)
+            stats.n_problems += cli_logs_n_problems(logs); /* e.g. a damaged sidecar */
         if (rc == LSF_OK && cli_alerts_deliver(alerts, opts.is_quiet, &err) != LSF_OK) {
             fprintf(stderr, "logsift: %s\n", err.msg); /* undelivered stays spooled */
             lsf_err_clear(&err);

@@ -9,7 +9,8 @@
  * only when every input up to a page's end is done and its findings are on disk (fsync), and
  * is written as temp file + fsync + rename + fsync of the directory (cli_checkpoint_commit).
  * When the run ends, the last position is committed once more with the output's length, which
- * then covers the correlation findings the engine writes at the end (cli_logs_finish).
+ * then covers the correlation findings the engine writes at the end (cli_logs_finish), and
+ * names the correlation state carried to the next run (cli_carry.h), written just before.
  * On stdout the findings cannot be taken back, so there it is at-least-once: a run killed
  * between writing a page's findings and committing repeats that page's findings.
  */
@@ -69,6 +70,9 @@ void cli_logs_input_done(struct cli_logs *logs, uint64_t idx);
  * commit (LSF_E_IO) with err set.
  */
 enum lsf_code cli_logs_finish(struct cli_logs *logs, struct lsf_err *err) LSF_WARN_UNUSED;
+
+/* Problems found opening the run that did not stop it (a damaged correlation sidecar). */
+uint64_t cli_logs_n_problems(const struct cli_logs *logs);
 
 /* FilterLogEvents requests made so far (for the summary and measurements). */
 uint64_t cli_logs_n_pages(const struct cli_logs *logs);
