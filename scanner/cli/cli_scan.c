@@ -563,6 +563,8 @@ int cli_scan(int argc, char **argv)
         rc = cli_geoip_start(&opts.geoip, set, &opts.scan, &err);
     if (rc == LSF_OK)
         rc = scan_engine_new(set, db, &eng, &err);
+    if (rc == LSF_OK) /* logs:// --state: correlations are committed with the run's end */
+        opts.logs.has_correlations = scan_engine_n_correlations(eng) > 0;
     if (rc == LSF_OK)
         rc = cli_alerts_start(&opts.alerts, set, opts.s3.region, opts.s3.profile,
                 opts.excerpt_len, &alerts, &err);

@@ -62,6 +62,7 @@ struct cli_logs {
     struct lsf_err commit_err;
     struct cli_carry *carry; /* --state: correlation state from and for the next run */
     uint64_t corr_generation; /* the sidecar the state names */
+    bool is_commit_at_end;    /* correlations: no checkpoint inside the run (cli_state.h) */
 };
 
 bool cli_logs_flag(struct cli_logs_flags *f, const char *flag, const char *val)
@@ -263,7 +264,10 @@ void cli_logs_input_done(struct cli_logs *logs, uint64_t idx)
             in->cursor = NULL;
         }
     }
-    if (latest && logs->commit_rc == LSF_OK) {
+    if (latest && logs->commit_rc == LSF_OK && logs->is_commit_at_end) {
+        json_decref(logs->last_cursor); /* committed when the run ends */
+        logs->last_cursor = json_incref(latest);
+    } else if (latest && logs->commit_rc == LSF_OK) {
         logs->commit_rc = cli_checkpoint_commit(logs, latest, &logs->commit_err);
         json_decref(logs->last_cursor);
         logs->last_cursor = json_incref(latest);
@@ -436,6 +440,7 @@ enum lsf_code cli_logs_open(const char *url, const struct cli_logs_flags *flags,
     pthread_mutex_init(&logs->mu, NULL);
     lsf_err_clear(&logs->commit_err);
     logs->state_path = flags->state_path;
+    logs->is_commit_at_end = flags->state_path != NULL && flags->has_correlations;
     logs->output_path = flags->output_path;
     logs->copts.endpoint_url = aws->endpoint_url;
     logs->copts.region = aws->region;

@@ -181,6 +181,11 @@ out:
     return rc;
 }
 
+size_t scan_engine_n_correlations(const struct scan_engine *eng)
+{
+    return eng->n_corr;
+}
+
 void scan_engine_free(struct scan_engine *eng)
 {
     if (eng == NULL)

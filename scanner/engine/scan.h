@@ -153,6 +153,9 @@ enum lsf_code scan_engine_new(const struct pat_set *set, const struct pat_db *db
         struct scan_engine **out, struct lsf_err *err) LSF_WARN_UNUSED;
 void scan_engine_free(struct scan_engine *eng);
 
+/* How many correlation rules the engine sweeps at the end of each run. */
+size_t scan_engine_n_correlations(const struct scan_engine *eng);
+
 /*
  * Scan every input of src, writing findings through sink. Bad inputs are reported through
  * sink->problem and counted in stats->n_problems; they never stop the run. Returns LSF_OK when

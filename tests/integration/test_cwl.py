@@ -695,12 +695,18 @@ class Kill(unittest.TestCase):
     def test_sigkill_with_get_log_events(self):
         self.kill_chain("get")
 
-    def kill_chain(self, api):
-        rng = random.Random(SEED + (api == "get"))
+    def test_sigkill_with_correlations_carried_between_runs(self):
+        # Brute force, spraying and brute force then success over the Elastic auth.log, each
+        # run carrying its correlation state to the next (cli_carry.h): the runs' findings,
+        # correlations included, are still exactly those of one run over everything.
+        self.kill_chain("filter", ["-r", os.path.join(PACKS, "correlations")])
+
+    def kill_chain(self, api, rules=()):
+        rng = random.Random(SEED + (api == "get") + 2 * bool(rules))
         emu = EMU["emu"]
         d = tempfile.mkdtemp(prefix="lsf-cwl-kill-", dir=EMU["tmp"])
         state, out = os.path.join(d, "s.state"), os.path.join(d, "f.jsonl")
-        group = "killed-" + api
+        group = "killed-" + api + ("-corr" if rules else "")
         url = "logs://" + group + ("/a" if api == "get" else "")
         pool = EMU["auth"]
         base = now_ms() - 10 * 60 * 1000
@@ -714,7 +720,7 @@ class Kill(unittest.TestCase):
                      "skip": 5}])
         args = [url, "--since", "1h", "--lag", "0", "--cwl-page-events", "300", "--cwl-api", api,
                 "--cwl-tps", "100", "--chunk-size", "4K", "--state", state, "--output-file", out]
-        cmd = [LOGSIFT, "scan", *rule_args(), "--endpoint-url", emu.url, "-q", *args]
+        cmd = [LOGSIFT, "scan", *rule_args(), *rules, "--endpoint-url", emu.url, "-q", *args]
         kills = completed = drops = 0
         deadline = time.monotonic() + 75
         try:
@@ -722,6 +728,7 @@ class Kill(unittest.TestCase):
                 may_kill = kills < 60 and time.monotonic() < deadline
                 rc, err = self.run_once(cmd, state, out, rng, may_kill)
                 drops += "interrupted run wrote" in err
+                self.assertNotIn("correlation state", err)  # no sidecar out of step
                 if rc in (0, 1):
                     completed += 1
                 elif rc == -signal.SIGKILL:
@@ -749,8 +756,10 @@ class Kill(unittest.TestCase):
         print("test_cwl: %s: %d kills (%d left a tail the next run cut off), %d completed runs, "
               "%d events" % (api, kills, drops, completed, used), flush=True)
         self.assertGreaterEqual(kills, 1)
-        whole = logsift([url, "--since", "1h", "--lag", "0"])
+        whole = logsift([url, *rules, "--since", "1h", "--lag", "0"])
         self.assertEqual(whole.returncode, 0, whole.stderr)
+        if rules:
+            self.assertTrue('"rule":"linux_sshd_bruteforce"' in whole.stdout)
         self.assertEqual(normalized("\n".join(read_lines(out))), normalized(whole.stdout))
 
 
