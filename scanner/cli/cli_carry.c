@@ -195,7 +195,10 @@ static enum lsf_code load_file(struct cli_carry *c, const char *path, uint64_t g
     enum lsf_code rc = LSF_OK;
 
     if (f == NULL) {
-        snprintf(why, why_cap, "cannot open it: %s", strerror(errno));
+        if (errno == ENOENT)
+            snprintf(why, why_cap, "it is missing (deleted?)");
+        else
+            snprintf(why, why_cap, "cannot open it: %s", strerror(errno));
         return LSF_E_INPUT;
     }
     while (rc == LSF_OK && getline(&line, &line_cap, f) >= 0) {
@@ -373,9 +376,9 @@ enum lsf_code cli_carry_load(const char *state_path, const char *source, uint64_
     if (rc != LSF_OK) {
         loaded_clear(c);
         fprintf(stderr, "logsift: --state %s: correlation state %s: %s; this run goes on "
-                "without it (a burst split between the last run and this one may be missed) "
-                "and writes a fresh one; if it was edited, leave it alone, or delete it to "
-                "start the correlations afresh\n", state_path, path, why);
+                "without it and writes a fresh one (a burst split between the last run and "
+                "this one may be missed); nothing else to do (to start the correlations "
+                "afresh on purpose, delete it)\n", state_path, path, why);
         c->n_problems++;
     }
     for (size_t i = 0; i < c->n_groups; i++)

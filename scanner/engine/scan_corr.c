@@ -28,7 +28,8 @@
  * defaults and no chains, under 450 MB in the worst case and typically a few MB; each such
  * chained correlation adds at most 400 MB more in the worst case. Firings kept for chained
  * correlations are at most one per entry per correlation chained on. Entries past the bound
- * are not counted, and the run reports how many (never silently).
+ * are not counted, and the run reports how many (never silently). Matches carried from the
+ * previous run (below) are at most SCAN_CARRY_MAX_RECORDS more, each as large.
  * After a window fires, counting restarts after the event that fired it; a count correlation
  * (event_count, value_count) then stays quiet for that group for one timespan, so a long
  * burst gives one finding per timespan, not one per threshold's worth of events (as
@@ -1195,8 +1196,11 @@ static bool ranks_build(struct input_ranks *r, const struct scan_worker *workers
     for (size_t i = 0; i < n_carry; i++)
         all[i] = (struct named_input){carry_w->corr_inputs[i], n_workers, (uint32_t)i};
     qsort(all, n_carry, sizeof(*all), cmp_named);
-    for (size_t i = 0; i < n_carry; i++)
-        r->rank[n_workers][all[i].idx] = (uint32_t)i;
+    for (size_t i = 0, rank = 0; i < n_carry; i++) {
+        if (i > 0 && strcmp(all[i].name, all[i - 1].name) != 0)
+            rank++;
+        r->rank[n_workers][all[i].idx] = (uint32_t)rank;
+    }
     free(all);
     return true;
 }
