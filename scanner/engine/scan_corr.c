@@ -1235,6 +1235,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
 {
     const struct scan_engine *eng = sw->run_eng;
     size_t n_recs = 0;
+    uint32_t prev_corr = UINT32_MAX;
 
     lsf_buf_init(&cw->corr_text, UINT32_MAX);
     sw->last_ts_ms = carry->in_last_ts_ms;
@@ -1249,10 +1250,13 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
     cw->cap_corr_recs = n_recs;
     for (size_t i = 0; i < carry->n_in; i++) {
         const struct scan_carry *in = &carry->in[i];
-        uint32_t corr = carry_corr(eng, in->corr_id);
+        /* groups come correlation by correlation: look each id up once */
+        uint32_t corr = i > 0 && strcmp(in->corr_id, carry->in[i - 1].corr_id) == 0 ?
+                prev_corr : carry_corr(eng, in->corr_id);
         const struct pat_sigma_rule *sr;
         struct carried_group *cg;
 
+        prev_corr = corr;
         if (corr == UINT32_MAX || strlen(in->key) >= SCAN_CORR_KEY_MAX)
             continue;
         sr = pat_set_rule(eng->set, corr)->sigma;
