@@ -563,6 +563,8 @@ int cli_scan(int argc, char **argv)
         rc = cli_geoip_start(&opts.geoip, set, &opts.scan, &err);
     if (rc == LSF_OK)
         rc = scan_engine_new(set, db, &eng, &err);
+    if (rc == LSF_OK) /* logs:// --state: correlations are committed with the run's end */
+        opts.logs.has_correlations = scan_engine_n_correlations(eng) > 0;
     if (rc == LSF_OK)
         rc = cli_alerts_start(&opts.alerts, set, opts.s3.region, opts.s3.profile,
                 opts.excerpt_len, &alerts, &err);
@@ -595,6 +597,8 @@ int cli_scan(int argc, char **argv)
             rc = cli_alerts_after_scan(alerts, &stats, &err);
         if (rc == LSF_OK && logs)
             rc = cli_logs_finish(logs, &err);
+        if (logs)
+            stats.n_problems += cli_logs_n_problems(logs); /* e.g. a damaged sidecar */
         if (rc == LSF_OK && cli_alerts_deliver(alerts, opts.is_quiet, &err) != LSF_OK) {
             fprintf(stderr, "logsift: %s\n", err.msg); /* undelivered stays spooled */
             lsf_err_clear(&err);

@@ -12,8 +12,10 @@
  *   {"version": 1, "source": "logs://GROUP[/PREFIX]",
  *    "window": {"start_ms": N, "end_ms": N},      inclusive bounds of the window being read
  *    "cursor": null | {"done": true} | {"next_token": "...", "last_ts": N, "last_ids": [...]},
- *    "output": null | {"path": "...", "length": N}}  --output-file and its committed length
- * A finished window ("done") makes the next run read (end_ms, now - lag].
+ *    "output": null | {"path": "...", "length": N},  --output-file and its committed length
+ *    "corr": {"generation": G}}                     the correlation sidecar (cli_carry.h)
+ * A finished window ("done") makes the next run read (end_ms, now - lag]. "corr" is optional
+ * (0 or absent: no sidecar yet); only the final commit of a run moves it on.
  */
 #include "cli_state.h"
 
@@ -29,6 +31,7 @@
 
 #include <jansson.h>
 
+#include "cli_carry.h"
 #include "src_cwl.h"
 
 #define CLI_STATE_VERSION    1
@@ -57,6 +60,9 @@ struct cli_logs {
     uint64_t n_commits;
     enum lsf_code commit_rc;
     struct lsf_err commit_err;
+    struct cli_carry *carry; /* --state: correlation state from and for the next run */
+    uint64_t corr_generation; /* the sidecar the state names */
+    bool is_commit_at_end;    /* correlations: no checkpoint inside the run (cli_state.h) */
 };
 
 bool cli_logs_flag(struct cli_logs_flags *f, const char *flag, const char *val)
@@ -169,9 +175,11 @@ static enum lsf_code cli_checkpoint_commit(struct cli_logs *logs, const json_t *
     }
     if (logs->state_path == NULL)
         return LSF_OK;
-    state = json_pack("{s:i, s:s, s:{s:I, s:I}, s:O?, s:n}", "version", CLI_STATE_VERSION,
-            "source", logs->url, "window", "start_ms", (json_int_t)logs->copts.start_ms,
-            "end_ms", (json_int_t)logs->copts.end_ms, "cursor", cursor, "output");
+    state = json_pack("{s:i, s:s, s:{s:I, s:I}, s:O?, s:n, s:{s:I}}", "version",
+            CLI_STATE_VERSION, "source", logs->url, "window", "start_ms",
+            (json_int_t)logs->copts.start_ms, "end_ms", (json_int_t)logs->copts.end_ms,
+            "cursor", cursor, "output", "corr", "generation",
+            (json_int_t)logs->corr_generation);
     if (state && out_len >= 0)
         json_object_set_new(state, "output", json_pack("{s:s, s:I}", "path",
                 logs->output_path, "length", (json_int_t)out_len));
@@ -256,7 +264,10 @@ void cli_logs_input_done(struct cli_logs *logs, uint64_t idx)
             in->cursor = NULL;
         }
     }
-    if (latest && logs->commit_rc == LSF_OK) {
+    if (latest && logs->commit_rc == LSF_OK && logs->is_commit_at_end) {
+        json_decref(logs->last_cursor); /* committed when the run ends */
+        logs->last_cursor = json_incref(latest);
+    } else if (latest && logs->commit_rc == LSF_OK) {
         logs->commit_rc = cli_checkpoint_commit(logs, latest, &logs->commit_err);
         json_decref(logs->last_cursor);
         logs->last_cursor = json_incref(latest);
@@ -303,9 +314,13 @@ static enum lsf_code state_load(const char *path, json_t **state, struct lsf_err
             !json_is_integer(json_object_get(window, "start_ms")) ||
             !json_is_integer(json_object_get(window, "end_ms")) ||
             !(json_is_null(cursor) || json_is_object(cursor)) ||
-            !(json_is_null(output) || json_is_integer(json_object_get(output, "length"))))
+            !(json_is_null(output) || json_is_integer(json_object_get(output, "length"))) ||
+            !(json_object_get(*state, "corr") == NULL ||
+              (json_is_integer(json_object_get(json_object_get(*state, "corr"), "generation")) &&
+               json_integer_value(json_object_get(json_object_get(*state, "corr"),
+                       "generation")) >= 0)))
         return state_bad(path, "a field is missing or has the wrong type (source, window, "
-                "cursor, output)", err);
+                "cursor, output, corr)", err);
     return LSF_OK;
 }
 
@@ -425,6 +440,7 @@ enum lsf_code cli_logs_open(const char *url, const struct cli_logs_flags *flags,
     pthread_mutex_init(&logs->mu, NULL);
     lsf_err_clear(&logs->commit_err);
     logs->state_path = flags->state_path;
+    logs->is_commit_at_end = flags->state_path != NULL && flags->has_correlations;
     logs->output_path = flags->output_path;
     logs->copts.endpoint_url = aws->endpoint_url;
     logs->copts.region = aws->region;
@@ -456,6 +472,11 @@ enum lsf_code cli_logs_open(const char *url, const struct cli_logs_flags *flags,
         rc = choose_window(logs, flags, aws, state, &resume, err);
     if (rc == LSF_OK)
         rc = output_open(logs, state, err);
+    if (rc == LSF_OK && logs->state_path) {
+        logs->corr_generation = (uint64_t)json_integer_value(json_object_get(
+                json_object_get(state, "corr"), "generation"));
+        rc = cli_carry_load(logs->state_path, url, logs->corr_generation, &logs->carry, err);
+    }
     logs->copts.resume = resume;
     logs->is_idle = rc == LSF_OK && logs->copts.start_ms > logs->copts.end_ms;
     if (rc == LSF_OK && logs->is_idle && state == NULL)
@@ -473,8 +494,10 @@ enum lsf_code cli_logs_open(const char *url, const struct cli_logs_flags *flags,
         cli_logs_free(logs);
         return rc;
     }
-    if (logs->state_path)
+    if (logs->state_path) {
         scan->n_workers = 1;
+        scan->carry = cli_carry_io(logs->carry);
+    }
     if (scan->format == FRAME_AUTO)
         scan->format = FRAME_FIREHOSE;
     *src = (struct scan_source){logs_next, logs};
@@ -496,13 +519,31 @@ enum lsf_code cli_logs_finish(struct cli_logs *logs, struct lsf_err *err)
     if (rc != LSF_OK)
         lsf_fail(err, rc, "%s", logs->commit_err.msg);
     /* Correlation findings come after the last page's commit: commit the same position
-     * again with the output that holds them, or the next run would cut them off. */
-    else if (logs->last_cursor != NULL)
-        rc = cli_checkpoint_commit(logs, logs->last_cursor, err);
+     * again with the output that holds them, or the next run would cut them off. The
+     * correlation state for the next run is made durable first, and this commit names it. */
+    else if (logs->last_cursor != NULL) {
+        uint64_t before = logs->corr_generation;
+        if (cli_carry_is_ready(logs->carry)) {
+            rc = cli_carry_write(logs->carry, before + 1, err);
+            if (rc == LSF_OK)
+                logs->corr_generation = before + 1;
+        }
+        if (rc == LSF_OK)
+            rc = cli_checkpoint_commit(logs, logs->last_cursor, err);
+        if (rc == LSF_OK && logs->corr_generation != before && before > 0)
+            cli_carry_remove(logs->state_path, before);
+        if (rc != LSF_OK)
+            logs->corr_generation = before;
+    }
     pthread_mutex_unlock(&logs->mu);
     if (rc == LSF_OK && fflush(logs->out) != 0)
         rc = lsf_fail(err, LSF_E_IO, "cannot write findings: %s", strerror(errno));
     return rc;
+}
+
+uint64_t cli_logs_n_problems(const struct cli_logs *logs)
+{
+    return cli_carry_n_problems(logs->carry);
 }
 
 uint64_t cli_logs_n_pages(const struct cli_logs *logs)
@@ -515,6 +556,7 @@ void cli_logs_free(struct cli_logs *logs)
     if (logs == NULL)
         return;
     fetch_cwl_free(logs->cwl);
+    cli_carry_free(logs->carry);
     if (logs->out && logs->out != stdout)
         fclose(logs->out);
     for (size_t i = 0; i < logs->n_inputs; i++)

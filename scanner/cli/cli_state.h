@@ -9,7 +9,13 @@
  * only when every input up to a page's end is done and its findings are on disk (fsync), and
  * is written as temp file + fsync + rename + fsync of the directory (cli_checkpoint_commit).
  * When the run ends, the last position is committed once more with the output's length, which
- * then covers the correlation findings the engine writes at the end (cli_logs_finish).
+ * then covers the correlation findings the engine writes at the end (cli_logs_finish), and
+ * names the correlation state carried to the next run (cli_carry.h), written just before.
+ * With correlations loaded, a --state run commits only when it ends (after the one at the start
+ * of a first run): the correlation state carried to the next run (cli_carry.h) holds every
+ * match up to that point, and a checkpoint inside the run would move past matches it does not
+ * hold. A killed run is then read again in full, its findings cut back, so nothing is lost or
+ * repeated; the price is that a run killed every time makes no progress (run it more often).
  * On stdout the findings cannot be taken back, so there it is at-least-once: a run killed
  * between writing a page's findings and committing repeats that page's findings.
  */
@@ -30,6 +36,7 @@ struct cli_logs_flags {
     const char *tps;         /* --cwl-tps N (FilterLogEvents requests/s, default 5) */
     const char *page_events; /* --cwl-page-events N (events per page, default 10000) */
     const char *api;         /* --cwl-api filter|get (get: one stream, GetLogEvents) */
+    bool has_correlations;   /* not a flag: the rules hold correlations (set by the caller) */
 };
 
 /* Take one of the flags above with its value: true if flag is one of them. */
@@ -69,6 +76,9 @@ void cli_logs_input_done(struct cli_logs *logs, uint64_t idx);
  * commit (LSF_E_IO) with err set.
  */
 enum lsf_code cli_logs_finish(struct cli_logs *logs, struct lsf_err *err) LSF_WARN_UNUSED;
+
+/* Problems found opening the run that did not stop it (a damaged correlation sidecar). */
+uint64_t cli_logs_n_problems(const struct cli_logs *logs);
 
 /* FilterLogEvents requests made so far (for the summary and measurements). */
 uint64_t cli_logs_n_pages(const struct cli_logs *logs);

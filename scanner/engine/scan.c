@@ -181,6 +181,11 @@ out:
     return rc;
 }
 
+size_t scan_engine_n_correlations(const struct scan_engine *eng)
+{
+    return eng->n_corr;
+}
+
 void scan_engine_free(struct scan_engine *eng)
 {
     if (eng == NULL)
@@ -744,7 +749,7 @@ enum lsf_code scan_run(struct scan_engine *eng, const struct scan_config *cfg_in
     if (rc == LSF_OK && cfg.sort)
         rc = write_sorted(&run, workers, cfg.n_workers, err);
     if (rc == LSF_OK && eng->n_corr > 0)
-        rc = scan_corr_finish(eng, workers, cfg.n_workers, sink, err);
+        rc = scan_corr_finish(eng, workers, cfg.n_workers, cfg.carry, sink, err);
     /* --sort wrote every finding just now: every input is done, in order. */
     for (uint64_t i = 0; rc == LSF_OK && cfg.sort && sink->input_done && i < run.n_opened; i++)
         sink->input_done(sink->self, i);

@@ -22,6 +22,7 @@
 #include "pat.h"
 
 struct pat_geoip;
+struct scan_carry_io;
 
 #define SCAN_DEFAULT_CHUNK_LEN ((size_t)256 << 10)
 #define SCAN_DEFAULT_MAX_EVENT_LEN ((size_t)16 << 20)
@@ -40,6 +41,55 @@ struct scan_config {
     const struct pat_geoip *geoip; /* --geoip databases (borrowed), or NULL: findings carry
                                       their source address's GeoIP data (lsf_finding.geo) and
                                       Sigma rules may read geoip.* fields (pat_sigma.h) */
+    const struct scan_carry_io *carry; /* correlation state carried between runs, or NULL */
+};
+
+/*
+ * Correlation state carried from one run to the next (cli_state's --state runs), so that
+ * consecutive runs over consecutive slices of a log find what one long run would.
+ *
+ * At the end of a run, for every correlation (except legacy counts over the whole run) and
+ * group, the sweep hands back the base-rule matches (and chained firings) the next run may
+ * still need: those after the group's last firing and not older than the run's latest event
+ * time minus the correlation's timespan, plus the time until which a count correlation stays
+ * quiet after firing. Matches up to a firing are never carried, so no window fires twice.
+ * The next run gets them back in `in` and sweeps them with its own matches, as if recorded
+ * by a worker; they sort before its own inputs at equal times, and since they fired nothing
+ * by themselves, every finding it makes points at one of its own events. Matches are carried
+ * by correlation id, so a changed rule set keeps what still applies and drops the rest.
+ * Bound: at most SCAN_CARRY_MAX_RECORDS carried matches (the correlation state's own bound),
+ * each within one timespan of the latest event; more are dropped and reported.
+ */
+#define SCAN_CARRY_MAX_RECORDS (1u << 20)
+
+struct scan_carry_rec {
+    uint32_t base_pos;        /* which of the correlation's rules matched (its position) */
+    const char *val;          /* value_count: the counted value, else "" */
+    const char *input;        /* the input the event came from */
+    enum frame_format format;
+    int64_t ts_ms;            /* event time */
+    uint64_t offset;          /* of the event in its input */
+    uint64_t ordinal;
+};
+
+struct scan_carry {
+    const char *corr_id;      /* the correlation rule's id */
+    const char *key;          /* the group ("field=value, ...") */
+    int64_t quiet_until_ms;   /* a count correlation fired: quiet until then; else INT64_MIN */
+    const struct scan_carry_rec *recs; /* in time order */
+    size_t n_recs;
+};
+
+struct scan_carry_io {
+    const struct scan_carry *in; /* the previous run's groups (borrowed), or NULL */
+    size_t n_in;
+    int64_t in_last_ts_ms;      /* the previous run's latest event time, INT64_MIN: none */
+    /* Optional: called at the end of the run for each group to carry (all strings borrowed
+     * for the call only), then out_end once with the run's latest event time. A failure of
+     * out stops the run with its code. */
+    enum lsf_code (*out)(void *self, const struct scan_carry *group, struct lsf_err *err);
+    void (*out_end)(void *self, int64_t last_ts_ms);
+    void *self;
 };
 
 /* Fill cfg with the defaults above. */
@@ -102,6 +152,9 @@ struct scan_engine;
 enum lsf_code scan_engine_new(const struct pat_set *set, const struct pat_db *db,
         struct scan_engine **out, struct lsf_err *err) LSF_WARN_UNUSED;
 void scan_engine_free(struct scan_engine *eng);
+
+/* How many correlation rules the engine sweeps at the end of each run. */
+size_t scan_engine_n_correlations(const struct scan_engine *eng);
 
 /*
  * Scan every input of src, writing findings through sink. Bad inputs are reported through

@@ -28,11 +28,19 @@
  * defaults and no chains, under 450 MB in the worst case and typically a few MB; each such
  * chained correlation adds at most 400 MB more in the worst case. Firings kept for chained
  * correlations are at most one per entry per correlation chained on. Entries past the bound
- * are not counted, and the run reports how many (never silently).
+ * are not counted, and the run reports how many (never silently). Matches carried from the
+ * previous run (below) are at most SCAN_CARRY_MAX_RECORDS more, each as large.
  * After a window fires, counting restarts after the event that fired it; a count correlation
  * (event_count, value_count) then stays quiet for that group for one timespan, so a long
  * burst gives one finding per timespan, not one per threshold's worth of events (as
  * tests/accuracy/sigma_ref.py, the reference, defines it).
+ *
+ * Carry (scan.h, struct scan_carry_io): what a group still needs after the run (its matches
+ * after its last firing within one timespan of the run's latest event, and its quiet time)
+ * is handed back at the end of each group's sweep; the next run loads it into one more
+ * worker slot (the carry worker, whose inputs rank before every other input) and sweeps it
+ * with its own matches. A carried match fired nothing in its own run and its window can only
+ * shrink, so it never completes a window: every firing ends at an event of this run.
  */
 #include "scan_int.h"
 #include "pat_geoip.h"
@@ -355,10 +363,9 @@ static uint32_t keep_text(struct scan_worker *w, const char *s)
     return (uint32_t)off;
 }
 
-static uint32_t input_index(struct scan_worker *w)
+static uint32_t input_index(struct scan_worker *w, const char *name)
 {
-    if (w->n_corr_inputs > 0 &&
-            strcmp(w->corr_inputs[w->n_corr_inputs - 1], w->input_name) == 0)
+    if (w->n_corr_inputs > 0 && strcmp(w->corr_inputs[w->n_corr_inputs - 1], name) == 0)
         return (uint32_t)(w->n_corr_inputs - 1);
     if (w->n_corr_inputs == w->cap_corr_inputs) {
         size_t cap = w->cap_corr_inputs ? w->cap_corr_inputs * 2 : 16;
@@ -368,7 +375,7 @@ static uint32_t input_index(struct scan_worker *w)
         w->corr_inputs = grown;
         w->cap_corr_inputs = cap;
     }
-    w->corr_inputs[w->n_corr_inputs] = strdup(w->input_name);
+    w->corr_inputs[w->n_corr_inputs] = strdup(name);
     if (w->corr_inputs[w->n_corr_inputs] == NULL)
         return UINT32_MAX;
     return (uint32_t)w->n_corr_inputs++;
@@ -453,7 +460,7 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
         rec->base_pos = (uint16_t)feed->base_pos;
         rec->key_off = keep_text(w, key);
         rec->val_off = keep_text(w, val);
-        rec->input = input_index(w);
+        rec->input = input_index(w, w->input_name);
         rec->up_off = keep_up_keys(w, feed->corr, sev);
         if (rec->key_off == UINT32_MAX || rec->val_off == UINT32_MAX ||
                 rec->input == UINT32_MAX || rec->up_off == UINT32_MAX - 1) {
@@ -506,6 +513,24 @@ struct sweep {
     struct lsf_buf texts;        /* formatted findings, written in order at the end */
     struct held_finding *held;
     size_t n_held, cap_held;
+    /* carry (scan.h): the previous run's matches sit in carry_w, worker slot n_workers */
+    unsigned n_workers;
+    const struct scan_worker *carry_w;
+    const struct scan_carry_io *carry;
+    struct carried_group *cgroups; /* by (corr, key) */
+    size_t n_cgroups;
+    int64_t last_ts_ms;           /* the latest event time of this run and the carried ones */
+    struct scan_carry_rec *out_recs;
+    size_t cap_out_recs;
+    uint64_t n_carried, n_carry_dropped;
+};
+
+/* A group the previous run carried: its key (in the carry worker's text) and quiet time. */
+struct carried_group {
+    uint32_t corr;
+    uint32_t key_off;
+    int64_t quiet_until_ms;
+    bool is_seen; /* swept this run */
 };
 
 /* Firings kept as events of the correlations chained on them, in blocks that never move
@@ -527,9 +552,14 @@ struct held_finding {
     size_t text_off, text_len;
 };
 
+static const struct scan_worker *ref_worker(const struct sweep *sw, const struct corr_ref *r)
+{
+    return r->worker < sw->n_workers ? &sw->workers[r->worker] : sw->carry_w;
+}
+
 static const char *ref_text(const struct sweep *sw, const struct corr_ref *r, uint32_t off)
 {
-    return (const char *)sw->workers[r->worker].corr_text.data + off;
+    return (const char *)ref_worker(sw, r)->corr_text.data + off;
 }
 
 static const char *ref_key(const struct sweep *sw, const struct corr_ref *r)
@@ -539,7 +569,7 @@ static const char *ref_key(const struct sweep *sw, const struct corr_ref *r)
 
 static const char *ref_input(const struct sweep *sw, const struct corr_ref *r)
 {
-    return sw->workers[r->worker].corr_inputs[r->rec->input];
+    return ref_worker(sw, r)->corr_inputs[r->rec->input];
 }
 
 static uint32_t ref_rank(const struct sweep *sw, const struct corr_ref *r)
@@ -855,6 +885,79 @@ static enum lsf_code fire(struct sweep *sw, const struct corr_ref *first,
     return rc;
 }
 
+/* ---- carry: what the next run needs (scan.h) ---- */
+
+static const char *carry_key(const struct sweep *sw, const struct carried_group *c)
+{
+    return (const char *)sw->carry_w->corr_text.data + c->key_off;
+}
+
+/* The previous run's entry for correlation corr's group key, or NULL. */
+static struct carried_group *carried_find(struct sweep *sw, uint32_t corr, const char *key)
+{
+    size_t lo = 0, hi = sw->n_cgroups;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct carried_group *c = &sw->cgroups[mid];
+        int cmp = c->corr != corr ? (c->corr < corr ? -1 : 1) : strcmp(carry_key(sw, c), key);
+        if (cmp == 0)
+            return &sw->cgroups[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* Hand corr's group key its entries g[0..n) (already cut to what the next run needs) and
+ * its quiet time. */
+static enum lsf_code carry_group(struct sweep *sw, uint32_t corr, const char *key,
+        const struct corr_ref *g, size_t n, int64_t quiet_until_ms, struct lsf_err *err)
+{
+    struct scan_carry out;
+
+    if (n == 0 && quiet_until_ms <= sw->last_ts_ms)
+        return LSF_OK;
+    if (sw->n_carried + n > SCAN_CARRY_MAX_RECORDS) {
+        size_t room = (size_t)(SCAN_CARRY_MAX_RECORDS - sw->n_carried);
+        sw->n_carry_dropped += n - room;
+        g += n - room; /* keep the newest */
+        n = room;
+    }
+    if (n > sw->cap_out_recs) {
+        struct scan_carry_rec *grown = realloc(sw->out_recs, n * sizeof(*grown));
+        if (grown == NULL)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory carrying correlation state");
+        sw->out_recs = grown;
+        sw->cap_out_recs = n;
+    }
+    for (size_t k = 0; k < n; k++) {
+        const struct scan_corr_rec *r = g[k].rec;
+        sw->out_recs[k] = (struct scan_carry_rec){r->base_pos, ref_text(sw, &g[k], r->val_off),
+                ref_input(sw, &g[k]), (enum frame_format)r->format, r->ts_ms, r->offset,
+                r->ordinal};
+    }
+    sw->n_carried += n;
+    out = (struct scan_carry){pat_set_rule(sw->run_eng->set, corr)->id, key, quiet_until_ms,
+            sw->out_recs, n};
+    return sw->carry->out(sw->carry->self, &out, err);
+}
+
+/* After g[0..n) was swept: from, the first entry after the group's last firing. */
+static enum lsf_code carry_rest(struct sweep *sw, const struct corr_ref *g, size_t n,
+        size_t from, int64_t span, int64_t quiet_until_ms, struct lsf_err *err)
+{
+    if (sw->carry == NULL || sw->carry->out == NULL || span == PAT_CORR_WHOLE_RUN)
+        return LSF_OK;
+    /* The next run's events come at or after last_ts_ms: older entries can join no window. */
+    while (from < n && g[from].ts_ms < sw->last_ts_ms - span)
+        from++;
+    return carry_group(sw, g[0].rec->corr, ref_key(sw, &g[0]), g + from, n - from,
+            quiet_until_ms, err);
+}
+
 /* One group's entries g[0..n), in time order. */
 static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, size_t n,
         struct lsf_err *err)
@@ -868,7 +971,15 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
     size_t i = 0;
     enum lsf_code rc = LSF_OK;
 
+    if (sw->n_cgroups > 0) {
+        struct carried_group *c = carried_find(sw, g[0].rec->corr, ref_key(sw, &g[0]));
+        if (c != NULL) {
+            c->is_seen = true;
+            quiet_until = c->quiet_until_ms;
+        }
+    }
     if (type == PAT_CORR_TEMPORAL_ORDERED) {
+        size_t from = 0;
         /* From each first-rule event, the earliest chain through the others in order. */
         for (size_t s = 0; s < n && rc == LSF_OK; s++) {
             size_t at = s, pos = 1;
@@ -885,8 +996,11 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
             if (pos == n_refs) {
                 rc = fire(sw, &g[s], &g[at], n_refs, err);
                 s = at; /* the next chain starts after this one */
+                from = at + 1;
             }
         }
+        if (rc == LSF_OK)
+            rc = carry_rest(sw, g, n, from, span, INT64_MIN, err);
         return rc;
     }
     for (size_t j = 0; j < n && rc == LSF_OK; j++) {
@@ -922,6 +1036,8 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
                 quiet_until = g[j].ts_ms + span; /* one count finding per burst */
         }
     }
+    if (rc == LSF_OK)
+        rc = carry_rest(sw, g, n, i, span, quiet_until, err);
     return rc;
 }
 
@@ -1045,22 +1161,24 @@ static void ranks_free(struct input_ranks *r)
     free(r->rank);
 }
 
-/* Every input name's rank in name order (one name in two workers: one rank). */
+/* Every input name's rank in name order (one name in two workers: one rank); the carry
+ * worker's (slot n_workers) all come first: the previous run read them before. */
 static bool ranks_build(struct input_ranks *r, const struct scan_worker *workers,
-        unsigned n_workers)
+        unsigned n_workers, const struct scan_worker *carry_w)
 {
-    size_t n = 0, k = 0;
+    size_t n = 0, k = 0, n_carry = carry_w->n_corr_inputs;
     struct named_input *all;
 
-    r->n_workers = n_workers;
-    r->rank = calloc(n_workers ? n_workers : 1, sizeof(*r->rank));
+    r->n_workers = n_workers + 1;
+    r->rank = calloc(n_workers + 1, sizeof(*r->rank));
     if (r->rank == NULL)
         return false;
-    for (unsigned w = 0; w < n_workers; w++) {
-        r->rank[w] = calloc(workers[w].n_corr_inputs + 1, sizeof(**r->rank));
+    for (unsigned w = 0; w <= n_workers; w++) {
+        const struct scan_worker *wk = w < n_workers ? &workers[w] : carry_w;
+        r->rank[w] = calloc(wk->n_corr_inputs + 1, sizeof(**r->rank));
         if (r->rank[w] == NULL)
             return false;
-        n += workers[w].n_corr_inputs;
+        n += wk->n_corr_inputs;
     }
     all = malloc((n ? n : 1) * sizeof(*all));
     if (all == NULL)
@@ -1069,14 +1187,149 @@ static bool ranks_build(struct input_ranks *r, const struct scan_worker *workers
         for (size_t i = 0; i < workers[w].n_corr_inputs; i++)
             all[k++] = (struct named_input){workers[w].corr_inputs[i], w, (uint32_t)i};
     }
-    qsort(all, n, sizeof(*all), cmp_named);
-    for (size_t i = 0, rank = 0; i < n; i++) {
+    qsort(all, k, sizeof(*all), cmp_named);
+    for (size_t i = 0, rank = n_carry; i < k; i++) {
         if (i > 0 && strcmp(all[i].name, all[i - 1].name) != 0)
             rank++;
         r->rank[all[i].worker][all[i].idx] = (uint32_t)rank;
     }
+    for (size_t i = 0; i < n_carry; i++)
+        all[i] = (struct named_input){carry_w->corr_inputs[i], n_workers, (uint32_t)i};
+    qsort(all, n_carry, sizeof(*all), cmp_named);
+    for (size_t i = 0, rank = 0; i < n_carry; i++) {
+        if (i > 0 && strcmp(all[i].name, all[i - 1].name) != 0)
+            rank++;
+        r->rank[n_workers][all[i].idx] = (uint32_t)rank;
+    }
     free(all);
     return true;
+}
+
+static int cmp_carried(const void *a, const void *b)
+{
+    const struct carried_group *x = a, *y = b;
+
+    if (x->corr != y->corr)
+        return x->corr < y->corr ? -1 : 1;
+    return strcmp(carry_key(sort_ctx, x), carry_key(sort_ctx, y));
+}
+
+/* The correlation with this id that records entries (not a twin, not over the whole run),
+ * or UINT32_MAX. */
+static uint32_t carry_corr(const struct scan_engine *eng, const char *id)
+{
+    for (size_t c = 0; c < eng->n_rules; c++) {
+        const struct pat_rule *r = pat_set_rule(eng->set, c);
+        if (pat_rule_is_correlation(r) && strcmp(r->id, id) == 0)
+            return eng->corr_twin[c] == c &&
+                    pat_sigma_corr_timespan_ms(r->sigma) != PAT_CORR_WHOLE_RUN ?
+                    (uint32_t)c : UINT32_MAX;
+    }
+    return UINT32_MAX;
+}
+
+/* Load the previous run's groups into cw (entries and names) and sw->cgroups. Groups of
+ * correlations no longer loaded, or entries that no longer fit them, are left out. */
+static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *carry,
+        struct scan_worker *cw, struct lsf_err *err)
+{
+    const struct scan_engine *eng = sw->run_eng;
+    size_t n_recs = 0;
+    uint32_t prev_corr = UINT32_MAX;
+
+    lsf_buf_init(&cw->corr_text, UINT32_MAX);
+    sw->last_ts_ms = carry->in_last_ts_ms;
+    for (size_t i = 0; i < carry->n_in; i++)
+        n_recs += carry->in[i].n_recs;
+    if (n_recs > SCAN_CARRY_MAX_RECORDS)
+        n_recs = SCAN_CARRY_MAX_RECORDS;
+    cw->corr_recs = calloc(n_recs ? n_recs : 1, sizeof(*cw->corr_recs));
+    sw->cgroups = calloc(carry->n_in ? carry->n_in : 1, sizeof(*sw->cgroups));
+    if (cw->corr_recs == NULL || sw->cgroups == NULL)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory loading correlation state");
+    cw->cap_corr_recs = n_recs;
+    for (size_t i = 0; i < carry->n_in; i++) {
+        const struct scan_carry *in = &carry->in[i];
+        /* groups come correlation by correlation: look each id up once */
+        uint32_t corr = i > 0 && strcmp(in->corr_id, carry->in[i - 1].corr_id) == 0 ?
+                prev_corr : carry_corr(eng, in->corr_id);
+        const struct pat_sigma_rule *sr;
+        struct carried_group *cg;
+
+        prev_corr = corr;
+        if (corr == UINT32_MAX || strlen(in->key) >= SCAN_CORR_KEY_MAX)
+            continue;
+        sr = pat_set_rule(eng->set, corr)->sigma;
+        cg = &sw->cgroups[sw->n_cgroups];
+        cg->corr = corr;
+        cg->key_off = keep_text(cw, in->key);
+        cg->quiet_until_ms = pat_sigma_corr_type(sr) == PAT_CORR_EVENT_COUNT ||
+                pat_sigma_corr_type(sr) == PAT_CORR_VALUE_COUNT ? in->quiet_until_ms : INT64_MIN;
+        if (cg->key_off == UINT32_MAX)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory loading correlation state");
+        sw->n_cgroups++;
+        for (size_t k = 0; k < in->n_recs && cw->n_corr_recs < n_recs; k++) {
+            const struct scan_carry_rec *cr = &in->recs[k];
+            struct scan_corr_rec *rec = &cw->corr_recs[cw->n_corr_recs];
+
+            if (cr->base_pos >= pat_sigma_corr_n_refs(sr) || (unsigned)cr->format >=
+                    FRAME_N_FORMATS || strlen(cr->val) >= SCAN_CORR_VAL_MAX ||
+                    (pat_sigma_corr_type(sr) == PAT_CORR_VALUE_COUNT && cr->val[0] == '\0'))
+                continue;
+            rec->corr = corr;
+            rec->base_pos = (uint16_t)cr->base_pos;
+            rec->key_off = cg->key_off;
+            rec->val_off = keep_text(cw, cr->val);
+            rec->input = input_index(cw, cr->input);
+            rec->up_off = UINT32_MAX; /* never ends a window, so no chain reads it */
+            rec->format = (uint8_t)cr->format;
+            rec->ts_ms = cr->ts_ms;
+            rec->offset = cr->offset;
+            rec->ordinal = cr->ordinal;
+            if (rec->val_off == UINT32_MAX || rec->input == UINT32_MAX)
+                return lsf_fail(err, LSF_E_NOMEM, "out of memory loading correlation state");
+            cw->n_corr_recs++;
+        }
+    }
+    sort_ctx = sw;
+    qsort(sw->cgroups, sw->n_cgroups, sizeof(*sw->cgroups), cmp_carried);
+    /* Two entries for one group (a hand-edited file): keep the first. */
+    for (size_t i = 1, k = 1; i <= sw->n_cgroups; i++) {
+        if (i == sw->n_cgroups) {
+            sw->n_cgroups = sw->n_cgroups ? k : 0;
+            break;
+        }
+        if (cmp_carried(&sw->cgroups[i], &sw->cgroups[k - 1]) != 0)
+            sw->cgroups[k++] = sw->cgroups[i];
+    }
+    return LSF_OK;
+}
+
+/* The end of the carry: groups carried in and not seen again whose quiet time goes on. */
+static enum lsf_code carry_finish(struct sweep *sw, struct lsf_err *err)
+{
+    enum lsf_code rc = LSF_OK;
+
+    if (sw->carry == NULL || sw->carry->out == NULL)
+        return LSF_OK;
+    for (size_t i = 0; i < sw->n_cgroups && rc == LSF_OK; i++) {
+        const struct carried_group *c = &sw->cgroups[i];
+        if (!c->is_seen)
+            rc = carry_group(sw, c->corr, carry_key(sw, c), NULL, 0, c->quiet_until_ms, err);
+    }
+    if (rc == LSF_OK && sw->n_carry_dropped > 0) {
+        struct lsf_err perr;
+        lsf_err_clear(&perr);
+        (void)lsf_fail(&perr, LSF_E_INPUT, "correlations: %llu matches were not carried to "
+                "the next run: the carried state is full (%u matches); the oldest were "
+                "dropped, so a burst spanning this run and the next may be missed",
+                (unsigned long long)sw->n_carry_dropped, (unsigned)SCAN_CARRY_MAX_RECORDS);
+        sw->sink->problem(sw->sink->self, &perr);
+        sw->stats->n_problems++;
+    }
+    if (rc == LSF_OK && sw->carry->out_end != NULL)
+        sw->carry->out_end(sw->carry->self, sw->last_ts_ms);
+    return rc;
 }
 
 /* The held findings in (correlation, group, time, input, offset) order. */
@@ -1094,14 +1347,19 @@ static enum lsf_code write_held(struct sweep *sw, struct lsf_err *err)
 }
 
 enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker *workers,
-        unsigned n_workers, struct scan_sink *sink, struct lsf_err *err)
+        unsigned n_workers, const struct scan_carry_io *carry, struct scan_sink *sink,
+        struct lsf_err *err)
 {
-    struct corr_ref *refs;
+    struct corr_ref *refs = NULL;
     struct input_ranks ranks = {NULL, 0};
     size_t n = 0;
     uint64_t dropped = 0, no_time = 0;
     struct sweep sw;
+    struct scan_worker *cw = calloc(1, sizeof(*cw)); /* the carry worker: slot n_workers */
     enum lsf_code rc = LSF_OK;
+
+    _Static_assert(SCAN_CARRY_MAX_RECORDS == SCAN_CORR_MAX_RECORDS,
+            "the carried state has the correlation state's bound");
 
     for (unsigned w = 0; w < n_workers; w++) {
         n += workers[w].n_corr_recs;
@@ -1123,13 +1381,30 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
         sink->problem(sink->self, &perr);
         workers[0].stats.n_problems++;
     }
-    if (n == 0)
-        return LSF_OK;
-    refs = malloc(n * sizeof(*refs));
-    if (refs == NULL || !ranks_build(&ranks, workers, n_workers)) {
-        free(refs);
-        ranks_free(&ranks);
-        return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries", n);
+    memset(&sw, 0, sizeof(sw));
+    sw.run_eng = eng;
+    sw.workers = workers;
+    sw.n_workers = n_workers;
+    sw.carry_w = cw;
+    sw.carry = carry;
+    sw.ranks = &ranks;
+    sw.geoip = n_workers > 0 ? workers[0].geoip : NULL;
+    sw.sink = sink;
+    sw.stats = &workers[0].stats;
+    sw.last_ts_ms = INT64_MIN;
+    lsf_buf_init(&sw.out, SIZE_MAX);
+    lsf_buf_init(&sw.texts, SIZE_MAX);
+    if (cw == NULL)
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting correlation entries");
+    else if (carry != NULL && carry->n_in > 0)
+        rc = carry_load(&sw, carry, cw, err);
+    if (rc != LSF_OK || (n == 0 && (carry == NULL || carry->out == NULL)))
+        goto out;
+    n += cw != NULL ? cw->n_corr_recs : 0;
+    refs = malloc((n ? n : 1) * sizeof(*refs));
+    if (refs == NULL || !ranks_build(&ranks, workers, n_workers, cw)) {
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries", n);
+        goto out;
     }
     n = 0;
     for (unsigned w = 0; w < n_workers; w++) {
@@ -1145,18 +1420,26 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
             n++;
         }
     }
-    memset(&sw, 0, sizeof(sw));
-    sw.run_eng = eng;
-    sw.workers = workers;
-    sw.ranks = &ranks;
-    sw.geoip = n_workers > 0 ? workers[0].geoip : NULL;
-    sw.sink = sink;
-    sw.stats = &workers[0].stats;
-    lsf_buf_init(&sw.out, SIZE_MAX);
-    lsf_buf_init(&sw.texts, SIZE_MAX);
+    for (size_t i = 0; i < cw->n_corr_recs; i++) {
+        const struct scan_corr_rec *r = &cw->corr_recs[i];
+        refs[n].rec = r;
+        refs[n].key_hash = hash_text((const char *)cw->corr_text.data + r->key_off);
+        refs[n].ts_ms = r->ts_ms;
+        refs[n].level_corr = eng->corr_level[r->corr] << CORR_BITS | r->corr;
+        refs[n].base_pos = r->base_pos;
+        refs[n].worker = (uint16_t)n_workers;
+        n++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (refs[i].ts_ms > sw.last_ts_ms)
+            sw.last_ts_ms = refs[i].ts_ms;
+    }
     rc = sweep_levels(&sw, refs, n, err);
     if (rc == LSF_OK)
+        rc = carry_finish(&sw, err);
+    if (rc == LSF_OK)
         rc = write_held(&sw, err);
+out:
     sort_ctx = NULL;
     lsf_buf_cleanup(&sw.out);
     lsf_buf_cleanup(&sw.texts);
@@ -1167,8 +1450,14 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
     }
     free(sw.chained);
     free(sw.held);
+    free(sw.cgroups);
+    free(sw.out_recs);
     ranks_free(&ranks);
     free(refs);
+    if (cw != NULL) {
+        scan_corr_worker_cleanup(cw);
+        free(cw);
+    }
     return rc;
 }
 

@@ -154,7 +154,8 @@ void scan_corr_cleanup(struct scan_engine *eng);
 void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame_event *ev,
         struct pat_sigma_event *sev);
 enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker *workers,
-        unsigned n_workers, struct scan_sink *sink, struct lsf_err *err) LSF_WARN_UNUSED;
+        unsigned n_workers, const struct scan_carry_io *carry, struct scan_sink *sink,
+        struct lsf_err *err) LSF_WARN_UNUSED;
 void scan_corr_worker_cleanup(struct scan_worker *w);
 
 /* Scan the worker's window (batch and window set) and emit its findings. */

@@ -505,6 +505,150 @@ class State(unittest.TestCase):
         self.assertEqual(normalized("\n".join(read_lines(self.out))), normalized(whole.stdout))
 
 
+def sshd_failure(ts_ms, k, rhost="198.51.100.23"):
+    """A real-looking sshd failure line (the auth pack's linux_sshd_auth_failure_any)."""
+    stamp = time.strftime("%b %d %H:%M:%S", time.gmtime(ts_ms / 1000)).replace(" 0", "  ", 1)
+    return ("%s web-01 sshd[%d]: Failed password for invalid user admin%d from %s port %d ssh2"
+            % (stamp, 20311 + k, k, rhost, 40022 + 7 * k))
+
+
+def iso_ms(ts_ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts_ms / 1000)) + ".%03dZ" % (ts_ms % 1000)
+
+
+class CorrelationCarry(unittest.TestCase):
+    """Correlations across --state runs (cli_carry.h): a burst split between two cron runs is
+    found once, as one long run finds it; the quiet time after a finding carries over too."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="lsf-cwl-carry-", dir=EMU["tmp"])
+        self.state = os.path.join(self.dir, "s.state")
+        self.out = os.path.join(self.dir, "f.jsonl")
+        self.group = "carry-%s-%d" % (self._testMethodName[5:25], random.Random(SEED).randrange(10**6))
+        self.args = ["logs://" + self.group, "-r", os.path.join(PACKS, "correlations"),
+                     *paged(["--state", self.state, "--output-file", self.out])]
+
+    def put(self, times, first_k=0):
+        EMU["emu"].seed(self.group, "host", [(t, sshd_failure(t, first_k + k))
+                                             for k, t in enumerate(times)])
+
+    def put_now(self, n, first_k, step_ms=1000):
+        """n failures stamped from now on, then wait until they are all in the past."""
+        t = now_ms() + 5
+        times = [t + k * step_ms for k in range(n)]
+        self.put(times, first_k)
+        time.sleep(max(0, (times[-1] - now_ms()) / 1000) + 0.05)
+        return times
+
+    def bruteforce(self):
+        return [f for f in map(json.loads, read_lines(self.out)) if f["rule"] == "linux_sshd_bruteforce"]
+
+    def sidecar(self):
+        with open(self.state) as f:
+            gen = json.load(f)["corr"]["generation"]
+        return gen, self.state + ".corr.%d" % gen
+
+    def whole(self):
+        r = logsift(["logs://" + self.group, "-r", os.path.join(PACKS, "correlations"),
+                     "--since", "1d", "--lag", "0"])
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        return normalized(r.stdout)
+
+    def test_burst_split_over_two_runs_is_found_once(self):
+        first = [now_ms() - 100 * 1000 + k * 10 * 1000 for k in range(3)]
+        self.put(first)
+        r1 = logsift(self.args)
+        self.assertEqual(r1.returncode, 0, r1.stderr)  # the three failures' own findings
+        self.assertEqual(self.bruteforce(), [])
+        gen, path = self.sidecar()
+        self.assertEqual(gen, 1)
+        with open(path) as f:
+            lines = [json.loads(l) for l in f]
+        self.assertEqual(lines[0]["source"], "logs://" + self.group)
+        self.assertIn("rhost=198.51.100.23", [g["key"] for g in lines[1:]])
+        second = self.put_now(3, 3)
+        r2 = logsift(self.args)
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        found = self.bruteforce()
+        self.assertEqual(len(found), 1, found)
+        event = json.loads(found[0]["event"])
+        self.assertEqual(event["count"], 6)
+        self.assertEqual(event["first"], iso_ms(first[0]))
+        self.assertEqual(event["last"], iso_ms(second[-1]))
+        # the finding points at the event that completed the window, read by this run
+        self.assertEqual(found[0]["time"], iso_ms(second[-1]))
+        self.assertFalse(os.path.exists(path), "generation 1 is removed once 2 is named")
+        self.assertEqual(self.sidecar()[0], 2)
+        n = len(read_lines(self.out))
+        r3 = logsift(self.args)  # nothing new
+        self.assertEqual(r3.returncode, 1, r3.stderr)
+        self.assertEqual(len(read_lines(self.out)), n)
+        self.assertEqual(normalized("\n".join(read_lines(self.out))), self.whole())
+
+    def test_burst_going_on_within_the_quiet_time_is_not_found_again(self):
+        self.put([now_ms() - 60 * 1000 + k * 5 * 1000 for k in range(6)])
+        r1 = logsift(self.args)
+        self.assertEqual(r1.returncode, 0, r1.stderr)
+        self.assertEqual(len(self.bruteforce()), 1)
+        self.put_now(7, 6, step_ms=200)  # seven more within the five quiet minutes
+        r2 = logsift(self.args)
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertEqual(len(self.bruteforce()), 1, self.bruteforce())
+        self.assertEqual(normalized("\n".join(read_lines(self.out))), self.whole())
+
+    def test_damaged_sidecar_is_reported_and_the_run_goes_on(self):
+        self.put([now_ms() - 100 * 1000 + k * 10 * 1000 for k in range(3)])
+        r1 = logsift(self.args)
+        self.assertEqual(r1.returncode, 0, r1.stderr)
+        gen, path = self.sidecar()
+        with open(path, "r+") as f:
+            text = f.read()
+            f.seek(0)
+            f.write(text[:len(text) // 2])  # cut short, as a bad disk or an editor might
+            f.truncate()
+        self.put_now(3, 3)
+        n1 = len(read_lines(self.out))
+        r2 = logsift(self.args)
+        self.assertEqual(r2.returncode, 2, r2.stderr)
+        problem = [l for l in r2.stderr.splitlines() if "correlation state" in l]
+        self.assertEqual(len(problem), 1, r2.stderr)
+        self.assertIn(path, problem[0])
+        self.assertIn("goes on without it", problem[0])
+        self.assertIn("delete it", problem[0])
+        # the run went on: the new failures' own findings, and a fresh sidecar
+        self.assertEqual(len(read_lines(self.out)), n1 + 3)
+        self.assertEqual(self.bruteforce(), [])  # the first half was lost with the sidecar
+        gen2, path2 = self.sidecar()
+        self.assertEqual(gen2, gen + 1)
+        with open(path2) as f:
+            self.assertEqual(json.loads(f.readline())["generation"], gen2)
+        r3 = logsift(self.args)
+        self.assertEqual(r3.returncode, 1, r3.stderr)
+        self.assertNotIn("correlation state", r3.stderr)
+
+    def test_sidecar_the_state_does_not_name_is_not_read(self):
+        self.put([now_ms() - 100 * 1000 + k * 10 * 1000 for k in range(3)])
+        r1 = logsift(self.args)
+        self.assertEqual(r1.returncode, 0, r1.stderr)
+        gen, path = self.sidecar()
+        # a run killed after writing its next generation and before its state named it
+        with open(path) as f:
+            lines = f.readlines()
+        head = json.loads(lines[0])
+        head["generation"] = gen + 1
+        with open(self.state + ".corr.%d" % (gen + 1), "w") as f:
+            f.write(json.dumps(head) + "\n" + "".join(lines[1:]))
+        # and a damaged generation the state does not name either
+        with open(self.state + ".corr.%d" % (gen + 7), "w") as f:
+            f.write("not json\n")
+        self.put_now(3, 3)
+        r2 = logsift(self.args)
+        self.assertEqual(r2.returncode, 0, r2.stderr)
+        self.assertNotIn("correlation state", r2.stderr)
+        self.assertEqual(len(self.bruteforce()), 1)
+        self.assertEqual(self.sidecar()[0], gen + 1)
+
+
 class Kill(unittest.TestCase):
     """SIGKILL at random points, new events between runs: the output file ends up holding
     exactly the findings of one uninterrupted run."""
@@ -551,12 +695,18 @@ class Kill(unittest.TestCase):
     def test_sigkill_with_get_log_events(self):
         self.kill_chain("get")
 
-    def kill_chain(self, api):
-        rng = random.Random(SEED + (api == "get"))
+    def test_sigkill_with_correlations_carried_between_runs(self):
+        # Brute force, spraying and brute force then success over the Elastic auth.log, each
+        # run carrying its correlation state to the next (cli_carry.h): the runs' findings,
+        # correlations included, are still exactly those of one run over everything.
+        self.kill_chain("filter", ["-r", os.path.join(PACKS, "correlations")])
+
+    def kill_chain(self, api, rules=()):
+        rng = random.Random(SEED + (api == "get") + 2 * bool(rules))
         emu = EMU["emu"]
         d = tempfile.mkdtemp(prefix="lsf-cwl-kill-", dir=EMU["tmp"])
         state, out = os.path.join(d, "s.state"), os.path.join(d, "f.jsonl")
-        group = "killed-" + api
+        group = "killed-" + api + ("-corr" if rules else "")
         url = "logs://" + group + ("/a" if api == "get" else "")
         pool = EMU["auth"]
         base = now_ms() - 10 * 60 * 1000
@@ -570,7 +720,7 @@ class Kill(unittest.TestCase):
                      "skip": 5}])
         args = [url, "--since", "1h", "--lag", "0", "--cwl-page-events", "300", "--cwl-api", api,
                 "--cwl-tps", "100", "--chunk-size", "4K", "--state", state, "--output-file", out]
-        cmd = [LOGSIFT, "scan", *rule_args(), "--endpoint-url", emu.url, "-q", *args]
+        cmd = [LOGSIFT, "scan", *rule_args(), *rules, "--endpoint-url", emu.url, "-q", *args]
         kills = completed = drops = 0
         deadline = time.monotonic() + 75
         try:
@@ -578,6 +728,7 @@ class Kill(unittest.TestCase):
                 may_kill = kills < 60 and time.monotonic() < deadline
                 rc, err = self.run_once(cmd, state, out, rng, may_kill)
                 drops += "interrupted run wrote" in err
+                self.assertNotIn("correlation state", err)  # no sidecar out of step
                 if rc in (0, 1):
                     completed += 1
                 elif rc == -signal.SIGKILL:
@@ -605,8 +756,10 @@ class Kill(unittest.TestCase):
         print("test_cwl: %s: %d kills (%d left a tail the next run cut off), %d completed runs, "
               "%d events" % (api, kills, drops, completed, used), flush=True)
         self.assertGreaterEqual(kills, 1)
-        whole = logsift([url, "--since", "1h", "--lag", "0"])
+        whole = logsift([url, *rules, "--since", "1h", "--lag", "0"])
         self.assertEqual(whole.returncode, 0, whole.stderr)
+        if rules:
+            self.assertTrue('"rule":"linux_sshd_bruteforce"' in whole.stdout)
         self.assertEqual(normalized("\n".join(read_lines(out))), normalized(whole.stdout))
 
 
