@@ -1033,7 +1033,8 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
             rc = fire(sw, &g[i], &g[j], have, err);
             i = j + 1;
             if (type != PAT_CORR_TEMPORAL)
-                quiet_until = g[j].ts_ms + span; /* one count finding per burst */
+                /* one count finding per burst (a whole-run count: quiet to the end) */
+                quiet_until = span > INT64_MAX - g[j].ts_ms ? INT64_MAX : g[j].ts_ms + span;
         }
     }
     if (rc == LSF_OK)
