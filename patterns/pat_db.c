@@ -90,14 +90,13 @@ static enum lsf_code refuse_set(const struct pat_set *set, const char *msg, stru
     for (size_t i = 0; n <= PAT_LOCATE_MAX && i < n; i++) {
         const struct pat_pattern *pat = pat_set_pattern(set, i);
         const char *expr = pat->expr;
-
-        if (pat->is_dropped)
-            continue;
         const hs_expr_ext_t *ext = &pat->ext;
         unsigned id = 0;
         hs_database_t *db = NULL;
         hs_compile_error_t *ce = NULL;
 
+        if (pat->is_dropped)
+            continue;
         if (hs_compile_ext_multi(&expr, &pat->hs_flags, &id, &ext, 1, HS_MODE_BLOCK, NULL, &db,
                     &ce) != HS_SUCCESS) {
             enum lsf_code rc = refuse_pattern(set, i, ce ? ce->message : msg, err);

@@ -322,13 +322,16 @@ bool pat_set_needs_event_scan(const struct pat_set *set)
  * cheaper one is kept; "a OR b" needs both; "NOT a" has none of its own. A pattern's cost is
  * the number of rules that mention it times its weight (a Sigma literal of a field most events
  * carry weighs more, see pat_sigma_prefilter.c), so a shared eventSource such as
- * "ec2.amazonaws.com", present in a large share of events, loses to the eventName: the rule is then evaluated on the few events that name the action, not on
- * every EC2 event. Findings do not depend on the choice (the rule's whole condition is still
- * evaluated), only the work does.
+ * "ec2.amazonaws.com", present in a large share of events, loses to the eventName, and the
+ * rule is evaluated on the few events that name the action, not on every EC2 event. At equal
+ * cost the side whose shortest literal is longer wins ("pam_unix(" loses to ":auth):
+ * authentication failure"). Findings do not depend on the choice (the rule's whole condition
+ * is still evaluated), only the work does.
  */
 struct trig_entry {
     size_t start, len; /* patterns in the trigger buffer */
     uint64_t cost;
+    size_t weakest;    /* shortest pattern text: on equal cost, the longer literal is rarer */
     bool is_none;      /* no trigger set (under a NOT) */
 };
 
@@ -337,7 +340,8 @@ struct trig_entry {
  * SIZE_MAX when the rule has none (it may fire on events where only some of its patterns hit
  * in a way no set captures): the caller then lists it under every pattern it mentions.
  */
-static size_t rule_trigger_set(const struct pat_rule *rule, const unsigned *cost, unsigned *buf)
+static size_t rule_trigger_set(const struct pat_set *set, const struct pat_rule *rule,
+        const unsigned *cost, unsigned *buf)
 {
     struct trig_entry st[PAT_EVAL_STACK_MAX];
     size_t sp = 0, used = 0;
@@ -351,7 +355,8 @@ static size_t rule_trigger_set(const struct pat_rule *rule, const unsigned *cost
             if (sp == PAT_EVAL_STACK_MAX)
                 return SIZE_MAX;
             buf[used] = in->arg;
-            st[sp++] = (struct trig_entry){used++, 1, cost[in->arg], false};
+            st[sp++] = (struct trig_entry){used++, 1, cost[in->arg],
+                    strlen(set->patterns[in->arg].expr), false};
             break;
         case PAT_OP_NOT:
             if (sp < 1)
@@ -367,11 +372,14 @@ static size_t rule_trigger_set(const struct pat_rule *rule, const unsigned *cost
             if (in->op == PAT_OP_OR) {
                 a->len += b->len;
                 a->cost += b->cost;
+                a->weakest = b->weakest < a->weakest ? b->weakest : a->weakest;
                 a->is_none = a->is_none || b->is_none;
-            } else if (!b->is_none && (a->is_none || b->cost < a->cost)) {
+            } else if (!b->is_none && (a->is_none || b->cost < a->cost ||
+                               (b->cost == a->cost && b->weakest > a->weakest))) {
                 memmove(buf + a->start, buf + b->start, b->len * sizeof(*buf));
                 a->len = b->len;
                 a->cost = b->cost;
+                a->weakest = b->weakest;
                 a->is_none = false;
             }
             used = a->start + a->len;
@@ -457,7 +465,7 @@ static enum lsf_code build_rules_of_pattern(struct pat_set *set, struct lsf_err 
     for (size_t r = 0; r < set->n_rules; r++) {
         const struct pat_rule *rule = &set->rules[r];
         size_t at = trig_start[r];
-        size_t n = rule_trigger_set(rule, cost, trig + at);
+        size_t n = rule_trigger_set(set, rule, cost, trig + at);
 
         if (n == SIZE_MAX) {
             n = 0;
