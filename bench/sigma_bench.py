@@ -76,7 +76,7 @@ def main():
               f"{bare['patterns']} literals compiled")
         for label, t in rows:
             print(f"  {label:38s} {t:7.3f} s  {nbytes / t / 1e9:6.2f} GB/s  "
-                  f"the packs run at {t / rows[0][1]:5.2f}x this")
+                  f"{t / rows[0][1]:5.2f}x the packs' time")
         confirms = sum(packs.get("rule_confirms", {}).values())
         print(f"  events parsed for confirmation: {packs['events_parsed']} "
               f"({100.0 * packs['events_parsed'] / max(packs['events'], 1):.1f}%), "
