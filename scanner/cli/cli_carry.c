@@ -3,6 +3,7 @@
  * format and the crash rules are in cli_carry.h).
  */
 #include "cli_carry.h"
+#include "cli_state.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -409,47 +410,6 @@ uint64_t cli_carry_n_problems(const struct cli_carry *c)
 
 /* ---- writing -------------------------------------------------------------------------------- */
 
-static enum lsf_code write_all(int fd, const char *text, size_t len, const char *path,
-        struct lsf_err *err)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, text, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return lsf_fail(err, LSF_E_IO, "correlation state %s: cannot write: %s; check the "
-                    "disk, then rerun (the previous checkpoint is intact)", path,
-                    strerror(errno));
-        text += n;
-        len -= (size_t)n;
-    }
-    return LSF_OK;
-}
-
-static enum lsf_code sync_dir_of(const char *path, struct lsf_err *err)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    int fd;
-
-    if (slash == NULL)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == path)
-        snprintf(dir, sizeof(dir), "/");
-    else
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-    fd = open(dir, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return lsf_fail(err, LSF_E_IO, "correlation state %s: cannot sync its directory %s: "
-                "%s", path, dir, strerror(e));
-    }
-    close(fd);
-    return LSF_OK;
-}
-
 enum lsf_code cli_carry_write(struct cli_carry *c, uint64_t generation, struct lsf_err *err)
 {
     char path[4096], tmp[4200];
@@ -478,11 +438,12 @@ enum lsf_code cli_carry_write(struct cli_carry *c, uint64_t generation, struct l
         return lsf_fail(err, LSF_E_IO, "correlation state %s: cannot create it: %s; check the "
                 "directory's permissions", tmp, strerror(errno));
     }
-    rc = write_all(fd, text, strlen(text), tmp, err);
+    rc = cli_write_all(fd, text, strlen(text), "correlation state", tmp, err);
     if (rc == LSF_OK)
-        rc = write_all(fd, "\n", 1, tmp, err);
+        rc = cli_write_all(fd, "\n", 1, "correlation state", tmp, err);
     if (rc == LSF_OK)
-        rc = write_all(fd, c->out_text ? c->out_text : "", c->out_len, tmp, err);
+        rc = cli_write_all(fd, c->out_text ? c->out_text : "", c->out_len, "correlation state",
+                tmp, err);
     if (rc == LSF_OK && fsync(fd) != 0)
         rc = lsf_fail(err, LSF_E_IO, "correlation state %s: cannot sync it: %s", tmp,
                 strerror(errno));
@@ -491,7 +452,7 @@ enum lsf_code cli_carry_write(struct cli_carry *c, uint64_t generation, struct l
         rc = lsf_fail(err, LSF_E_IO, "correlation state %s: cannot replace it with %s: %s",
                 path, tmp, strerror(errno));
     if (rc == LSF_OK)
-        rc = sync_dir_of(path, err);
+        rc = cli_sync_dir("correlation state", path, err);
     free(text);
     return rc;
 }

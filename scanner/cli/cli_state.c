@@ -104,16 +104,16 @@ FILE *cli_output_open(const char *path, struct lsf_err *err)
 
 /* ---- the commit ------------------------------------------------------------------------------ */
 
-static enum lsf_code write_all(int fd, const char *text, size_t len, const char *path,
-        struct lsf_err *err)
+enum lsf_code cli_write_all(int fd, const char *text, size_t len, const char *what,
+        const char *path, struct lsf_err *err)
 {
     while (len > 0) {
         ssize_t n = write(fd, text, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return lsf_fail(err, LSF_E_IO, "--state %s: cannot write: %s; check the disk, then "
-                    "rerun (the previous checkpoint is intact)", path, strerror(errno));
+            return lsf_fail(err, LSF_E_IO, "%s %s: cannot write: %s; check the disk, then "
+                    "rerun (the previous checkpoint is intact)", what, path, strerror(errno));
         text += n;
         len -= (size_t)n;
     }
@@ -121,7 +121,7 @@ static enum lsf_code write_all(int fd, const char *text, size_t len, const char 
 }
 
 /* fsync the directory holding path, so the rename itself survives a crash. */
-static enum lsf_code sync_dir(const char *path, struct lsf_err *err)
+enum lsf_code cli_sync_dir(const char *what, const char *path, struct lsf_err *err)
 {
     char dir[4096];
     const char *slash = strrchr(path, '/');
@@ -138,8 +138,8 @@ static enum lsf_code sync_dir(const char *path, struct lsf_err *err)
         int e = errno;
         if (fd >= 0)
             close(fd);
-        return lsf_fail(err, LSF_E_IO, "--state %s: cannot sync its directory %s: %s", path, dir,
-                strerror(e));
+        return lsf_fail(err, LSF_E_IO, "%s %s: cannot sync its directory %s: %s", what, path,
+                dir, strerror(e));
     }
     close(fd);
     return LSF_OK;
@@ -194,9 +194,9 @@ static enum lsf_code cli_checkpoint_commit(struct cli_logs *logs, const json_t *
                 "permissions", logs->state_path, tmp, strerror(errno));
         goto out;
     }
-    rc = write_all(fd, text, strlen(text), logs->state_path, err);
+    rc = cli_write_all(fd, text, strlen(text), "--state", logs->state_path, err);
     if (rc == LSF_OK)
-        rc = write_all(fd, "\n", 1, logs->state_path, err);
+        rc = cli_write_all(fd, "\n", 1, "--state", logs->state_path, err);
     if (rc == LSF_OK && fsync(fd) != 0)
         rc = lsf_fail(err, LSF_E_IO, "--state %s: cannot sync %s: %s", logs->state_path, tmp,
                 strerror(errno));
@@ -205,7 +205,7 @@ static enum lsf_code cli_checkpoint_commit(struct cli_logs *logs, const json_t *
         rc = lsf_fail(err, LSF_E_IO, "--state %s: cannot replace it with %s: %s",
                 logs->state_path, tmp, strerror(errno));
     if (rc == LSF_OK)
-        rc = sync_dir(logs->state_path, err);
+        rc = cli_sync_dir("--state", logs->state_path, err);
     if (rc == LSF_OK)
         logs->n_commits++;
 out:

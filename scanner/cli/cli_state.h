@@ -89,4 +89,13 @@ void cli_logs_free(struct cli_logs *logs);
  * with err set on failure. */
 FILE *cli_output_open(const char *path, struct lsf_err *err);
 
+/* Durable writes shared with cli_carry. what names the file in messages ("--state",
+ * "correlation state"). */
+/* Write text[0..len) to fd whole, retrying on EINTR. */
+enum lsf_code cli_write_all(int fd, const char *text, size_t len, const char *what,
+        const char *path, struct lsf_err *err) LSF_WARN_UNUSED;
+/* fsync the directory holding path, so a rename into it survives a crash. */
+enum lsf_code cli_sync_dir(const char *what, const char *path, struct lsf_err *err)
+        LSF_WARN_UNUSED;
+
 #endif
