@@ -13,11 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corr_test_sink.h"
 #include "pat.h"
 #include "pat_sigma.h"
 #include "scan.h"
-
-#define MAX_FOUND 64
 
 /* A burst (twin of an alerting one), brute force then success over it (a chain), a repeat
  * of that, and a value_count, so every kind of entry is carried. */
@@ -144,54 +143,6 @@ static enum lsf_code src_next(void *self, char **name, struct lsf_reader *rd, bo
     return LSF_OK;
 }
 
-struct found {
-    char *lines[MAX_FOUND];
-    size_t n;
-    const char *run;
-};
-
-static enum lsf_code sink_format(void *self, const struct lsf_finding *f, struct lsf_buf *out,
-        struct lsf_err *err)
-{
-    const struct found *found = self;
-
-    /* the event that completes a window is always one of this run's */
-    assert_string_equal(f->source, found->run);
-    if (lsf_buf_append(out, f->rule_id, strlen(f->rule_id), err) != LSF_OK ||
-            lsf_buf_append(out, " ", 1, err) != LSF_OK ||
-            lsf_buf_append(out, f->event, f->event_len, err) != LSF_OK)
-        return err->code;
-    return lsf_buf_append(out, "\n", 1, err);
-}
-
-static enum lsf_code sink_write(void *self, const unsigned char *bytes, size_t n,
-        struct lsf_err *err)
-{
-    struct found *found = self;
-    const char *p = (const char *)bytes, *end = p + n;
-
-    (void)err;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        assert_non_null(nl);
-        assert_true(found->n < MAX_FOUND);
-        found->lines[found->n++] = strndup(p, (size_t)(nl - p));
-        p = nl + 1;
-    }
-    return LSF_OK;
-}
-
-static void sink_problem(void *self, const struct lsf_err *err)
-{
-    (void)self;
-    fail_msg("unexpected problem: %s", err->msg);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 struct fixture {
     struct pat_set *set;
     struct pat_db *db;
@@ -228,7 +179,7 @@ static int teardown(void **state)
 /* Run over events [from, to), named run, carrying in from *in (NULL: nothing) and out to
  * *out (NULL: no carry). Findings are appended to *found. */
 static void run_slice(const struct fixture *fx, size_t from, size_t to, const char *run,
-        const struct carried *in, struct carried *out, struct found *found)
+        const struct carried *in, struct carried *out, struct corr_found *found)
 {
     struct lsf_err err;
     struct fake_source src = {run, NULL, false, {0}};
@@ -252,7 +203,7 @@ static void run_slice(const struct fixture *fx, size_t from, size_t to, const ch
     found->run = run;
     {
         struct scan_source source = {src_next, &src};
-        struct scan_sink sink = {sink_format, sink_write, sink_problem, found, NULL};
+        struct scan_sink sink = corr_test_sink(found);
         assert_int_equal(scan_run(fx->eng, &cfg, &source, &sink, &stats, &err), LSF_OK);
     }
     if (out != NULL)
@@ -261,19 +212,19 @@ static void run_slice(const struct fixture *fx, size_t from, size_t to, const ch
     free(src.text);
 }
 
-static void found_sort(struct found *f)
+static void found_sort(struct corr_found *f)
 {
-    qsort(f->lines, f->n, sizeof(f->lines[0]), cmp_str);
+    corr_test_sort(f);
 }
 
-static void found_free(struct found *f)
+static void found_free(struct corr_found *f)
 {
     for (size_t i = 0; i < f->n; i++)
         free(f->lines[i]);
     f->n = 0;
 }
 
-static void assert_same(const struct found *want, const struct found *got, const char *what)
+static void assert_same(const struct corr_found *want, const struct corr_found *got, const char *what)
 {
     for (size_t i = 0; i < want->n && i < got->n; i++) {
         if (strcmp(want->lines[i], got->lines[i]) != 0)
@@ -288,7 +239,7 @@ static void assert_same(const struct found *want, const struct found *got, const
 static void test_two_runs_equal_one_wherever_the_cut(void **state)
 {
     const struct fixture *fx = *state;
-    struct found whole = {{0}, 0, NULL};
+    struct corr_found whole = {{0}, 0, NULL};
     char what[64];
 
     run_slice(fx, 0, N_EVENTS, "whole", NULL, NULL, &whole);
@@ -296,8 +247,8 @@ static void test_two_runs_equal_one_wherever_the_cut(void **state)
     assert_true(whole.n >= 8); /* alert x4, then x2, repeat, users */
     for (size_t cut = 0; cut <= N_EVENTS; cut++) {
         struct carried c1 = {0}, c2 = {0}, c3 = {0};
-        struct found split = {{0}, 0, NULL};
-        struct found idle = {{0}, 0, NULL};
+        struct corr_found split = {{0}, 0, NULL};
+        struct corr_found idle = {{0}, 0, NULL};
 
         run_slice(fx, 0, cut, "run-1", NULL, &c1, &split);
         run_slice(fx, cut, N_EVENTS, "run-2", &c1, &c2, &split);
@@ -332,7 +283,7 @@ static void test_two_runs_equal_one_wherever_the_cut(void **state)
 static void test_three_runs_equal_one(void **state)
 {
     const struct fixture *fx = *state;
-    struct found whole = {{0}, 0, NULL};
+    struct corr_found whole = {{0}, 0, NULL};
     char what[64];
 
     run_slice(fx, 0, N_EVENTS, "whole", NULL, NULL, &whole);
@@ -340,7 +291,7 @@ static void test_three_runs_equal_one(void **state)
     for (size_t a = 0; a <= N_EVENTS; a += 2) {
         for (size_t b = a; b <= N_EVENTS; b += 3) {
             struct carried c1 = {0}, c2 = {0}, c3 = {0};
-            struct found split = {{0}, 0, NULL};
+            struct corr_found split = {{0}, 0, NULL};
 
             run_slice(fx, 0, a, "run-1", NULL, &c1, &split);
             run_slice(fx, a, b, "run-2", &c1, &c2, &split);
@@ -357,7 +308,7 @@ static void test_three_runs_equal_one(void **state)
     found_free(&whole);
 }
 
-static size_t n_alerts(const struct found *f, const char *group)
+static size_t n_alerts(const struct corr_found *f, const char *group)
 {
     size_t n = 0;
 
@@ -371,7 +322,7 @@ static size_t n_alerts(const struct found *f, const char *group)
 static void test_without_carry_cuts_lose_and_repeat(void **state)
 {
     const struct fixture *fx = *state;
-    struct found whole = {{0}, 0, NULL}, lost = {{0}, 0, NULL}, twice = {{0}, 0, NULL};
+    struct corr_found whole = {{0}, 0, NULL}, lost = {{0}, 0, NULL}, twice = {{0}, 0, NULL};
 
     run_slice(fx, 0, N_EVENTS, "whole", NULL, NULL, &whole);
     run_slice(fx, 0, 2, "run-1", NULL, NULL, &lost); /* C's burst cut after its first */
@@ -401,7 +352,7 @@ static void test_foreign_entries_are_left_out(void **state)
     };
     struct carried in = {groups, 2, 1714557602000, true};
     struct carried out = {0};
-    struct found found = {{0}, 0, NULL};
+    struct corr_found found = {{0}, 0, NULL};
 
     /* users' id is its title's file-derived id: look it up to be sure it is loaded */
     for (size_t i = 0; i < pat_set_n_rules(fx->set); i++) {

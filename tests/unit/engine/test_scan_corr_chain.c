@@ -14,13 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corr_test_sink.h"
 #include "pat.h"
 #include "pat_sigma.h"
 #include "scan.h"
 
 #define MAX_INPUTS 64
-#define MAX_FOUND 64
-
 /* Base rules, a burst (level 1), brute force then success (level 2) and a repeat of that
  * (level 3, generate: true, so level 2 reports too; the burst and the base rules do not). */
 static const char *const RULES[][2] = {
@@ -114,50 +113,6 @@ static enum lsf_code src_next(void *self, char **name, struct lsf_reader *rd, bo
     return LSF_OK;
 }
 
-struct found {
-    char *lines[MAX_FOUND];
-    size_t n;
-};
-
-static enum lsf_code sink_format(void *self, const struct lsf_finding *f, struct lsf_buf *out,
-        struct lsf_err *err)
-{
-    (void)self;
-    if (lsf_buf_append(out, f->rule_id, strlen(f->rule_id), err) != LSF_OK ||
-            lsf_buf_append(out, " ", 1, err) != LSF_OK ||
-            lsf_buf_append(out, f->event, f->event_len, err) != LSF_OK)
-        return err->code;
-    return lsf_buf_append(out, "\n", 1, err);
-}
-
-static enum lsf_code sink_write(void *self, const unsigned char *bytes, size_t n,
-        struct lsf_err *err)
-{
-    struct found *found = self;
-    const char *p = (const char *)bytes, *end = p + n;
-
-    (void)err;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        assert_non_null(nl);
-        assert_true(found->n < MAX_FOUND);
-        found->lines[found->n++] = strndup(p, (size_t)(nl - p));
-        p = nl + 1;
-    }
-    return LSF_OK;
-}
-
-static void sink_problem(void *self, const struct lsf_err *err)
-{
-    (void)self;
-    fail_msg("unexpected problem: %s", err->msg);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 static struct pat_set *load_after(const char *const *first, const char *const (*rules)[2],
         size_t n, struct lsf_err *err)
 {
@@ -191,7 +146,7 @@ static void run_split(const size_t *assign, size_t n_inputs, unsigned n_workers,
     struct pat_db *db = NULL;
     struct scan_engine *eng = NULL;
     struct fake_source src;
-    struct found found;
+    struct corr_found found;
     struct scan_config cfg;
     struct scan_stats stats;
 
@@ -221,10 +176,10 @@ static void run_split(const size_t *assign, size_t n_inputs, unsigned n_workers,
     cfg.format = FRAME_JSON_LINES;
     {
         struct scan_source source = {src_next, &src};
-        struct scan_sink sink = {sink_format, sink_write, sink_problem, &found, NULL};
+        struct scan_sink sink = corr_test_sink(&found);
         assert_int_equal(scan_run(eng, &cfg, &source, &sink, &stats, &err), LSF_OK);
     }
-    qsort(found.lines, found.n, sizeof(found.lines[0]), cmp_str);
+    corr_test_sort(&found);
     for (size_t i = 0; i < found.n && i < n_expected; i++)
         assert_string_equal(found.lines[i], expected[i]);
     assert_int_equal(found.n, n_expected);
