@@ -15,9 +15,12 @@
  * Design. Everything random comes from one xoshiro256** stream seeded through splitmix64,
  * and is drawn in a fixed order that does not depend on the compression, so a seed gives the
  * same decompressed bytes with --compress none, gzip or zstd, and the same compressed bytes
- * on the same build and CPU (ISA-L may pick other instructions elsewhere; zstd -3 output is
- * stable). Memory is constant: one event is built at a time into a fixed buffer, then goes
- * through a 1 MiB staging buffer into the compressor and the file. Strings that never change
+ * for the same libdeflate and zstd versions. gzip is libdeflate, not ISA-L: ISA-L's deflate
+ * output changed with the process's address layout (about 1 run in 300 gave other, equally
+ * valid bytes), and libdeflate compresses a whole member at once, deterministically. Memory is
+ * bounded: one event is built at a time into a fixed buffer, then goes through a 1 MiB
+ * staging buffer into zstd and the file, or is held until its gzip member ends (one delivery
+ * file, at most about 5 MB, or one Firehose record). Strings that never change
  * (each principal's userIdentity object, user agents, IPs) are rendered once at start, so
  * the hot loop is mostly memcpy; that is what keeps generation above 200 MB/s.
  *
@@ -40,7 +43,7 @@
 #include <time.h>
 #include <dirent.h>
 
-#include <isa-l/igzip_lib.h>
+#include <libdeflate.h>
 #include <zstd.h>
 
 #define GEN_VERSION    "1"
@@ -315,7 +318,7 @@ static void gb_aws_date(struct gbuf *b, const struct gen_tm *tm)
     gb_str(b, tm->h < 12 ? " AM" : " PM");
 }
 
-/* ---- output: plain, gzip (ISA-L) or zstd -3, with member/frame boundaries -------------------- */
+/* ---- output: plain, gzip (libdeflate) or zstd -3, with member/frame boundaries -------------------- */
 
 enum gen_compress {
     GEN_COMPRESS_NONE,
@@ -331,42 +334,30 @@ struct gen_writer {
     unsigned char *stage;
     size_t stage_len;
     unsigned char *out;
-    struct isal_zstream gz;
-    unsigned char *gz_level_buf;
-    uint32_t gz_level_buf_len;
+    size_t stage_cap;  /* GEN_STAGE_LEN, or more while a gzip member grows */
+    struct libdeflate_compressor *gz;
+    unsigned char *gz_out;
+    size_t gz_out_cap;
     ZSTD_CCtx *zc;
     uint64_t raw_len;  /* uncompressed bytes written to the current file */
     bool is_member_open; /* bytes went in since the last member/frame end */
     bool is_failed;
 };
 
-static void gz_restart(struct gen_writer *w)
-{
-    isal_deflate_reset(&w->gz);
-    w->gz.gzip_flag = IGZIP_GZIP;
-    w->gz.level = (uint32_t)w->gzip_level;
-    w->gz.level_buf = w->gz_level_buf;
-    w->gz.level_buf_size = w->gz_level_buf_len;
-}
-
 static int writer_init(struct gen_writer *w, enum gen_compress compress, int gzip_level)
 {
-    static const uint32_t level_buf_len[] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT,
-                                             ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
-
     memset(w, 0, sizeof(*w));
     w->compress = compress;
     w->gzip_level = gzip_level;
-    w->stage = malloc(GEN_STAGE_LEN);
+    w->stage_cap = GEN_STAGE_LEN;
+    w->stage = malloc(w->stage_cap);
     w->out = malloc(GEN_OUT_LEN);
     if (w->stage == NULL || w->out == NULL)
         return -1;
     if (compress == GEN_COMPRESS_GZIP) {
-        w->gz_level_buf_len = level_buf_len[gzip_level];
-        if (w->gz_level_buf_len > 0 && (w->gz_level_buf = malloc(w->gz_level_buf_len)) == NULL)
+        w->gz = libdeflate_alloc_compressor(gzip_level);
+        if (w->gz == NULL)
             return -1;
-        isal_deflate_init(&w->gz);
-        gz_restart(w);
     } else if (compress == GEN_COMPRESS_ZSTD) {
         w->zc = ZSTD_createCCtx();
         if (w->zc == NULL)
@@ -386,9 +377,11 @@ static void writer_cleanup(struct gen_writer *w)
     w->fp = NULL;
     free(w->stage);
     free(w->out);
-    free(w->gz_level_buf);
+    free(w->gz_out);
+    libdeflate_free_compressor(w->gz);
     ZSTD_freeCCtx(w->zc);
-    w->stage = w->out = w->gz_level_buf = NULL;
+    w->stage = w->out = w->gz_out = NULL;
+    w->gz = NULL;
     w->zc = NULL;
 }
 
@@ -407,26 +400,26 @@ static void writer_flush(struct gen_writer *w, bool is_end)
     if (w->compress == GEN_COMPRESS_NONE) {
         writer_emit(w, w->stage, w->stage_len);
     } else if (w->compress == GEN_COMPRESS_GZIP) {
-        w->gz.next_in = w->stage;
-        w->gz.avail_in = (uint32_t)w->stage_len;
-        w->gz.end_of_stream = is_end ? 1 : 0;
-        w->gz.flush = NO_FLUSH;
-        for (;;) {
-            w->gz.next_out = w->out;
-            w->gz.avail_out = (uint32_t)GEN_OUT_LEN;
-            if (isal_deflate(&w->gz) != COMP_OK) {
-                fprintf(stderr, "logsift-gen: %s: isal_deflate failed\n", w->path);
+        /* writer_put holds a gzip member whole, so only its end comes here */
+        size_t bound = libdeflate_gzip_compress_bound(w->gz, w->stage_len);
+        if (bound > w->gz_out_cap) {
+            unsigned char *p = realloc(w->gz_out, bound);
+            if (p == NULL) {
+                fprintf(stderr, "logsift-gen: %s: out of memory\n", w->path);
                 w->is_failed = true;
-                break;
+                w->stage_len = 0;
+                return;
             }
-            writer_emit(w, w->out, GEN_OUT_LEN - w->gz.avail_out);
-            if (is_end ? w->gz.internal_state.state == ZSTATE_END
-                       : (w->gz.avail_in == 0 && w->gz.avail_out > 0))
-                break;
+            w->gz_out = p;
+            w->gz_out_cap = bound;
         }
-        if (is_end)
-            gz_restart(w);
-        w->is_member_open = !is_end;
+        size_t n = libdeflate_gzip_compress(w->gz, w->stage, w->stage_len, w->gz_out, bound);
+        if (n == 0) {
+            fprintf(stderr, "logsift-gen: %s: libdeflate_gzip_compress failed\n", w->path);
+            w->is_failed = true;
+        }
+        writer_emit(w, w->gz_out, n);
+        w->is_member_open = false;
     } else {
         ZSTD_inBuffer in = {w->stage, w->stage_len, 0};
         ZSTD_EndDirective mode = is_end ? ZSTD_e_end : ZSTD_e_continue;
@@ -453,14 +446,27 @@ static void writer_put(struct gen_writer *w, const void *p, size_t n)
 
     w->raw_len += n;
     w->is_member_open = w->is_member_open || n > 0;
+    if (w->compress == GEN_COMPRESS_GZIP && w->stage_len + n > w->stage_cap) {
+        size_t cap = w->stage_cap;
+        while (cap < w->stage_len + n)
+            cap *= 2;
+        unsigned char *grown = realloc(w->stage, cap);
+        if (grown == NULL) {
+            fprintf(stderr, "logsift-gen: %s: out of memory holding a gzip member\n", w->path);
+            w->is_failed = true;
+            return;
+        }
+        w->stage = grown;
+        w->stage_cap = cap;
+    }
     while (n > 0) {
-        size_t room = GEN_STAGE_LEN - w->stage_len;
+        size_t room = w->stage_cap - w->stage_len;
         size_t k = n < room ? n : room;
         memcpy(w->stage + w->stage_len, s, k);
         w->stage_len += k;
         s += k;
         n -= k;
-        if (w->stage_len == GEN_STAGE_LEN)
+        if (w->stage_len == w->stage_cap)
             writer_flush(w, false);
     }
 }
@@ -2488,9 +2494,9 @@ static void usage(FILE *to)
             "  --source SRC         what cwl-export/firehose carry: cloudtrail (default), auth\n"
             "  --size BYTES         decompressed bytes to write (K, M, G suffixes; default 64M)\n"
             "  --out DIR            output directory (created; must be empty)\n"
-            "  --compress C         none, gzip (ISA-L), zstd (level 3); default none. Firehose\n"
+            "  --compress C         none, gzip (libdeflate), zstd (level 3); default none. Firehose\n"
             "                       objects get one gzip member / zstd frame per record\n"
-            "  --gzip-level N       ISA-L level 0-3 (default 1)\n"
+            "  --gzip-level N       libdeflate level 0-12 (default 1)\n"
             "  --attack-rate P      per event (auth: per attack episode); default 0.001\n"
             "  --seed N             default 1\n"
             "  -q, --quiet          no summary on stderr\n"
@@ -2575,9 +2581,11 @@ static int parse_args(int argc, char **argv, struct gen_opts *o)
             else
                 goto bad;
         } else if (strcmp(a, "--gzip-level") == 0) {
-            if (strlen(v) != 1 || v[0] < '0' || v[0] > '3')
+            char *end;
+            long level = strtol(v, &end, 10);
+            if (end == v || *end != '\0' || level < 0 || level > 12)
                 goto bad;
-            o->gzip_level = v[0] - '0';
+            o->gzip_level = (int)level;
         } else if (strcmp(a, "--size") == 0) {
             if (!parse_size(v, &o->size))
                 goto bad;

@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev libmaxminddb-dev libyaml-dev libexpat1-dev
   libjsmn-dev # header-only JSON tokenizer: Sigma confirmation reads fields from its tokens
   libcmocka-dev
+  libdeflate-dev # logsift-gen's gzip (deterministic whole-member deflate); a bench ceiling
   libmaxmind-db-writer-perl # the GeoIP tests write their MaxMind DBs with it (tests/data/geoip)
   gzip zstd python3 ripgrep ugrep
   python3-botocore awscli
