@@ -230,9 +230,10 @@ CROWDSEC_GAPS = {
 GEO_NETWORKS = os.path.join(ROOT, "tests", "data", "geoip", "networks.json")
 # What the corpus cannot tell about some rules, and why (the report lists these).
 COVERAGE_NOTES = [
-    "SSM parameters harvested one name at a time or by many paths (aws_ssm_parameter_get_burst, "
-    "aws_ssm_parameter_path_read_burst and their six-hour forms aws_ssm_parameter_get_slow_harvest, "
-    "aws_ssm_parameter_path_slow_harvest): no labelled event in the corpus (the Stratus "
+    "SSM parameters harvested one name at a time, by many paths or in one recursive read of "
+    "the root path (aws_ssm_parameter_get_burst, aws_ssm_parameter_path_read_burst, their "
+    "six-hour forms aws_ssm_parameter_get_slow_harvest and aws_ssm_parameter_path_slow_harvest, "
+    "and aws_ssm_parameter_tree_read): no labelled event in the corpus (the Stratus "
     "detonation reads GetParameters batches, which aws_ssm_parameter_read_burst catches); each "
     "is tested by sequences made from a real GetParameter record (patterns/packs/tests). "
     "logsift-gen writes GetParameter and GetParametersByPath with a `names` list of 6 fixed "
