@@ -42,7 +42,9 @@
  * knows it, so "not filter" on a country allowlist needs "geoip.country_iso_code|exists:
  * true" beside it to stay silent on unknown addresses. They are never prefiltered (the value
  * is not in the event's bytes). A scan refuses to start when a rule reads them and no
- * database is given (pat_sigma_rule_geoip_field).
+ * database is given (pat_sigma_rule_geoip_field), except for rules of the embedded default
+ * packs (pat_sigma_rule_is_builtin), which read them only under an exists guard or as a
+ * correlation's counted value, and so simply never fire without a database.
  *
  * Thread-safety: rules are read-only once loaded; a pat_sigma_event belongs to one thread.
  */
@@ -167,6 +169,9 @@ const struct lsf_geo *pat_sigma_event_geo(struct pat_sigma_event *ev);
 /* The first GeoIP field the rule reads (its detection, a fieldref, or a correlation's
  * group-by or counted field), with its line in *line (0 for a correlation), or NULL. */
 const char *pat_sigma_rule_geoip_field(const struct pat_sigma_rule *rule, unsigned *line);
+
+/* Does the rule come from the embedded default packs (not from a -r file)? */
+bool pat_sigma_rule_is_builtin(const struct pat_sigma_rule *rule);
 
 /* Does the rule's detection hold on the current event? A rule for JSON records (aws) never
  * holds on a line, nor a rule for lines (linux) on a record. An event that is not valid JSON

@@ -845,6 +845,11 @@ bool pat_sigma_rule_match(const struct pat_sigma_rule *rule, struct pat_sigma_ev
 
 /* ---- rules that read GeoIP fields ---- */
 
+bool pat_sigma_rule_is_builtin(const struct pat_sigma_rule *rule)
+{
+    return rule != NULL && rule->is_builtin;
+}
+
 const char *pat_sigma_rule_geoip_field(const struct pat_sigma_rule *rule, unsigned *line)
 {
     if (rule == NULL)

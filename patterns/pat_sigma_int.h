@@ -119,6 +119,7 @@ struct pat_sigma_rule {
     char *info;
     size_t n_regex; /* SG_RE values below (for sizing scratch) */
     struct sg_corr *corr;
+    bool is_builtin; /* from the embedded default packs (pat_sigma_add_embedded) */
 };
 
 /* Parse a correlation map (top-level "correlation:") into rule->corr. */

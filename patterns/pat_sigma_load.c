@@ -223,8 +223,15 @@ enum lsf_code pat_sigma_add_embedded(struct pat_set *set, struct lsf_err *err)
 {
     enum lsf_code rc = LSF_OK;
 
+    size_t first = set->n_rules;
+
     for (size_t i = 0; i < pat_default_n_packs && rc == LSF_OK; i++)
         rc = pat_sigma_add_text(set, pat_default_packs[i].name,
                 (const char *)pat_default_packs[i].bytes, pat_default_packs[i].len, err);
+    /* Marked here, not by file name: a -r file never counts as built in. */
+    for (size_t i = first; rc == LSF_OK && i < set->n_rules; i++) {
+        if (set->rules[i].sigma != NULL)
+            set->rules[i].sigma->is_builtin = true;
+    }
     return rc;
 }

@@ -5,7 +5,9 @@
  *
  * A rule that reads geoip.* with no database would see those fields missing on every event,
  * and a "not in allowlist" rule would then fire everywhere or nowhere without a word: the scan
- * refuses to start instead, naming the rule and the flag to add.
+ * refuses to start instead, naming the rule and the flag to add. The embedded default packs
+ * are exempt: their GeoIP rules are written to stay silent without a database (exists guards,
+ * counted values), and refusing would stop every scan run without --geoip.
  */
 #include "cli_geoip.h"
 
@@ -49,7 +51,7 @@ enum lsf_code cli_geoip_start(struct cli_geoip_opts *o, const struct pat_set *se
             const struct pat_rule *r = pat_set_rule(set, i);
             unsigned line = 0;
             const char *field = pat_sigma_rule_geoip_field(r->sigma, &line);
-            if (field == NULL)
+            if (field == NULL || pat_sigma_rule_is_builtin(r->sigma))
                 continue;
             return lsf_fail(err, LSF_E_USAGE, "rule %s (%s:%u) reads %s, which needs a GeoIP "
                     "database; pass --geoip GeoLite2-Country.mmdb (and --geoip "

@@ -1,6 +1,7 @@
 /*
  * cli_geoip: scan --geoip FILE.mmdb (repeatable): opens the databases, refuses a rule set that
- * reads geoip.* fields when none is given, and hands the lookup to the engine.
+ * reads geoip.* fields when none is given (rules of the built-in packs excepted), and hands the
+ * lookup to the engine.
  */
 #ifndef CLI_GEOIP_H
 #define CLI_GEOIP_H
@@ -29,7 +30,7 @@ void cli_geoip_usage(FILE *to);
 
 /*
  * Open the databases and point cfg->geoip at them, or, with none given, refuse a set whose
- * rules read geoip.* fields: LSF_E_USAGE naming the rule, file:line and the field, and what to
+ * -r rules read geoip.* fields (built-in pack rules then simply find no country): LSF_E_USAGE naming the rule, file:line and the field, and what to
  * pass. LSF_E_USAGE for a file that is no MaxMind DB; LSF_E_NOMEM.
  */
 enum lsf_code cli_geoip_start(struct cli_geoip_opts *o, const struct pat_set *set,

@@ -5,6 +5,9 @@ the reference evaluator's plain field-by-field evaluation, event for event.
     compare_engine.py --logsift build/scanner/cli/logsift [-r RULES] [--correlations] INPUT...
     compare_engine.py --findings engine.jsonl [-r RULES] [--correlations] INPUT...
 
+With GeoIP: --geoip DB (repeatable) is passed to logsift, and --geoip-networks FILE (the
+networks JSON the DBs were written from, tests/data/geoip/make_mmdb.pl) to the reference.
+
 Runs `logsift scan -r RULES -o jsonl INPUT...` (or reads its JSON-lines findings from a file)
 and sigma_ref over the same inputs, and compares the multisets of (rule, input, event ordinal).
 A rule is named by its file stem whether the engine reports the Sigma id or the title.
@@ -35,8 +38,13 @@ def main(argv=None):
     src.add_argument("--findings", help="logsift's JSON-lines findings over the same inputs")
     ap.add_argument("-r", "--rules", default=os.path.join(HERE, "..", "..", "patterns", "packs"))
     ap.add_argument("--correlations", action="store_true", help="compare correlations too")
+    ap.add_argument("--geoip", action="append", default=[], metavar="DB",
+                    help="MaxMind DB for logsift --geoip (repeatable)")
+    ap.add_argument("--geoip-networks", metavar="FILE",
+                    help="the networks JSON the --geoip DBs were written from, for the reference")
     ap.add_argument("inputs", nargs="+")
     a = ap.parse_args(argv)
+    S.set_geoip_networks(a.geoip_networks)
     try:
         rules, corrs = S.load_rules([a.rules])
         want = S.evaluate(rules, corrs, S.input_files(a.inputs))
@@ -52,7 +60,8 @@ def main(argv=None):
         # The default packs as logsift bundles them (hunting/ left out, as sigma_ref does).
         packs = os.path.realpath(os.path.join(HERE, "..", "..", "patterns", "packs"))
         rule_args = [] if os.path.realpath(a.rules) == packs else ["-r", a.rules]
-        p = subprocess.run([a.logsift, "scan", *rule_args, "-o", "jsonl"] + a.inputs,
+        geo_args = [x for db in a.geoip for x in ("--geoip", db)]
+        p = subprocess.run([a.logsift, "scan", *rule_args, *geo_args, "-o", "jsonl"] + a.inputs,
                            capture_output=True, text=True)
         # 2: some input or record was reported bad (on stderr) and the run went on.
         if p.returncode not in (0, 1, 2):

@@ -36,6 +36,12 @@ feature named):
   outer's group-by and counted field must be among the inner's group-by). Rules a
   correlation refers to make no findings of their own unless one of those correlations says
   `generate: true` (Sigma's default); without correlations (--no-correlations) every rule reports.
+- GeoIP (--geoip-networks FILE): the virtual fields geoip.country_iso_code, geoip.asn and
+  geoip.as_org of the event's source address (a JSON record's top-level sourceIPAddress, a
+  line's rhost; numeric IPs only), read from the networks a test MaxMind DB is written from
+  (tests/data/geoip/networks.json, make_mmdb.pl): the most specific network that holds the
+  address. Without it, or for an unknown address, they are missing, as in logsift without
+  --geoip.
 """
 import argparse
 import datetime
@@ -581,6 +587,65 @@ def syslog_fields(line):
     return f, ts
 
 
+GEOIP_FIELDS = ("geoip.country_iso_code", "geoip.asn", "geoip.as_org")
+_GEO = None  # GeoNetworks of --geoip-networks, or None
+
+
+class GeoNetworks:
+    """Country and ASN networks in tests/data/geoip/networks.json form; lookups pick the most
+    specific network holding the address, as a MaxMind DB tree answers."""
+
+    def __init__(self, path):
+        with open(path, encoding="utf-8") as fp:
+            src = json.load(fp)
+        self.country = self._nets(src.get("country", []))
+        self.asn = self._nets(src.get("asn", []))
+
+    @staticmethod
+    def _nets(items):
+        nets = [(ipaddress.ip_network(x["net"]), x) for x in items]
+        return sorted(nets, key=lambda n: -n[0].prefixlen)
+
+    @staticmethod
+    def _find(nets, addr):
+        return next((x for net, x in nets if net.version == addr.version and addr in net), None)
+
+    def lookup(self, text):
+        """{field: value} for a numeric IP (leading zeros refused, as logsift does)."""
+        try:
+            addr = ipaddress.ip_address(text)
+        except ValueError:
+            return {}
+        out = {}
+        c = self._find(self.country, addr)
+        if c is not None and (c.get("iso_code") or c.get("registered_iso_code")):
+            out["geoip.country_iso_code"] = c.get("iso_code") or c["registered_iso_code"]
+        a = self._find(self.asn, addr)
+        if a is not None:
+            if a.get("number"):
+                out["geoip.asn"] = str(a["number"])
+            if a.get("org"):
+                out["geoip.as_org"] = a["org"]
+        return out
+
+
+def set_geoip_networks(path):
+    """Use the networks of path for geoip.* fields (None: no GeoIP, the fields are missing)."""
+    global _GEO
+    _GEO = GeoNetworks(path) if path else None
+
+
+def geoip_field(event, path):
+    if _GEO is None:
+        return False, []
+    if event.kind == "json":
+        ip = event.obj.get("sourceIPAddress") if isinstance(event.obj, dict) else None
+    else:
+        ip = event.obj.get("rhost")
+    v = _GEO.lookup(ip).get(path) if isinstance(ip, str) else None
+    return (True, [v]) if v is not None else (False, [])
+
+
 class Event:
     __slots__ = ("obj", "raw", "kind", "_text", "ts")
 
@@ -601,6 +666,8 @@ class Event:
         return self.raw
 
     def field(self, path):
+        if path in GEOIP_FIELDS:
+            return geoip_field(self, path)
         return resolve(self.obj, path)
 
 
@@ -851,9 +918,12 @@ def main(argv=None):
                     help="rule file or directory (repeatable); default patterns/packs")
     ap.add_argument("--no-correlations", action="store_true",
                     help="evaluate per-event rules only")
+    ap.add_argument("--geoip-networks", metavar="FILE",
+                    help="networks JSON of a test GeoIP database (tests/data/geoip/networks.json)")
     ap.add_argument("inputs", nargs="+")
     a = ap.parse_args(argv)
     try:
+        set_geoip_networks(a.geoip_networks)
         rules, corrs = load_rules(a.rules or [os.path.join(here, "..", "..", "patterns",
                                                            "packs")])
         for f in evaluate(rules, corrs, input_files(a.inputs), not a.no_correlations):

@@ -13,6 +13,9 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 PACKS = os.path.join(ROOT, "patterns", "packs")
+# The networks the GeoIP test databases are written from (tests/data/geoip/make_mmdb.pl): the
+# packs' GeoIP rules are judged with them, as logsift judges them with --geoip.
+GEO_NETWORKS = os.path.join(ROOT, "tests", "data", "geoip", "networks.json")
 sys.path.insert(0, HERE)
 import sigma_ref as S  # noqa: E402
 
@@ -322,6 +325,46 @@ class Correlations(unittest.TestCase):
             self.run_pack([self.BASE, a, c], self.lines(3))
 
 
+class GeoIP(unittest.TestCase):
+    def setUp(self):
+        S.set_geoip_networks(GEO_NETWORKS)
+
+    def tearDown(self):
+        S.set_geoip_networks(None)
+
+    def test_country_and_asn_of_the_source_address(self):
+        ev = jev({"sourceIPAddress": "86.245.1.2"})
+        self.assertEqual(ev.field("geoip.country_iso_code"), (True, ["FR"]))
+        self.assertEqual(ev.field("geoip.asn"), (True, ["3215"]))
+        self.assertEqual(ev.field("geoip.as_org"), (True, ["Orange"]))
+        self.assertEqual(jev({"sourceIPAddress": "2001:db8:2::1"}).field(
+            "geoip.country_iso_code"), (True, ["CH"]))  # registered country only
+
+    def test_syslog_lines_use_rhost(self):
+        ev = sev("Sep  6 09:57:24 h sshd[812]: Accepted publickey for vagrant from 9.8.8.8 "
+                 "port 56302 ssh2: RSA SHA256:x")
+        self.assertEqual(ev.field("geoip.country_iso_code"), (True, ["US"]))
+
+    def test_no_address_no_data_or_no_networks_is_missing(self):
+        for ip in ("ec2.amazonaws.com", "AWS Internal", "075.050.255.67", "192.0.2.1"):
+            self.assertEqual(jev({"sourceIPAddress": ip}).field("geoip.country_iso_code"),
+                             (False, []), ip)
+        self.assertEqual(jev({"sourceIPAddress": "1.2.3.4"}).field("geoip.asn"), (False, []))
+        S.set_geoip_networks(None)
+        self.assertEqual(jev({"sourceIPAddress": "86.245.1.2"}).field(
+            "geoip.country_iso_code"), (False, []))
+
+    def test_pack_geoip_correlation_needs_the_networks(self):
+        rules, corrs = pack_rules()
+        c = next(c for c in corrs if c.path.endswith("linux_sshd_impossible_travel.yml"))
+        pos = test_files("linux_sshd_impossible_travel", "positive")
+        got = [f for f in S.evaluate(rules, corrs, [pos], silence=False) if f["rule"] == c.id]
+        self.assertEqual(len(got), 1)
+        S.set_geoip_networks(None)
+        got = [f for f in S.evaluate(rules, corrs, [pos], silence=False) if f["rule"] == c.id]
+        self.assertEqual(got, [])
+
+
 def pack_rules():
     rules, corrs = S.load_rules([PACKS])
     return rules, corrs
@@ -340,6 +383,11 @@ class Packs(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rules, cls.corrs = pack_rules()
+        S.set_geoip_networks(GEO_NETWORKS)
+
+    @classmethod
+    def tearDownClass(cls):
+        S.set_geoip_networks(None)
 
     def test_every_rule_has_full_metadata(self):
         ids = set()
@@ -366,8 +414,12 @@ class Packs(unittest.TestCase):
                         doc["level"] != "informational" else None
 
     def test_correlations_and_their_building_blocks_live_apart(self):
+        # GeoIP correlations apart again (geoip/): given with -r they need --geoip, and
+        # `-r correlations` should not.
         for r in self.corrs:
-            self.assertIn("correlations", r.path)
+            folder = os.path.basename(os.path.dirname(r.path))
+            self.assertIn(folder, ("correlations", "geoip"), r.path)
+            self.assertEqual(folder == "geoip", "geoip." in open(r.path).read(), r.path)
         for r in self.rules:
             if r.level == "informational":
                 self.assertIn("correlations", r.path)

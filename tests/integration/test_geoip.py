@@ -225,6 +225,40 @@ class NewCountryForAPrincipal(unittest.TestCase):
         self.assertIn("reads geoip.country_iso_code", err)
 
 
+class DefaultPackImpossibleTravel(unittest.TestCase):
+    """The default packs' linux_sshd_impossible_travel (accepted SSH logins of one user from
+    two countries within an hour) on crowdsec's impossible-travel test: fires with --geoip;
+    without it the built-in rule loads and stays silent instead of refusing the scan."""
+    LOG = os.path.join(DATA, "auth/crowdsec-hub/sshd-impossible-travel/sshd-success-logs.log")
+
+    def test_fires_once_for_the_user_with_geoip(self):
+        rc, found, err = scan(GEO_ARGS + [self.LOG])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([f["rule"] for f in found], ["linux_sshd_impossible_travel"])
+        ev = json.loads(found[0]["event"])
+        self.assertEqual((ev["group"], ev["count"]), ("user=vagrant", 2))
+        self.assertEqual(found[0]["ordinal"], 1)  # the login from the second country
+
+    def test_loads_and_never_fires_without_geoip(self):
+        rc, found, err = scan([self.LOG])
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(found, [])
+        self.assertNotIn("geoip", err)
+
+    def test_same_rule_from_a_file_still_needs_geoip(self):
+        packs = os.path.join(SRC, "patterns", "packs")
+        rc, out, err = run(["scan", "-q", "-r", os.path.join(packs, "correlations"),
+                            "-r", os.path.join(packs, "geoip"), self.LOG])
+        self.assertEqual(rc, 2)
+        self.assertIn("rule linux_sshd_impossible_travel", err)
+        self.assertIn("--geoip", err)
+        # the other correlations (with their base rules) need no database
+        rc, out, err = run(["scan", "-q", "-r", os.path.join(packs, "correlations"),
+                            "-r", os.path.join(packs, "auth"),
+                            "-r", os.path.join(packs, "cloudtrail"), self.LOG])
+        self.assertEqual(rc, 1, err)
+
+
 class Errors(unittest.TestCase):
     def test_geo_rules_without_geoip_refuse_to_start(self):
         rc, out, err = run(["scan", "-q", "-r", RULES, STRATUS])

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "pat.h"
+#include "pat_sigma.h"
 
 /* The ids bench/gen.c's ground truth and earlier logsift releases used. */
 static const char *const retired_ids[] = {
@@ -79,6 +80,41 @@ static void test_default_pack_loads_and_holds_no_hsbench_rule(void **state)
             fail_msg("default.rules:%u: rule %s duplicates a Sigma rule of patterns/packs",
                     rule->line, rule->id);
     }
+    pat_set_free(set);
+}
+
+/* Rules of the embedded packs are built in, so their GeoIP rule (geoip/) runs without --geoip;
+ * the same file loaded from disk (-r) is not, and still needs the flag. */
+static void test_embedded_rules_are_builtin_and_files_are_not(void **state)
+{
+    struct pat_set *set = NULL;
+    struct lsf_err err;
+    size_t n_geo = 0;
+    unsigned line = 0;
+
+    (void)state;
+    lsf_err_clear(&err);
+    assert_int_equal(pat_set_new(&set, &err), LSF_OK);
+    if (pat_set_add_default(set, &err) != LSF_OK)
+        fail_msg("default pack: %s", err.msg);
+    for (size_t r = 0; r < pat_set_n_rules(set); r++) {
+        const struct pat_rule *rule = pat_set_rule(set, r);
+        if (rule->sigma == NULL)
+            continue;
+        assert_true(pat_sigma_rule_is_builtin(rule->sigma));
+        n_geo += pat_sigma_rule_geoip_field(rule->sigma, &line) != NULL;
+    }
+    assert_int_equal(n_geo, 1);
+    pat_set_free(set);
+
+    assert_int_equal(pat_set_new(&set, &err), LSF_OK);
+    if (pat_set_add_path(set, LSF_SOURCE_DIR "/patterns/packs/correlations/"
+                "linux_sshd_accepted_login.yml", &err) != LSF_OK ||
+            pat_set_add_path(set, LSF_SOURCE_DIR "/patterns/packs/geoip", &err) != LSF_OK)
+        fail_msg("packs from disk: %s", err.msg);
+    assert_true(pat_set_n_rules(set) == 2);
+    for (size_t r = 0; r < pat_set_n_rules(set); r++)
+        assert_false(pat_sigma_rule_is_builtin(pat_set_rule(set, r)->sigma));
     pat_set_free(set);
 }
 
@@ -147,6 +183,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_default_pack_loads_and_holds_no_hsbench_rule),
         cmocka_unit_test(test_every_retired_id_names_its_sigma_rule),
+        cmocka_unit_test(test_embedded_rules_are_builtin_and_files_are_not),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
