@@ -31,7 +31,8 @@ void cli_geoip_usage(FILE *to);
 /*
  * Open the databases and point cfg->geoip at them, or, with none given, refuse a set whose
  * -r rules read geoip.* fields (built-in pack rules then simply find no country): LSF_E_USAGE
- * naming the rule, file:line and the field, and what to pass. LSF_E_USAGE for a file that is no MaxMind DB; LSF_E_NOMEM.
+ * naming the rule, file:line and the field, and what to pass. LSF_E_USAGE for a file that is
+ * no MaxMind DB; LSF_E_NOMEM.
  */
 enum lsf_code cli_geoip_start(struct cli_geoip_opts *o, const struct pat_set *set,
         struct scan_config *cfg, struct lsf_err *err) LSF_WARN_UNUSED;
