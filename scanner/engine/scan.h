@@ -138,6 +138,8 @@ struct scan_stats {
     uint64_t n_events_parsed;     /* events the Sigma confirmation parsed */
     size_t n_rules;
     uint64_t format_events[FRAME_N_FORMATS]; /* events per framing format */
+    uint64_t n_corr_spill_runs;   /* sorted runs of correlation entries written to disk */
+    uint64_t n_corr_spilled;      /* correlation entries in them */
     double elapsed_s;
 };
 
