@@ -6,11 +6,12 @@
  * Design. Workers scan inputs in parallel and in any order, so no worker sees the events of
  * one group in time order. Each worker therefore only records, for every base-rule match, a
  * small entry (correlation, base rule, group key text, counted value, event time, where);
- * when all workers are done the entries of all workers are sorted by (correlation, hash of
- * the group key, time, base rule, input name, offset) and each group is swept once with a
- * sliding window. The findings are then written in (correlation, group, time) order. They
- * are thus the same whatever the chunk size, the number of workers, and the order of the
- * files on the command line or of the records inside them. Correlations with one definition
+ * when all workers are done the entries of all workers are merged in the order of
+ * (correlation, hash of the group key, group key, time, base rule, input name, offset) and
+ * each group is swept once with a sliding window. The findings are then written in
+ * (correlation, group, time) order. They are thus the same whatever the chunk size, the
+ * number of workers, the memory budget (below), and the order of the files on the command
+ * line or of the records inside them. Correlations with one definition
  * (twins: a silent building block repeating an alerting rule) share the entries of the first.
  *
  * Chained correlations (a correlation whose rules name correlations): correlations are swept
@@ -21,15 +22,24 @@
  * all group exactly as it does. The outer's group-by must be part of the inner's (checked at
  * load), so every entry of one inner group gives the same outer group.
  *
- * Memory bound: SCAN_CORR_MAX_RECORDS entries per run (split evenly between workers), each
- * 48 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
- * SCAN_CORR_VAL_MAX), plus as much again per correlation chained on its correlation (directly
- * or not) that groups differently, plus 32 bytes each while sorting at the end: with the
- * defaults and no chains, under 450 MB in the worst case and typically a few MB; each such
- * chained correlation adds at most 400 MB more in the worst case. Firings kept for chained
- * correlations are at most one per entry per correlation chained on. Entries past the bound
- * are not counted, and the run reports how many (never silently). Matches carried from the
- * previous run (below) are at most SCAN_CARRY_MAX_RECORDS more, each as large.
+ * Memory bound: a budget, not a count (SCAN_CORR_SPILL_BYTES_DEFAULT, 64 MiB per run, or
+ * LOGSIFT_CORR_SPILL_BYTES; split evenly between workers). An entry takes 48 bytes plus its
+ * group key (at most SCAN_CORR_KEY_MAX bytes), value (at most SCAN_CORR_VAL_MAX) and the keys
+ * of the correlations chained on its correlation that group differently. When a worker's
+ * entries reach its share, it sorts them in the order above and writes them as one sorted
+ * run to its spill file (scan_spill.c: in $TMPDIR, unlinked once open), then starts afresh.
+ * At the end, every worker's runs, what the workers still hold and the carried matches are
+ * merged (a heap of run heads) and the sweep takes one group at a time, copied out of the
+ * merge (the group slot), so memory is about twice the budget (held entries, their 32-byte
+ * sort refs, read buffers) plus the largest group. The order is total on everything the
+ * sweep reads (input names compare by name, which a worker knows before the end), so how the
+ * entries were cut into runs changes nothing. Only one group is capped: past
+ * SCAN_CORR_MAX_RECORDS entries in a run, its newest are not counted and the run reports how
+ * many (never silently). A spill file that cannot be made or written stops the run (LSF_E_IO)
+ * before any correlation is swept. Firings kept for chained correlations stay in memory (the
+ * chain slot, with copies of their texts): at most one per entry per correlation chained on,
+ * merged into their level's sweep as one more sorted run. Matches carried from the previous
+ * run (below) are at most SCAN_CARRY_MAX_RECORDS more, in memory, each as large.
  * After a window fires, counting restarts after the event that fired it; a count correlation
  * (event_count, value_count) then stays quiet for that group for one timespan, so a long
  * burst gives one finding per timespan, not one per threshold's worth of events (as
@@ -773,7 +783,7 @@ struct sweep {
     struct chain_block *blocks;  /* newest first */
     struct corr_ref *chained;    /* firings waiting for their level's sweep */
     size_t n_chained, cap_chained;
-    struct lsf_buf texts;        /* formatted findings and their keys, written in order at the end */
+    struct lsf_buf texts;        /* formatted findings and their keys, written at the end */
     struct held_finding *held;
     size_t n_held, cap_held;
     /* slots past the workers': the previous run's matches (carry, scan.h), the group being
