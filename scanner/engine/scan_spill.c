@@ -63,6 +63,13 @@ enum lsf_code scan_spill_new(const char *dir, struct scan_spill **out, struct ls
         free(s);
         return lsf_fail(err, LSF_E_NOMEM, "out of memory starting a correlation spill file");
     }
+    if (strlen(dir) >= sizeof(s->dir)) {
+        free(s->buf);
+        free(s);
+        return lsf_fail(err, LSF_E_IO, "correlations: cannot create a spill file in %.64s...: "
+                "the path is longer than %zu bytes; point TMPDIR at a shorter one",
+                dir, sizeof(s->dir) - 1);
+    }
     snprintf(s->dir, sizeof(s->dir), "%s", dir);
     snprintf(path, sizeof(path), "%s/logsift-corr-XXXXXX", dir);
     s->fd = mkstemp(path);
