@@ -475,6 +475,23 @@ static bool is_ordered(const struct scan_engine *eng, uint32_t level_corr)
     return pat_sigma_corr_type(r->sigma) == PAT_CORR_TEMPORAL_ORDERED;
 }
 
+/* The order of two entries of one group at one time (see corr_ref). */
+static int cmp_same_time(const struct scan_engine *eng, uint32_t level_corr, uint16_t bx,
+        uint16_t by, uint32_t rx, uint32_t ry, uint64_t ox, uint64_t oy)
+{
+    /* temporal_ordered takes its base rules in their listed order, so it accepts steps the
+     * log stamped with one time (CloudTrail has second resolution); the others take events
+     * in input order, as they were written. */
+    if (bx != by && is_ordered(eng, level_corr))
+        return bx < by ? -1 : 1;
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    if (ox != oy)
+        return ox < oy ? -1 : 1;
+    /* one event feeding two positions: by position, so no order is left to chance */
+    return (bx > by) - (bx < by);
+}
+
 static int cmp_ent(const struct scan_engine *eng, const struct scan_spill_ent *x,
         const struct scan_spill_ent *y)
 {
@@ -488,31 +505,32 @@ static int cmp_ent(const struct scan_engine *eng, const struct scan_spill_ent *x
         return c;
     if (x->ts_ms != y->ts_ms)
         return x->ts_ms < y->ts_ms ? -1 : 1;
-    /* Same time: temporal_ordered takes its base rules in their listed order, so it accepts
-     * steps the log stamped with one time (CloudTrail has second resolution); the others
-     * take events in input order, as they were written. */
-    if (x->base_pos != y->base_pos && is_ordered(eng, x->level_corr))
-        return x->base_pos < y->base_pos ? -1 : 1;
-    if (x->rank != y->rank)
-        return x->rank < y->rank ? -1 : 1;
-    if (x->offset != y->offset)
-        return x->offset < y->offset ? -1 : 1;
-    /* one event feeding two positions: by position, so no order is left to chance */
-    return (x->base_pos > y->base_pos) - (x->base_pos < y->base_pos);
+    return cmp_same_time(eng, x->level_corr, x->base_pos, y->base_pos, x->rank, y->rank,
+            x->offset, y->offset);
 }
 
+/* cmp_ent on refs, reading only what each step needs (the sorts' hot path). */
 static int cmp_ref_order(const void *a, const void *b)
 {
     const struct corr_ref *x = a, *y = b;
-    struct scan_spill_ent ex, ey;
+    const struct order_ctx *ctx = order;
+    const char *tx, *ty;
+    int c;
 
     if (x->level_corr != y->level_corr)
         return x->level_corr < y->level_corr ? -1 : 1;
     if (x->key_hash != y->key_hash)
         return x->key_hash < y->key_hash ? -1 : 1;
-    ent_of_ref(order, x, &ex, false);
-    ent_of_ref(order, y, &ey, false);
-    return cmp_ent(order->eng, &ex, &ey);
+    tx = (const char *)(ctx->w ? ctx->w->corr_text.data : ref_base(ctx->sw, x));
+    ty = (const char *)(ctx->w ? ctx->w->corr_text.data : ref_base(ctx->sw, y));
+    if ((c = strcmp(tx + x->rec->key_off, ty + y->rec->key_off)) != 0)
+        return c;
+    if (x->ts_ms != y->ts_ms)
+        return x->ts_ms < y->ts_ms ? -1 : 1;
+    return cmp_same_time(ctx->eng, x->level_corr, x->base_pos, y->base_pos,
+            ctx->w ? ctx->w_rank[x->rec->input] : ref_rank(ctx->sw, x),
+            ctx->w ? ctx->w_rank[y->rec->input] : ref_rank(ctx->sw, y), x->rec->offset,
+            y->rec->offset);
 }
 
 struct named_input {
