@@ -57,7 +57,7 @@ struct scan_config {
  * by a worker; they sort before its own inputs at equal times, and since they fired nothing
  * by themselves, every finding it makes points at one of its own events. Matches are carried
  * by correlation id, so a changed rule set keeps what still applies and drops the rest.
- * Bound: at most SCAN_CARRY_MAX_RECORDS carried matches (the correlation state's own bound),
+ * Bound: at most SCAN_CARRY_MAX_RECORDS carried matches (as many as one group may hold),
  * each within one timespan of the latest event; more are dropped and reported.
  */
 #define SCAN_CARRY_MAX_RECORDS (1u << 20)

@@ -72,6 +72,25 @@ static enum lsf_code src_next(void *self, char **name, struct lsf_reader *rd, bo
     return LSF_OK;
 }
 
+/* One input, "one", over the reader it holds. */
+static enum lsf_code one_next(void *self, char **name, struct lsf_reader *rd, bool *done,
+        struct lsf_err *err)
+{
+    struct {
+        struct lsf_mem_reader *mem;
+        bool is_given;
+    } *one = self;
+
+    (void)err;
+    *done = one->is_given;
+    if (one->is_given)
+        return LSF_OK;
+    one->is_given = true;
+    *name = strdup("one");
+    lsf_mem_reader_init(one->mem, rd);
+    return LSF_OK;
+}
+
 static enum lsf_code sink_format(void *self, const struct lsf_finding *f, struct lsf_buf *out,
         struct lsf_err *err)
 {
@@ -267,12 +286,97 @@ static void test_bad_budget_is_refused(void **state)
     pat_set_free(set);
 }
 
+static void problem_keep(void *self, const struct lsf_err *err)
+{
+    struct lsf_buf *problems = self;
+    struct lsf_err e;
+
+    lsf_err_clear(&e);
+    assert_int_equal(lsf_buf_append(problems, err->msg, strlen(err->msg) + 1, &e), LSF_OK);
+}
+
+static enum lsf_code write_nothing(void *self, const unsigned char *bytes, size_t n,
+        struct lsf_err *err)
+{
+    (void)self, (void)bytes, (void)n, (void)err;
+    return LSF_OK;
+}
+
+/* One group with more matches than one group's sweep holds: the excess is reported, with
+ * the group and the correlation named, and nothing else is lost. */
+static void test_group_past_its_ceiling_is_reported(void **state)
+{
+    static const char *const rules[][2] = {
+        {"fail.yml", "title: fail\nname: fail\nlogsource:\n  product: aws\ndetection:\n"
+                     "  sel:\n    eventName: Fail\n  condition: sel\n"},
+        {"count.yml", "title: count\ncorrelation:\n  type: event_count\n  rules: fail\n"
+                      "  group-by: ip\n  timespan: 1h\n  condition:\n    gte: 1000\n"},
+    };
+    const size_t n_events = (1u << 20) + 1234, line = 80;
+    char *text = malloc(n_events * line + 1), *p = text;
+    struct lsf_mem_reader mem;
+    struct lsf_err err;
+    struct lsf_buf problems;
+    struct pat_set *set = NULL;
+    struct pat_db *db = NULL;
+    struct scan_engine *eng = NULL;
+    struct scan_config cfg;
+    struct scan_stats stats;
+    struct one_source {
+        struct lsf_mem_reader *mem;
+        bool is_given;
+    } one = {&mem, false};
+
+    (void)state;
+    assert_non_null(text);
+    for (size_t k = 0; k < n_events; k++) /* one event a second from 2024-05-01 */
+        p += snprintf(p, (size_t)(text + n_events * line + 1 - p), "{\"eventTime\":\"2024-05-%02zuT%02zu:%02zu:%02zuZ\","
+                "\"eventName\":\"Fail\",\"ip\":\"a\"}\n", 1 + k / 86400, k / 3600 % 24,
+                k / 60 % 60, k % 60);
+    lsf_err_clear(&err);
+    lsf_buf_init(&problems, SIZE_MAX);
+    setenv("LOGSIFT_CORR_SPILL_BYTES", "8000000", 1);
+    assert_int_equal(pat_set_new(&set, &err), LSF_OK);
+    for (size_t i = 0; i < 2; i++)
+        assert_int_equal(pat_sigma_add_text(set, rules[i][0], rules[i][1],
+                strlen(rules[i][1]), &err), LSF_OK);
+    assert_int_equal(pat_db_build(set, NULL, &db, &err), LSF_OK);
+    assert_int_equal(scan_engine_new(set, db, &eng, &err), LSF_OK);
+    unsetenv("LOGSIFT_CORR_SPILL_BYTES");
+    memset(&mem, 0, sizeof(mem));
+    mem.data = (const unsigned char *)text;
+    mem.len = (size_t)(p - text);
+    mem.max_step = 1 << 20;
+    scan_config_init(&cfg);
+    cfg.n_workers = 1;
+    cfg.format = FRAME_JSON_LINES;
+    {
+        struct scan_source source = {one_next, &one};
+        struct scan_sink sink = {sink_format, write_nothing, problem_keep, &problems, NULL};
+        assert_int_equal(scan_run(eng, &cfg, &source, &sink, &stats, &err), LSF_OK);
+    }
+    assert_true(stats.n_corr_spill_runs > 0);
+    assert_true(problems.len > 0);
+    assert_non_null(strstr((const char *)problems.data, "correlations: 1234 base-rule matches "
+            "were not counted: group 'ip=a' of correlation count had more than 1048576"));
+    /* the swept (oldest) 1048576 seconds: the 1000th event fires, then the count stays
+     * quiet for the timespan and fires again at its end, every 3600 s */
+    assert_int_equal(stats.rule_findings[1], ((1u << 20) - 1 - 999) / 3600 + 1);
+    scan_stats_cleanup(&stats);
+    lsf_buf_cleanup(&problems);
+    scan_engine_free(eng);
+    pat_db_free(db);
+    pat_set_free(set);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_findings_whatever_the_budget),
         cmocka_unit_test(test_unusable_spill_dir_stops_the_run),
         cmocka_unit_test(test_bad_budget_is_refused),
+        cmocka_unit_test(test_group_past_its_ceiling_is_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
