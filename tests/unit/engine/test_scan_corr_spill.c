@@ -330,9 +330,9 @@ static void test_group_past_its_ceiling_is_reported(void **state)
     (void)state;
     assert_non_null(text);
     for (size_t k = 0; k < n_events; k++) /* one event a second from 2024-05-01 */
-        p += snprintf(p, (size_t)(text + n_events * line + 1 - p), "{\"eventTime\":\"2024-05-%02zuT%02zu:%02zu:%02zuZ\","
-                "\"eventName\":\"Fail\",\"ip\":\"a\"}\n", 1 + k / 86400, k / 3600 % 24,
-                k / 60 % 60, k % 60);
+        p += snprintf(p, (size_t)(text + n_events * line + 1 - p),
+                "{\"eventTime\":\"2024-05-%02zuT%02zu:%02zu:%02zuZ\",\"eventName\":\"Fail\","
+                "\"ip\":\"a\"}\n", 1 + k / 86400, k / 3600 % 24, k / 60 % 60, k % 60);
     lsf_err_clear(&err);
     lsf_buf_init(&problems, SIZE_MAX);
     setenv("LOGSIFT_CORR_SPILL_BYTES", "8000000", 1);
