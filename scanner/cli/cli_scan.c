@@ -499,6 +499,8 @@ static int write_stats_json(const char *path, const struct pat_set *set,
     json_object_set_new(root, "errors", json_integer((json_int_t)st->n_problems));
     json_object_set_new(root, "elapsed_s", json_real(st->elapsed_s));
     json_object_set_new(root, "events_parsed", json_integer((json_int_t)st->n_events_parsed));
+    json_object_set_new(root, "corr_spill_runs", json_integer((json_int_t)st->n_corr_spill_runs));
+    json_object_set_new(root, "corr_spilled", json_integer((json_int_t)st->n_corr_spilled));
     json_object_set_new(root, "rule_confirms", confirms);
     json_object_set_new(root, "rules", rules);
     json_object_set_new(root, "formats", formats);

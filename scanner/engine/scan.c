@@ -624,6 +624,8 @@ static void merge_stats(struct scan_stats *into, const struct scan_stats *from)
     into->n_events_with_findings += from->n_events_with_findings;
     into->n_problems += from->n_problems;
     into->n_events_parsed += from->n_events_parsed;
+    into->n_corr_spill_runs += from->n_corr_spill_runs;
+    into->n_corr_spilled += from->n_corr_spilled;
     for (size_t i = 0; i < into->n_rules; i++) {
         into->rule_findings[i] += from->rule_findings[i];
         into->rule_confirms[i] += from->rule_confirms[i];

@@ -57,7 +57,7 @@ struct scan_config {
  * by a worker; they sort before its own inputs at equal times, and since they fired nothing
  * by themselves, every finding it makes points at one of its own events. Matches are carried
  * by correlation id, so a changed rule set keeps what still applies and drops the rest.
- * Bound: at most SCAN_CARRY_MAX_RECORDS carried matches (the correlation state's own bound),
+ * Bound: at most SCAN_CARRY_MAX_RECORDS carried matches (as many as one group may hold),
  * each within one timespan of the latest event; more are dropped and reported.
  */
 #define SCAN_CARRY_MAX_RECORDS (1u << 20)
@@ -138,6 +138,8 @@ struct scan_stats {
     uint64_t n_events_parsed;     /* events the Sigma confirmation parsed */
     size_t n_rules;
     uint64_t format_events[FRAME_N_FORMATS]; /* events per framing format */
+    uint64_t n_corr_spill_runs;   /* sorted runs of correlation entries written to disk */
+    uint64_t n_corr_spilled;      /* correlation entries in them */
     double elapsed_s;
 };
 

@@ -6,11 +6,12 @@
  * Design. Workers scan inputs in parallel and in any order, so no worker sees the events of
  * one group in time order. Each worker therefore only records, for every base-rule match, a
  * small entry (correlation, base rule, group key text, counted value, event time, where);
- * when all workers are done the entries of all workers are sorted by (correlation, hash of
- * the group key, time, base rule, input name, offset) and each group is swept once with a
- * sliding window. The findings are then written in (correlation, group, time) order. They
- * are thus the same whatever the chunk size, the number of workers, and the order of the
- * files on the command line or of the records inside them. Correlations with one definition
+ * when all workers are done the entries of all workers are merged in the order of
+ * (correlation, hash of the group key, group key, time, base rule, input name, offset) and
+ * each group is swept once with a sliding window. The findings are then written in
+ * (correlation, group, time) order. They are thus the same whatever the chunk size, the
+ * number of workers, the memory budget (below), and the order of the files on the command
+ * line or of the records inside them. Correlations with one definition
  * (twins: a silent building block repeating an alerting rule) share the entries of the first.
  *
  * Chained correlations (a correlation whose rules name correlations): correlations are swept
@@ -21,15 +22,24 @@
  * all group exactly as it does. The outer's group-by must be part of the inner's (checked at
  * load), so every entry of one inner group gives the same outer group.
  *
- * Memory bound: SCAN_CORR_MAX_RECORDS entries per run (split evenly between workers), each
- * 48 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
- * SCAN_CORR_VAL_MAX), plus as much again per correlation chained on its correlation (directly
- * or not) that groups differently, plus 32 bytes each while sorting at the end: with the
- * defaults and no chains, under 450 MB in the worst case and typically a few MB; each such
- * chained correlation adds at most 400 MB more in the worst case. Firings kept for chained
- * correlations are at most one per entry per correlation chained on. Entries past the bound
- * are not counted, and the run reports how many (never silently). Matches carried from the
- * previous run (below) are at most SCAN_CARRY_MAX_RECORDS more, each as large.
+ * Memory bound: a budget, not a count (SCAN_CORR_SPILL_BYTES_DEFAULT, 64 MiB per run, or
+ * LOGSIFT_CORR_SPILL_BYTES; split evenly between workers). An entry takes 48 bytes plus its
+ * group key (at most SCAN_CORR_KEY_MAX bytes), value (at most SCAN_CORR_VAL_MAX) and the keys
+ * of the correlations chained on its correlation that group differently. When a worker's
+ * entries reach its share, it sorts them in the order above and writes them as one sorted
+ * run to its spill file (scan_spill.c: in $TMPDIR, unlinked once open), then starts afresh.
+ * At the end, every worker's runs, what the workers still hold and the carried matches are
+ * merged (a heap of run heads) and the sweep takes one group at a time, copied out of the
+ * merge (the group slot), so memory is about twice the budget (held entries, their 32-byte
+ * sort refs, read buffers) plus the largest group. The order is total on everything the
+ * sweep reads (input names compare by name, which a worker knows before the end), so how the
+ * entries were cut into runs changes nothing. Only one group is capped: past
+ * SCAN_CORR_MAX_RECORDS entries in a run, its newest are not counted and the run reports how
+ * many (never silently). A spill file that cannot be made or written stops the run (LSF_E_IO)
+ * before any correlation is swept. Firings kept for chained correlations stay in memory (the
+ * chain slot, with copies of their texts): at most one per entry per correlation chained on,
+ * merged into their level's sweep as one more sorted run. Matches carried from the previous
+ * run (below) are at most SCAN_CARRY_MAX_RECORDS more, in memory, each as large.
  * After a window fires, counting restarts after the event that fired it; a count correlation
  * (event_count, value_count) then stays quiet for that group for one timespan, so a long
  * burst gives one finding per timespan, not one per threshold's worth of events (as
@@ -45,6 +55,10 @@
 #include "scan_int.h"
 #include "pat_geoip.h"
 
+#include "scan_spill_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,6 +251,31 @@ static bool set_twins(struct scan_engine *eng)
     return true;
 }
 
+/* The memory budget of a run's entries (LOGSIFT_CORR_SPILL_BYTES, for tests and small
+ * machines) and the directory of the spill files ($TMPDIR, else /tmp). */
+static enum lsf_code spill_setup(struct scan_engine *eng, struct lsf_err *err)
+{
+    const char *bytes = getenv("LOGSIFT_CORR_SPILL_BYTES");
+    const char *dir = getenv("TMPDIR");
+
+    eng->corr_spill_bytes = SCAN_CORR_SPILL_BYTES_DEFAULT;
+    if (bytes != NULL && bytes[0] != '\0') {
+        char *end;
+        unsigned long long v;
+        errno = 0;
+        v = strtoull(bytes, &end, 10);
+        if (errno != 0 || *end != '\0' || v == 0 || bytes[0] < '0' || bytes[0] > '9')
+            return lsf_fail(err, LSF_E_USAGE, "LOGSIFT_CORR_SPILL_BYTES=%s: not a positive "
+                    "number of bytes; unset it or give the correlation memory budget in bytes",
+                    bytes);
+        eng->corr_spill_bytes = v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+    }
+    eng->corr_spill_dir = strdup(dir != NULL && dir[0] != '\0' ? dir : "/tmp");
+    if (eng->corr_spill_dir == NULL)
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory preparing correlations");
+    return LSF_OK;
+}
+
 enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
 {
     const struct pat_set *set = eng->set;
@@ -246,6 +285,11 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
     bool *wants_own = calloc(n, sizeof(*wants_own));
     enum lsf_code rc;
 
+    rc = spill_setup(eng, err);
+    if (rc != LSF_OK) {
+        free(wants_own);
+        return rc;
+    }
     eng->corr_feed_start = calloc(n + 1, sizeof(*eng->corr_feed_start));
     eng->rule_silent = calloc(n, sizeof(*eng->rule_silent));
     eng->corr_level = calloc(n, sizeof(*eng->corr_level));
@@ -338,6 +382,166 @@ void scan_corr_cleanup(struct scan_engine *eng)
     free(eng->corr_twin);
     free(eng->corr_twin_next);
     free(eng->corr_key_shared);
+    free(eng->corr_spill_dir);
+}
+
+/* ---- the order of entries ---- */
+
+/*
+ * One entry to sort, 32 bytes so qsort moves them directly. Entries are ordered by (level,
+ * correlation, key hash, key text, time, then for temporal_ordered the base rule's position,
+ * input name, offset, base rule's position): a group is a run of equal (level, correlation,
+ * key), in time order inside. Groups follow their key hash, so the findings are buffered
+ * and written in (correlation, group, time) order at the end. The order is total on what
+ * the sweep reads, so sorted runs written by any worker at any time merge into one order.
+ */
+struct corr_ref {
+    const struct scan_corr_rec *rec;
+    uint64_t key_hash;
+    int64_t ts_ms;
+    uint32_t level_corr; /* level << CORR_BITS | correlation */
+    uint16_t base_pos;
+    uint16_t worker;     /* whose text and input names rec's offsets refer to */
+};
+#define CORR_BITS 24
+
+struct sweep;
+
+/*
+ * What a comparison needs besides the entries: a worker spilling its own entries (w, its
+ * inputs' ranks in name order), or the end of the run (sw: every slot's text and ranks).
+ * qsort has no context, so it is read from here, set around each sort by the thread that
+ * sorts.
+ */
+struct order_ctx {
+    const struct scan_engine *eng;
+    const struct sweep *sw;
+    const struct scan_worker *w;
+    const uint32_t *w_rank;
+};
+static _Thread_local const struct order_ctx *order;
+
+static const unsigned char *ref_base(const struct sweep *sw, const struct corr_ref *r);
+static uint32_t ref_rank(const struct sweep *sw, const struct corr_ref *r);
+
+static uint64_t hash_text(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+/* Bytes of an ancestors' keys block (keep_up_keys), its final NUL included. */
+static uint32_t up_blob_len(const char *up)
+{
+    const char *p = up;
+
+    while (*p != '\0') {
+        for (int field = 0; field < 3; field++) /* index, key, value */
+            p += strlen(p) + 1;
+    }
+    return (uint32_t)(p - up + 1);
+}
+
+/* r as an entry: the fields the order reads, and with is_full also what a copy needs. */
+static void ent_of_ref(const struct order_ctx *ctx, const struct corr_ref *r,
+        struct scan_spill_ent *e, bool is_full)
+{
+    const char *text = (const char *)(ctx->w ? ctx->w->corr_text.data : ref_base(ctx->sw, r));
+
+    e->level_corr = r->level_corr;
+    e->key_hash = r->key_hash;
+    e->ts_ms = r->ts_ms;
+    e->base_pos = r->base_pos;
+    e->offset = r->rec->offset;
+    e->key = text + r->rec->key_off;
+    e->rank = ctx->w ? ctx->w_rank[r->rec->input] : ref_rank(ctx->sw, r);
+    if (!is_full)
+        return;
+    e->val = text + r->rec->val_off;
+    e->up = r->rec->up_off != UINT32_MAX ? text + r->rec->up_off : NULL;
+    e->up_len = e->up != NULL ? up_blob_len(e->up) : 0;
+    e->input = r->rec->input;
+    e->format = r->rec->format;
+    e->ordinal = r->rec->ordinal;
+}
+
+static bool is_ordered(const struct scan_engine *eng, uint32_t level_corr)
+{
+    const struct pat_rule *r = pat_set_rule(eng->set, level_corr & ((1u << CORR_BITS) - 1));
+
+    return pat_sigma_corr_type(r->sigma) == PAT_CORR_TEMPORAL_ORDERED;
+}
+
+/* The order of two entries of one group at one time (see corr_ref). */
+static int cmp_same_time(const struct scan_engine *eng, uint32_t level_corr, uint16_t bx,
+        uint16_t by, uint32_t rx, uint32_t ry, uint64_t ox, uint64_t oy)
+{
+    /* temporal_ordered takes its base rules in their listed order, so it accepts steps the
+     * log stamped with one time (CloudTrail has second resolution); the others take events
+     * in input order, as they were written. */
+    if (bx != by && is_ordered(eng, level_corr))
+        return bx < by ? -1 : 1;
+    if (rx != ry)
+        return rx < ry ? -1 : 1;
+    if (ox != oy)
+        return ox < oy ? -1 : 1;
+    /* one event feeding two positions: by position, so no order is left to chance */
+    return (bx > by) - (bx < by);
+}
+
+static int cmp_ent(const struct scan_engine *eng, const struct scan_spill_ent *x,
+        const struct scan_spill_ent *y)
+{
+    int c;
+
+    if (x->level_corr != y->level_corr)
+        return x->level_corr < y->level_corr ? -1 : 1;
+    if (x->key_hash != y->key_hash)
+        return x->key_hash < y->key_hash ? -1 : 1;
+    if ((c = strcmp(x->key, y->key)) != 0) /* two keys with one hash */
+        return c;
+    if (x->ts_ms != y->ts_ms)
+        return x->ts_ms < y->ts_ms ? -1 : 1;
+    return cmp_same_time(eng, x->level_corr, x->base_pos, y->base_pos, x->rank, y->rank,
+            x->offset, y->offset);
+}
+
+/* cmp_ent on refs, reading only what each step needs (the sorts' hot path). */
+static int cmp_ref_order(const void *a, const void *b)
+{
+    const struct corr_ref *x = a, *y = b;
+    const struct order_ctx *ctx = order;
+    const char *tx, *ty;
+    int c;
+
+    if (x->level_corr != y->level_corr)
+        return x->level_corr < y->level_corr ? -1 : 1;
+    if (x->key_hash != y->key_hash)
+        return x->key_hash < y->key_hash ? -1 : 1;
+    tx = (const char *)(ctx->w ? ctx->w->corr_text.data : ref_base(ctx->sw, x));
+    ty = (const char *)(ctx->w ? ctx->w->corr_text.data : ref_base(ctx->sw, y));
+    if ((c = strcmp(tx + x->rec->key_off, ty + y->rec->key_off)) != 0)
+        return c;
+    if (x->ts_ms != y->ts_ms)
+        return x->ts_ms < y->ts_ms ? -1 : 1;
+    return cmp_same_time(ctx->eng, x->level_corr, x->base_pos, y->base_pos,
+            ctx->w ? ctx->w_rank[x->rec->input] : ref_rank(ctx->sw, x),
+            ctx->w ? ctx->w_rank[y->rec->input] : ref_rank(ctx->sw, y), x->rec->offset,
+            y->rec->offset);
+}
+
+struct named_input {
+    const char *name;
+    unsigned worker;
+    uint32_t idx;
+};
+
+static int cmp_named(const void *a, const void *b)
+{
+    return strcmp(((const struct named_input *)a)->name, ((const struct named_input *)b)->name);
 }
 
 /* ---- workers: record base-rule matches ---- */
@@ -416,13 +620,105 @@ static uint32_t keep_up_keys(struct scan_worker *w, uint32_t corr,
     return first;
 }
 
-void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame_event *ev,
-        struct pat_sigma_event *sev)
+
+/* ---- workers: spill sorted runs past the memory budget ---- */
+
+/* The worker's share of the run's budget; text offsets are 32-bit, so at most 1 GiB. */
+static size_t worker_budget(const struct scan_worker *w)
+{
+    size_t b = w->eng->corr_spill_bytes / (w->run_n_workers ? w->run_n_workers : 1);
+
+    return b == 0 ? 1 : b > ((size_t)1 << 30) ? (size_t)1 << 30 : b;
+}
+
+static bool is_over_budget(const struct scan_worker *w)
+{
+    return w->n_corr_recs * sizeof(*w->corr_recs) + w->corr_text.len >= worker_budget(w);
+}
+
+/* The worker's inputs' ranks in name order (one name read twice: one rank). */
+static uint32_t *local_ranks(const struct scan_worker *w)
+{
+    size_t n = w->n_corr_inputs;
+    struct named_input *all = malloc((n ? n : 1) * sizeof(*all));
+    uint32_t *rank = malloc((n ? n : 1) * sizeof(*rank));
+
+    if (all == NULL || rank == NULL) {
+        free(all);
+        free(rank);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        all[i] = (struct named_input){w->corr_inputs[i], 0, (uint32_t)i};
+    qsort(all, n, sizeof(*all), cmp_named);
+    for (size_t i = 0, r = 0; i < n; i++) {
+        if (i > 0 && strcmp(all[i].name, all[i - 1].name) != 0)
+            r++;
+        rank[all[i].idx] = (uint32_t)r;
+    }
+    free(all);
+    return rank;
+}
+
+/* Write the worker's entries as one sorted run to its spill file and start afresh. */
+static enum lsf_code spill_worker(struct scan_worker *w, struct lsf_err *err)
+{
+    const struct scan_engine *eng = w->eng;
+    const char *text = (const char *)w->corr_text.data;
+    size_t n = w->n_corr_recs;
+    struct corr_ref *refs = NULL;
+    uint32_t *rank = NULL;
+    struct order_ctx ctx = {eng, NULL, w, NULL};
+    enum lsf_code rc = LSF_OK;
+
+    if (n == 0)
+        return LSF_OK;
+    if (w->corr_spill == NULL) {
+        rc = scan_spill_new(eng->corr_spill_dir, &w->corr_spill, err);
+        if (rc != LSF_OK)
+            return rc;
+    }
+    refs = malloc(n * sizeof(*refs));
+    rank = local_ranks(w);
+    if (refs == NULL || rank == NULL) {
+        free(refs);
+        free(rank);
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries "
+                "to spill; lower LOGSIFT_CORR_SPILL_BYTES", n);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct scan_corr_rec *r = &w->corr_recs[i];
+        refs[i] = (struct corr_ref){r, hash_text(text + r->key_off), r->ts_ms,
+                eng->corr_level[r->corr] << CORR_BITS | r->corr, r->base_pos, 0};
+    }
+    ctx.w_rank = rank;
+    order = &ctx;
+    qsort(refs, n, sizeof(*refs), cmp_ref_order);
+    for (size_t i = 0; i < n && rc == LSF_OK; i++) {
+        struct scan_spill_ent e;
+        ent_of_ref(&ctx, &refs[i], &e, true);
+        rc = scan_spill_add(w->corr_spill, &e, err);
+    }
+    order = NULL;
+    if (rc == LSF_OK)
+        rc = scan_spill_end_run(w->corr_spill, err);
+    free(refs);
+    free(rank);
+    if (rc != LSF_OK)
+        return rc;
+    w->stats.n_corr_spill_runs++;
+    w->stats.n_corr_spilled += n;
+    w->n_corr_recs = 0;
+    w->corr_text.len = 0;
+    return LSF_OK;
+}
+
+enum lsf_code scan_corr_record(struct scan_worker *w, size_t rule_idx,
+        const struct frame_event *ev, struct pat_sigma_event *sev, struct lsf_err *err)
 {
     const struct scan_engine *eng = w->eng;
     const unsigned char *bytes = w->window.data + ev->off;
     int64_t ts = ev->ts_ms;
-    size_t per_worker = SCAN_CORR_MAX_RECORDS / (w->run_n_workers ? w->run_n_workers : 1);
 
     if (ts == FRAME_TS_UNKNOWN)
         ts = frame_event_time(w->format, bytes, ev->len, wall_ms());
@@ -437,17 +733,22 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
             w->n_corr_no_time++;
             continue;
         }
-        if (w->n_corr_recs >= per_worker) {
-            w->n_corr_dropped++;
-            continue;
-        }
         if (!pat_sigma_corr_keys(cr->sigma, sev, key, sizeof(key), val, sizeof(val)))
             continue; /* in no group */
         if (pat_sigma_corr_type(cr->sigma) == PAT_CORR_VALUE_COUNT && val[0] == '\0')
             continue; /* no value to count */
+        if (is_over_budget(w)) {
+            enum lsf_code rc = spill_worker(w, err);
+            if (rc != LSF_OK)
+                return rc;
+        }
         if (w->n_corr_recs == w->cap_corr_recs) {
             size_t cap = w->cap_corr_recs ? w->cap_corr_recs * 2 : 256;
-            struct scan_corr_rec *grown = realloc(w->corr_recs, cap * sizeof(*grown));
+            size_t most = worker_budget(w) / sizeof(*w->corr_recs) + 1;
+            struct scan_corr_rec *grown;
+            if (cap > most)
+                cap = most > w->n_corr_recs ? most : w->n_corr_recs + 1;
+            grown = realloc(w->corr_recs, cap * sizeof(*grown));
             if (grown == NULL) {
                 w->n_corr_dropped++;
                 continue;
@@ -473,30 +774,19 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
         rec->ordinal = ev->ordinal;
         w->n_corr_recs++;
     }
+    return LSF_OK;
 }
 
-/* ---- end of run: sort and sweep ---- */
+/* ---- end of run: merge and sweep ---- */
 
-/*
- * One entry to sort, 32 bytes so qsort moves them directly. Groups are runs of equal
- * (level, correlation, key hash), in time order inside; their order between them is the
- * hash's, so the findings are buffered and written in (correlation, group, time) order at
- * the end. Two keys with one hash share a run, which sweep_sorted splits by text.
- */
-struct corr_ref {
-    const struct scan_corr_rec *rec;
-    uint64_t key_hash;
-    int64_t ts_ms;
-    uint32_t level_corr; /* level << CORR_BITS | correlation */
-    uint16_t base_pos;
-    uint16_t worker;     /* whose text and input names rec's offsets refer to */
-};
-#define CORR_BITS 24
-
-/* The workers' names in name order: rank[w][i] of worker w's input i. */
+/* Every input name's rank in name order: rank[w][i] of input i of worker w or of the carry
+ * worker (slot n_workers); names[rank] is the name. The group and chain slots (n_workers + 1
+ * and + 2) keep the ranks themselves as their entries' inputs. */
 struct input_ranks {
     uint32_t **rank;
-    unsigned n_workers;
+    unsigned n_slots;
+    char **names;
+    size_t n_names;
 };
 
 struct sweep {
@@ -506,16 +796,25 @@ struct sweep {
     const struct pat_geoip *geoip; /* --geoip, or NULL */
     struct scan_sink *sink;
     struct scan_stats *stats;
+    struct order_ctx octx;       /* this sweep's order (order_ctx) */
     struct lsf_buf out;
     struct chain_block *blocks;  /* newest first */
     struct corr_ref *chained;    /* firings waiting for their level's sweep */
     size_t n_chained, cap_chained;
-    struct lsf_buf texts;        /* formatted findings, written in order at the end */
+    struct lsf_buf texts;        /* formatted findings and their keys, written at the end */
     struct held_finding *held;
     size_t n_held, cap_held;
-    /* carry (scan.h): the previous run's matches sit in carry_w, worker slot n_workers */
+    /* slots past the workers': the previous run's matches (carry, scan.h), the group being
+     * swept (its copies of the merged entries), the firings kept for chained correlations */
     unsigned n_workers;
     const struct scan_worker *carry_w;
+    struct scan_worker *group_w;
+    struct scan_worker *chain_w;
+    struct corr_ref *group_refs;
+    size_t cap_group_refs;
+    uint64_t n_group_dropped;    /* past SCAN_CORR_MAX_RECORDS in one group */
+    uint32_t dropped_corr;
+    char dropped_key[SCAN_CORR_KEY_MAX];
     const struct scan_carry_io *carry;
     struct carried_group *cgroups; /* by (corr, key) */
     size_t n_cgroups;
@@ -542,24 +841,37 @@ struct chain_block {
     struct scan_corr_rec recs[CHAIN_BLOCK];
 };
 
-/* A formatted finding waiting for its turn. */
+
+/* A formatted finding waiting for its turn; its group key follows its text in texts. */
 struct held_finding {
     uint32_t corr;
     uint32_t input_rank;
-    const char *key;
+    size_t key_off;
     int64_t ts_ms;
     uint64_t offset;
     size_t text_off, text_len;
 };
 
+#define SLOT_GROUP(sw) ((sw)->n_workers + 1)
+#define SLOT_CHAIN(sw) ((sw)->n_workers + 2)
+
 static const struct scan_worker *ref_worker(const struct sweep *sw, const struct corr_ref *r)
 {
-    return r->worker < sw->n_workers ? &sw->workers[r->worker] : sw->carry_w;
+    if (r->worker < sw->n_workers)
+        return &sw->workers[r->worker];
+    if (r->worker == sw->n_workers)
+        return sw->carry_w;
+    return r->worker == SLOT_GROUP(sw) ? sw->group_w : sw->chain_w;
+}
+
+static const unsigned char *ref_base(const struct sweep *sw, const struct corr_ref *r)
+{
+    return ref_worker(sw, r)->corr_text.data;
 }
 
 static const char *ref_text(const struct sweep *sw, const struct corr_ref *r, uint32_t off)
 {
-    return (const char *)ref_worker(sw, r)->corr_text.data + off;
+    return (const char *)ref_base(sw, r) + off;
 }
 
 static const char *ref_key(const struct sweep *sw, const struct corr_ref *r)
@@ -569,92 +881,40 @@ static const char *ref_key(const struct sweep *sw, const struct corr_ref *r)
 
 static const char *ref_input(const struct sweep *sw, const struct corr_ref *r)
 {
+    if (r->worker > sw->n_workers)
+        return sw->ranks->names[r->rec->input];
     return ref_worker(sw, r)->corr_inputs[r->rec->input];
 }
 
 static uint32_t ref_rank(const struct sweep *sw, const struct corr_ref *r)
 {
+    if (r->worker > sw->n_workers)
+        return r->rec->input;
     return sw->ranks->rank[r->worker][r->rec->input];
 }
 
-static uint64_t hash_text(const char *s)
+/* Offset of a copy of n bytes in w's text arena, or UINT32_MAX when out of room. */
+static uint32_t keep_bytes(struct scan_worker *w, const void *p, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    struct lsf_err e;
+    size_t off = w->corr_text.len;
 
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
-
-static int cmp_ref(const void *a, const void *b)
-{
-    const struct corr_ref *x = a, *y = b;
-
-    if (x->level_corr != y->level_corr)
-        return x->level_corr < y->level_corr ? -1 : 1;
-    if (x->key_hash != y->key_hash)
-        return x->key_hash < y->key_hash ? -1 : 1;
-    if (x->ts_ms != y->ts_ms)
-        return x->ts_ms < y->ts_ms ? -1 : 1;
-    return 0; /* the rest needs the sweep's context: see cmp_ref_tail */
-}
-
-/* qsort has no context: the tie-breaks that need the workers read it from here (set around
- * each sort by the one thread that runs the end of the run). */
-static _Thread_local const struct sweep *sort_ctx;
-
-static bool is_ordered(const struct sweep *sw, uint32_t level_corr)
-{
-    const struct pat_rule *r = pat_set_rule(sw->run_eng->set,
-            level_corr & ((1u << CORR_BITS) - 1));
-
-    return pat_sigma_corr_type(r->sigma) == PAT_CORR_TEMPORAL_ORDERED;
-}
-
-static int cmp_ref_tail(const struct corr_ref *x, const struct corr_ref *y)
-{
-    uint32_t rx, ry;
-
-    /* Same second: temporal_ordered takes its base rules in their listed order, so it
-     * accepts steps the log stamped with one time (CloudTrail has second resolution); the
-     * others take events in input order, as they were written. */
-    if (x->base_pos != y->base_pos && is_ordered(sort_ctx, x->level_corr))
-        return x->base_pos < y->base_pos ? -1 : 1;
-    rx = ref_rank(sort_ctx, x);
-    ry = ref_rank(sort_ctx, y);
-
-    if (rx != ry)
-        return rx < ry ? -1 : 1;
-    if (x->rec->offset != y->rec->offset)
-        return x->rec->offset < y->rec->offset ? -1 : 1;
-    /* one event feeding the same position twice (a rule listed twice): by key text */
-    return strcmp(ref_key(sort_ctx, x), ref_key(sort_ctx, y));
-}
-
-static int cmp_ref_full(const void *a, const void *b)
-{
-    int c = cmp_ref(a, b);
-
-    return c != 0 ? c : cmp_ref_tail(a, b);
-}
-
-/* Inside one hash run whose keys differ: by key text first. */
-static int cmp_ref_text(const void *a, const void *b)
-{
-    const struct corr_ref *x = a, *y = b;
-    int c = strcmp(ref_key(sort_ctx, x), ref_key(sort_ctx, y));
-
-    return c != 0 ? c : cmp_ref_full(a, b);
+    lsf_err_clear(&e);
+    if (n >= UINT32_MAX - off ||
+            lsf_buf_append(&w->corr_text, (const unsigned char *)p, n, &e) != LSF_OK)
+        return UINT32_MAX;
+    return (uint32_t)off;
 }
 
 static int cmp_held(const void *a, const void *b)
 {
     const struct held_finding *x = a, *y = b;
+    const char *texts = (const char *)order->sw->texts.data;
     int c;
 
     if (x->corr != y->corr)
         return x->corr < y->corr ? -1 : 1;
-    if ((c = strcmp(x->key, y->key)) != 0)
+    if ((c = strcmp(texts + x->key_off, texts + y->key_off)) != 0)
         return c;
     if (x->ts_ms != y->ts_ms)
         return x->ts_ms < y->ts_ms ? -1 : 1;
@@ -743,11 +1003,14 @@ static bool up_keys(const struct sweep *sw, const struct corr_ref *r, uint32_t o
 }
 
 /* The firing that ended at last becomes an event of each correlation chained on its rule:
- * same time, place and worker, the outer's group key and value from last's ancestor keys. */
+ * same time and place, the outer's group key and value from last's ancestor keys. last's
+ * texts go with the group, so the firing keeps copies (with the ancestor keys, for the
+ * correlations chained on the outer). */
 static enum lsf_code chain_firing(struct sweep *sw, uint32_t corr, const struct corr_ref *last,
         struct lsf_err *err)
 {
     const struct scan_engine *eng = sw->run_eng;
+    struct scan_worker *cw = sw->chain_w;
 
     for (uint32_t k = eng->corr_feed_start[corr]; k < eng->corr_feed_start[corr + 1]; k++) {
         const struct scan_corr_feed *feed = &eng->corr_feeds[k];
@@ -755,12 +1018,14 @@ static enum lsf_code chain_firing(struct sweep *sw, uint32_t corr, const struct 
         struct scan_corr_rec *rec;
         struct corr_ref *ref;
         uint32_t key_off, val_off;
+        const char *key, *val;
 
         if (!up_keys(sw, last, feed->corr, &key_off, &val_off))
             return lsf_fail(err, LSF_E_INTERNAL, "correlation %s: no group key kept for "
                     "the correlation chained on it", pat_set_rule(eng->set, corr)->id);
-        if (pat_sigma_corr_type(outer->sigma) == PAT_CORR_VALUE_COUNT &&
-                ref_text(sw, last, val_off)[0] == '\0')
+        key = ref_text(sw, last, key_off);
+        val = ref_text(sw, last, val_off);
+        if (pat_sigma_corr_type(outer->sigma) == PAT_CORR_VALUE_COUNT && val[0] == '\0')
             continue; /* no value to count */
         if (sw->blocks == NULL || sw->blocks->n == CHAIN_BLOCK) {
             struct chain_block *b = malloc(sizeof(*b));
@@ -778,18 +1043,29 @@ static enum lsf_code chain_firing(struct sweep *sw, uint32_t corr, const struct 
             sw->chained = grown;
             sw->cap_chained = cap;
         }
-        rec = &sw->blocks->recs[sw->blocks->n++];
+        rec = &sw->blocks->recs[sw->blocks->n];
         *rec = *last->rec;
         rec->corr = feed->corr;
         rec->base_pos = (uint16_t)feed->base_pos;
-        rec->key_off = key_off;
-        rec->val_off = val_off;
+        rec->input = ref_rank(sw, last);
+        rec->key_off = keep_bytes(cw, key, strlen(key) + 1);
+        rec->val_off = keep_bytes(cw, val, strlen(val) + 1);
+        if (last->rec->up_off != UINT32_MAX) {
+            const char *up = ref_text(sw, last, last->rec->up_off);
+            rec->up_off = keep_bytes(cw, up, up_blob_len(up));
+            if (rec->up_off == UINT32_MAX)
+                rec->key_off = UINT32_MAX;
+        }
+        if (rec->key_off == UINT32_MAX || rec->val_off == UINT32_MAX)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory chaining correlations");
+        sw->blocks->n++;
         ref = &sw->chained[sw->n_chained++];
-        *ref = *last;
         ref->rec = rec;
-        ref->key_hash = hash_text(ref_key(sw, ref));
+        ref->key_hash = hash_text(key);
+        ref->ts_ms = last->ts_ms;
         ref->level_corr = eng->corr_level[feed->corr] << CORR_BITS | feed->corr;
         ref->base_pos = rec->base_pos;
+        ref->worker = (uint16_t)SLOT_CHAIN(sw);
     }
     return LSF_OK;
 }
@@ -797,6 +1073,7 @@ static enum lsf_code chain_firing(struct sweep *sw, uint32_t corr, const struct 
 static enum lsf_code hold(struct sweep *sw, uint32_t corr, const struct corr_ref *last,
         struct lsf_err *err)
 {
+    const char *key = ref_key(sw, last);
     struct held_finding *h;
 
     if (sw->n_held == sw->cap_held) {
@@ -810,12 +1087,13 @@ static enum lsf_code hold(struct sweep *sw, uint32_t corr, const struct corr_ref
     h = &sw->held[sw->n_held];
     h->corr = corr;
     h->input_rank = ref_rank(sw, last);
-    h->key = ref_key(sw, last);
     h->ts_ms = last->ts_ms;
     h->offset = last->rec->offset;
     h->text_off = sw->texts.len;
     h->text_len = sw->out.len;
-    if (lsf_buf_append(&sw->texts, sw->out.data, sw->out.len, err) != LSF_OK)
+    h->key_off = h->text_off + h->text_len;
+    if (lsf_buf_append(&sw->texts, sw->out.data, sw->out.len, err) != LSF_OK ||
+            lsf_buf_append(&sw->texts, key, strlen(key) + 1, err) != LSF_OK)
         return err->code;
     sw->n_held++;
     return LSF_OK;
@@ -1042,24 +1320,18 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
     return rc;
 }
 
-/* One run of equal (level, correlation, key hash): one group, or (a hash collision) several,
- * then sorted by key text and swept one by one. */
-static enum lsf_code sweep_run(struct sweep *sw, struct corr_ref *run, size_t n,
+/* The entries of one (level, correlation, key hash), in order: one group, or (two keys with
+ * one hash) several, in key order. */
+static enum lsf_code sweep_run(struct sweep *sw, const struct corr_ref *run, size_t n,
         struct lsf_err *err)
 {
-    const char *key = ref_key(sw, &run[0]);
     enum lsf_code rc = LSF_OK;
-    size_t i = 1;
 
-    while (i < n && strcmp(ref_key(sw, &run[i]), key) == 0)
-        i++;
-    if (i == n)
-        return sweep_group(sw, run, n, err);
-    qsort(run, n, sizeof(*run), cmp_ref_text);
     for (size_t a = 0; a < n && rc == LSF_OK;) {
+        const char *key = ref_key(sw, &run[a]);
         size_t b = a + 1;
-        key = ref_key(sw, &run[a]);
-        while (b < n && strcmp(ref_key(sw, &run[b]), key) == 0)
+        while (b < n && (run[b].rec->key_off == run[a].rec->key_off ||
+                strcmp(ref_key(sw, &run[b]), key) == 0))
             b++;
         rc = sweep_group(sw, run + a, b - a, err);
         a = b;
@@ -1067,99 +1339,296 @@ static enum lsf_code sweep_run(struct sweep *sw, struct corr_ref *run, size_t n,
     return rc;
 }
 
-/* Sort refs[0..n) and sweep them run by run. */
-static enum lsf_code sweep_sorted(struct sweep *sw, struct corr_ref *refs, size_t n,
+/* Copy a merged entry into the group slot (its input becomes its rank). */
+static enum lsf_code group_add(struct sweep *sw, const struct scan_spill_ent *e,
         struct lsf_err *err)
 {
-    enum lsf_code rc = LSF_OK;
+    struct scan_worker *gw = sw->group_w;
+    size_t n = gw->n_corr_recs;
+    struct scan_corr_rec *rec;
 
-    sort_ctx = sw;
-    qsort(refs, n, sizeof(*refs), cmp_ref_full);
-    for (size_t a = 0; a < n && rc == LSF_OK;) {
-        size_t b = a + 1;
-        while (b < n && refs[b].level_corr == refs[a].level_corr &&
-                refs[b].key_hash == refs[a].key_hash)
-            b++;
-        rc = sweep_run(sw, refs + a, b - a, err);
-        a = b;
+    if (n >= SCAN_CORR_MAX_RECORDS) {
+        if (sw->n_group_dropped++ == 0) {
+            sw->dropped_corr = e->level_corr & ((1u << CORR_BITS) - 1);
+            snprintf(sw->dropped_key, sizeof(sw->dropped_key), "%s", e->key);
+        }
+        return LSF_OK;
     }
+    if (n == gw->cap_corr_recs) {
+        size_t cap = gw->cap_corr_recs ? gw->cap_corr_recs * 2 : 256;
+        struct scan_corr_rec *grown = realloc(gw->corr_recs, cap * sizeof(*grown));
+        if (grown == NULL)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory sweeping a correlation group "
+                    "of %zu entries", n);
+        gw->corr_recs = grown;
+        gw->cap_corr_recs = cap;
+    }
+    rec = &gw->corr_recs[n];
+    /* one key for the whole group, mostly */
+    if (n > 0 && strcmp((const char *)gw->corr_text.data + gw->corr_recs[n - 1].key_off,
+            e->key) == 0)
+        rec->key_off = gw->corr_recs[n - 1].key_off;
+    else
+        rec->key_off = keep_bytes(gw, e->key, strlen(e->key) + 1);
+    rec->val_off = keep_bytes(gw, e->val, strlen(e->val) + 1);
+    rec->up_off = e->up != NULL ? keep_bytes(gw, e->up, e->up_len) : UINT32_MAX;
+    if (rec->key_off == UINT32_MAX || rec->val_off == UINT32_MAX ||
+            (e->up != NULL && rec->up_off == UINT32_MAX))
+        return lsf_fail(err, LSF_E_NOMEM, "out of memory sweeping a correlation group of %zu "
+                "entries", n);
+    rec->corr = e->level_corr & ((1u << CORR_BITS) - 1);
+    rec->base_pos = e->base_pos;
+    rec->input = e->rank;
+    rec->format = e->format;
+    rec->ts_ms = e->ts_ms;
+    rec->offset = e->offset;
+    rec->ordinal = e->ordinal;
+    gw->n_corr_recs++;
+    return LSF_OK;
+}
+
+/* Sweep the group slot's entries, then empty it. */
+static enum lsf_code group_sweep(struct sweep *sw, uint32_t level_corr, uint64_t key_hash,
+        struct lsf_err *err)
+{
+    struct scan_worker *gw = sw->group_w;
+    size_t n = gw->n_corr_recs;
+    enum lsf_code rc;
+
+    if (n > sw->cap_group_refs) {
+        struct corr_ref *grown = realloc(sw->group_refs, n * sizeof(*grown));
+        if (grown == NULL)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory sweeping a correlation group "
+                    "of %zu entries", n);
+        sw->group_refs = grown;
+        sw->cap_group_refs = n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct scan_corr_rec *r = &gw->corr_recs[i];
+        sw->group_refs[i] = (struct corr_ref){r, key_hash, r->ts_ms, level_corr, r->base_pos,
+                (uint16_t)SLOT_GROUP(sw)};
+    }
+    rc = sweep_run(sw, sw->group_refs, n, err);
+    gw->n_corr_recs = 0;
+    gw->corr_text.len = 0;
     return rc;
+}
+
+/* One sorted run to merge: a worker's run on disk, or sorted refs in memory. */
+struct merge_src {
+    struct scan_spill_ent head;
+    unsigned slot;
+    struct scan_spill_reader *rd;
+    struct corr_ref *refs; /* owned */
+    size_t n, i;
+};
+
+/* The sorted runs, with a heap of those not yet exhausted by their heads. */
+struct merge {
+    struct merge_src *srcs;
+    size_t n_srcs, cap_srcs;
+    struct merge_src **heap;
+    size_t n_heap;
+};
+
+static enum lsf_code src_next(struct sweep *sw, struct merge_src *s, bool *has,
+        struct lsf_err *err)
+{
+    if (s->rd != NULL) {
+        enum lsf_code rc = scan_spill_read(s->rd, &s->head, has, err);
+        if (rc == LSF_OK && *has)
+            s->head.rank = sw->ranks->rank[s->slot][s->head.input];
+        return rc;
+    }
+    *has = s->i < s->n;
+    if (*has)
+        ent_of_ref(&sw->octx, &s->refs[s->i++], &s->head, true);
+    return LSF_OK;
+}
+
+static bool src_less(const struct sweep *sw, const struct merge_src *a,
+        const struct merge_src *b)
+{
+    return cmp_ent(sw->run_eng, &a->head, &b->head) < 0;
+}
+
+static void heap_down(const struct sweep *sw, struct merge *m, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, best = i;
+        struct merge_src *t;
+        if (l < m->n_heap && src_less(sw, m->heap[l], m->heap[best]))
+            best = l;
+        if (l + 1 < m->n_heap && src_less(sw, m->heap[l + 1], m->heap[best]))
+            best = l + 1;
+        if (best == i)
+            return;
+        t = m->heap[i];
+        m->heap[i] = m->heap[best];
+        m->heap[best] = t;
+        i = best;
+    }
+}
+
+/* Read the first entry of m->srcs[n_srcs - 1] and put it in the heap (unless empty). */
+static enum lsf_code heap_push(struct sweep *sw, struct merge *m, struct lsf_err *err)
+{
+    struct merge_src *s = &m->srcs[m->n_srcs - 1];
+    bool has;
+    enum lsf_code rc = src_next(sw, s, &has, err);
+    size_t i;
+
+    if (rc != LSF_OK || !has)
+        return rc;
+    i = m->n_heap++;
+    m->heap[i] = s;
+    while (i > 0 && src_less(sw, m->heap[i], m->heap[(i - 1) / 2])) {
+        struct merge_src *t = m->heap[i];
+        m->heap[i] = m->heap[(i - 1) / 2];
+        m->heap[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+    return LSF_OK;
+}
+
+static enum lsf_code heap_advance(struct sweep *sw, struct merge *m, struct lsf_err *err)
+{
+    bool has;
+    enum lsf_code rc = src_next(sw, m->heap[0], &has, err);
+
+    if (rc != LSF_OK)
+        return rc;
+    if (!has)
+        m->heap[0] = m->heap[--m->n_heap];
+    heap_down(sw, m, 0);
+    return LSF_OK;
+}
+
+/* A new in-memory source over refs[0..n) (taken), sorted here. */
+static enum lsf_code add_memory_src(struct sweep *sw, struct merge *m, struct corr_ref *refs,
+        size_t n, struct lsf_err *err)
+{
+    struct merge_src *s = &m->srcs[m->n_srcs++];
+
+    s->refs = refs;
+    s->n = n;
+    order = &sw->octx;
+    qsort(refs, n, sizeof(*refs), cmp_ref_order);
+    return heap_push(sw, m, err);
+}
+
+/* Refs over the entries slot w still holds in memory, or NULL with *n 0. */
+static struct corr_ref *slot_refs(const struct sweep *sw, const struct scan_worker *w,
+        unsigned slot, size_t *n)
+{
+    const char *text = (const char *)w->corr_text.data;
+    struct corr_ref *refs;
+
+    *n = 0;
+    if (w->n_corr_recs == 0 || (refs = malloc(w->n_corr_recs * sizeof(*refs))) == NULL)
+        return NULL;
+    for (size_t i = 0; i < w->n_corr_recs; i++) {
+        const struct scan_corr_rec *r = &w->corr_recs[i];
+        refs[i] = (struct corr_ref){r, hash_text(text + r->key_off), r->ts_ms,
+                sw->run_eng->corr_level[r->corr] << CORR_BITS | r->corr, r->base_pos,
+                (uint16_t)slot};
+    }
+    *n = w->n_corr_recs;
+    return refs;
 }
 
 /*
- * Levels in order: level 1 over base-rule matches; level L over its base-rule matches and
- * the firings of the levels below that it chains on (added to sw->chained while those were
- * swept). refs[0..n) holds the base-rule matches of every level.
+ * Merge every worker's runs (on disk, then what it still holds) and the carried matches,
+ * and sweep them group by group, level by level: level 1 over base-rule matches; level L
+ * also over the firings of the levels below that it chains on (sw->chained, which the
+ * sweeps of those levels filled), merged in as one more run.
  */
-static enum lsf_code sweep_levels(struct sweep *sw, struct corr_ref *refs, size_t n,
-        struct lsf_err *err)
+static enum lsf_code merge_and_sweep(struct sweep *sw, struct lsf_err *err)
 {
+    const struct scan_engine *eng = sw->run_eng;
+    struct merge m = {NULL, 0, 0, NULL, 0};
+    size_t n_runs = 0, buf_len;
     enum lsf_code rc = LSF_OK;
-    size_t a = 0;
 
-    if (sw->run_eng->n_corr_levels > 1) {
-        /* by level, so each level is one range */
-        struct corr_ref *by_level = malloc(n * sizeof(*by_level));
-        size_t k = 0;
-        if (by_level == NULL)
-            return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries",
-                    n);
-        for (uint32_t level = 1; level <= sw->run_eng->n_corr_levels; level++) {
-            for (size_t i = 0; i < n; i++) {
-                if (refs[i].level_corr >> CORR_BITS == level)
-                    by_level[k++] = refs[i];
-            }
-        }
-        memcpy(refs, by_level, n * sizeof(*refs));
-        free(by_level);
+    for (unsigned w = 0; w < sw->n_workers; w++)
+        n_runs += scan_spill_n_runs(sw->workers[w].corr_spill);
+    m.cap_srcs = n_runs + sw->n_workers + 1 + eng->n_corr_levels;
+    m.srcs = calloc(m.cap_srcs, sizeof(*m.srcs));
+    m.heap = calloc(m.cap_srcs, sizeof(*m.heap));
+    if (m.srcs == NULL || m.heap == NULL) {
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory merging %zu correlation runs", n_runs);
+        goto out;
     }
-    for (uint32_t level = 1; level <= sw->run_eng->n_corr_levels && rc == LSF_OK; level++) {
-        size_t b = a, n_mine = 0, n_level;
-        struct corr_ref *all;
-
-        while (b < n && refs[b].level_corr >> CORR_BITS == level)
-            b++;
+    /* the runs' read buffers share the budget, within sane bounds */
+    buf_len = eng->corr_spill_bytes / (n_runs ? n_runs : 1);
+    buf_len = buf_len < 4096 ? 4096 : buf_len > (1u << 20) ? 1u << 20 : buf_len;
+    for (unsigned w = 0; w < sw->n_workers && rc == LSF_OK; w++) {
+        const struct scan_spill *sp = sw->workers[w].corr_spill;
+        for (size_t r = 0; r < scan_spill_n_runs(sp) && rc == LSF_OK; r++) {
+            struct merge_src *s = &m.srcs[m.n_srcs++];
+            s->slot = w;
+            rc = scan_spill_reader_new(sp, r, buf_len, &s->rd, err);
+            if (rc == LSF_OK)
+                rc = heap_push(sw, &m, err);
+        }
+    }
+    for (unsigned w = 0; w <= sw->n_workers && rc == LSF_OK; w++) {
+        const struct scan_worker *wk = w < sw->n_workers ? &sw->workers[w] : sw->carry_w;
+        size_t n;
+        struct corr_ref *refs = slot_refs(sw, wk, w, &n);
+        if (refs == NULL && wk->n_corr_recs > 0)
+            rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries",
+                    wk->n_corr_recs);
+        else if (refs != NULL)
+            rc = add_memory_src(sw, &m, refs, n, err);
+    }
+    for (uint32_t level = 1; level <= eng->n_corr_levels && rc == LSF_OK; level++) {
+        size_t n_mine = 0;
         for (size_t i = 0; i < sw->n_chained; i++)
             n_mine += sw->chained[i].level_corr >> CORR_BITS == level;
-        if (n_mine == 0) {
-            rc = sweep_sorted(sw, refs + a, b - a, err);
-            a = b;
-            continue;
+        if (n_mine > 0) {
+            struct corr_ref *mine = malloc(n_mine * sizeof(*mine));
+            size_t k = 0;
+            if (mine == NULL) {
+                rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu chained "
+                        "correlation entries", n_mine);
+                break;
+            }
+            for (size_t i = 0; i < sw->n_chained; i++) {
+                if (sw->chained[i].level_corr >> CORR_BITS == level)
+                    mine[k++] = sw->chained[i];
+            }
+            rc = add_memory_src(sw, &m, mine, n_mine, err);
         }
-        n_level = b - a + n_mine;
-        all = malloc(n_level * sizeof(*all));
-        if (all == NULL)
-            return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu chained correlation "
-                    "entries", n_level);
-        memcpy(all, refs + a, (b - a) * sizeof(*all));
-        n_level = b - a;
-        for (size_t i = 0; i < sw->n_chained; i++) {
-            if (sw->chained[i].level_corr >> CORR_BITS == level)
-                all[n_level++] = sw->chained[i];
+        while (rc == LSF_OK && m.n_heap > 0 && m.heap[0]->head.level_corr >> CORR_BITS == level) {
+            uint32_t level_corr = m.heap[0]->head.level_corr;
+            uint64_t key_hash = m.heap[0]->head.key_hash;
+            while (rc == LSF_OK && m.n_heap > 0 && m.heap[0]->head.level_corr == level_corr &&
+                    m.heap[0]->head.key_hash == key_hash) {
+                rc = group_add(sw, &m.heap[0]->head, err);
+                if (rc == LSF_OK)
+                    rc = heap_advance(sw, &m, err);
+            }
+            if (rc == LSF_OK)
+                rc = group_sweep(sw, level_corr, key_hash, err);
         }
-        rc = sweep_sorted(sw, all, n_level, err);
-        free(all);
-        a = b;
     }
+out:
+    for (size_t i = 0; i < m.n_srcs; i++) {
+        scan_spill_reader_free(m.srcs[i].rd);
+        free(m.srcs[i].refs);
+    }
+    free(m.srcs);
+    free(m.heap);
     return rc;
-}
-
-struct named_input {
-    const char *name;
-    unsigned worker;
-    uint32_t idx;
-};
-
-static int cmp_named(const void *a, const void *b)
-{
-    return strcmp(((const struct named_input *)a)->name, ((const struct named_input *)b)->name);
 }
 
 static void ranks_free(struct input_ranks *r)
 {
-    for (unsigned w = 0; r->rank != NULL && w < r->n_workers; w++)
+    for (unsigned w = 0; r->rank != NULL && w < r->n_slots; w++)
         free(r->rank[w]);
     free(r->rank);
+    free(r->names);
 }
 
 /* Every input name's rank in name order (one name in two workers: one rank); the carry
@@ -1170,7 +1639,7 @@ static bool ranks_build(struct input_ranks *r, const struct scan_worker *workers
     size_t n = 0, k = 0, n_carry = carry_w->n_corr_inputs;
     struct named_input *all;
 
-    r->n_workers = n_workers + 1;
+    r->n_slots = n_workers + 1;
     r->rank = calloc(n_workers + 1, sizeof(*r->rank));
     if (r->rank == NULL)
         return false;
@@ -1182,8 +1651,12 @@ static bool ranks_build(struct input_ranks *r, const struct scan_worker *workers
         n += wk->n_corr_inputs;
     }
     all = malloc((n ? n : 1) * sizeof(*all));
-    if (all == NULL)
+    r->names = calloc(n ? n : 1, sizeof(*r->names));
+    r->n_names = n;
+    if (all == NULL || r->names == NULL) {
+        free(all);
         return false;
+    }
     for (unsigned w = 0; w < n_workers; w++) {
         for (size_t i = 0; i < workers[w].n_corr_inputs; i++)
             all[k++] = (struct named_input){workers[w].corr_inputs[i], w, (uint32_t)i};
@@ -1193,6 +1666,7 @@ static bool ranks_build(struct input_ranks *r, const struct scan_worker *workers
         if (i > 0 && strcmp(all[i].name, all[i - 1].name) != 0)
             rank++;
         r->rank[all[i].worker][all[i].idx] = (uint32_t)rank;
+        r->names[rank] = workers[all[i].worker].corr_inputs[all[i].idx];
     }
     for (size_t i = 0; i < n_carry; i++)
         all[i] = (struct named_input){carry_w->corr_inputs[i], n_workers, (uint32_t)i};
@@ -1201,6 +1675,7 @@ static bool ranks_build(struct input_ranks *r, const struct scan_worker *workers
         if (i > 0 && strcmp(all[i].name, all[i - 1].name) != 0)
             rank++;
         r->rank[n_workers][all[i].idx] = (uint32_t)rank;
+        r->names[rank] = carry_w->corr_inputs[all[i].idx];
     }
     free(all);
     return true;
@@ -1212,7 +1687,7 @@ static int cmp_carried(const void *a, const void *b)
 
     if (x->corr != y->corr)
         return x->corr < y->corr ? -1 : 1;
-    return strcmp(carry_key(sort_ctx, x), carry_key(sort_ctx, y));
+    return strcmp(carry_key(order->sw, x), carry_key(order->sw, y));
 }
 
 /* The correlation with this id that records entries (not a twin, not over the whole run),
@@ -1292,7 +1767,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
             cw->n_corr_recs++;
         }
     }
-    sort_ctx = sw;
+    order = &sw->octx;
     qsort(sw->cgroups, sw->n_cgroups, sizeof(*sw->cgroups), cmp_carried);
     /* Two entries for one group (a hand-edited file): keep the first. */
     for (size_t i = 1, k = 1; i <= sw->n_cgroups; i++) {
@@ -1340,6 +1815,7 @@ static enum lsf_code write_held(struct sweep *sw, struct lsf_err *err)
 
     if (sw->n_held == 0)
         return LSF_OK;
+    order = &sw->octx;
     qsort(sw->held, sw->n_held, sizeof(*sw->held), cmp_held);
     for (size_t i = 0; i < sw->n_held && rc == LSF_OK; i++)
         rc = sw->sink->write(sw->sink->self, sw->texts.data + sw->held[i].text_off,
@@ -1347,101 +1823,116 @@ static enum lsf_code write_held(struct sweep *sw, struct lsf_err *err)
     return rc;
 }
 
+static void report_problem(struct sweep *sw, const char *fmt, ...) LSF_PRINTF(2, 3);
+
+static void report_problem(struct sweep *sw, const char *fmt, ...)
+{
+    struct lsf_err perr;
+    va_list ap;
+
+    lsf_err_clear(&perr);
+    va_start(ap, fmt);
+    (void)lsf_vfail(&perr, LSF_E_INPUT, fmt, ap);
+    va_end(ap);
+    sw->sink->problem(sw->sink->self, &perr);
+    sw->stats->n_problems++;
+}
+
+/* A slot past the workers': its own text, entries and nothing else. */
+static struct scan_worker *slot_new(void)
+{
+    struct scan_worker *w = calloc(1, sizeof(*w));
+
+    if (w != NULL)
+        lsf_buf_init(&w->corr_text, UINT32_MAX);
+    return w;
+}
+
+static void slot_free(struct scan_worker *w)
+{
+    if (w != NULL) {
+        scan_corr_worker_cleanup(w);
+        free(w);
+    }
+}
+
 enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker *workers,
         unsigned n_workers, const struct scan_carry_io *carry, struct scan_sink *sink,
         struct lsf_err *err)
 {
-    struct corr_ref *refs = NULL;
-    struct input_ranks ranks = {NULL, 0};
-    size_t n = 0;
-    uint64_t dropped = 0, no_time = 0;
+    struct input_ranks ranks = {NULL, 0, NULL, 0};
+    uint64_t n = 0, dropped = 0, no_time = 0;
+    int64_t last_ts_ms = INT64_MIN;
+    struct scan_worker *cw = slot_new(); /* the carry worker: slot n_workers */
     struct sweep sw;
-    struct scan_worker *cw = calloc(1, sizeof(*cw)); /* the carry worker: slot n_workers */
     enum lsf_code rc = LSF_OK;
 
     _Static_assert(SCAN_CARRY_MAX_RECORDS == SCAN_CORR_MAX_RECORDS,
             "the carried state has the correlation state's bound");
 
-    for (unsigned w = 0; w < n_workers; w++) {
-        n += workers[w].n_corr_recs;
-        dropped += workers[w].n_corr_dropped;
-        no_time += workers[w].n_corr_no_time;
-    }
-    if (dropped > 0 || no_time > 0) {
-        struct lsf_err perr;
-        lsf_err_clear(&perr);
-        if (dropped > 0)
-            (void)lsf_fail(&perr, LSF_E_INPUT, "correlations: %llu base-rule matches were not "
-                    "counted: the correlation state is full (%u matches per run); narrow the "
-                    "base rules or scan fewer files per run",
-                    (unsigned long long)dropped, (unsigned)SCAN_CORR_MAX_RECORDS);
-        else
-            (void)lsf_fail(&perr, LSF_E_INPUT, "correlations: %llu base-rule matches have no "
-                    "timestamp logsift can read and were not counted",
-                    (unsigned long long)no_time);
-        sink->problem(sink->self, &perr);
-        workers[0].stats.n_problems++;
-    }
     memset(&sw, 0, sizeof(sw));
     sw.run_eng = eng;
     sw.workers = workers;
     sw.n_workers = n_workers;
-    sw.carry_w = cw;
     sw.carry = carry;
     sw.ranks = &ranks;
     sw.geoip = n_workers > 0 ? workers[0].geoip : NULL;
     sw.sink = sink;
     sw.stats = &workers[0].stats;
     sw.last_ts_ms = INT64_MIN;
+    sw.octx = (struct order_ctx){eng, &sw, NULL, NULL};
     lsf_buf_init(&sw.out, SIZE_MAX);
     lsf_buf_init(&sw.texts, SIZE_MAX);
-    if (cw == NULL)
-        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting correlation entries");
-    else if (carry != NULL && carry->n_in > 0)
-        rc = carry_load(&sw, carry, cw, err);
-    if (rc != LSF_OK || (n == 0 && (carry == NULL || carry->out == NULL)))
-        goto out;
-    n += cw != NULL ? cw->n_corr_recs : 0;
-    refs = malloc((n ? n : 1) * sizeof(*refs));
-    if (refs == NULL || !ranks_build(&ranks, workers, n_workers, cw)) {
-        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries", n);
-        goto out;
-    }
-    n = 0;
     for (unsigned w = 0; w < n_workers; w++) {
-        const char *text = (const char *)workers[w].corr_text.data;
+        n += workers[w].n_corr_recs + scan_spill_n_entries(workers[w].corr_spill);
+        dropped += workers[w].n_corr_dropped;
+        no_time += workers[w].n_corr_no_time;
+        if (scan_spill_max_ts_ms(workers[w].corr_spill) > last_ts_ms)
+            last_ts_ms = scan_spill_max_ts_ms(workers[w].corr_spill);
         for (size_t i = 0; i < workers[w].n_corr_recs; i++) {
-            const struct scan_corr_rec *r = &workers[w].corr_recs[i];
-            refs[n].rec = r;
-            refs[n].key_hash = hash_text(text + r->key_off);
-            refs[n].ts_ms = r->ts_ms;
-            refs[n].level_corr = eng->corr_level[r->corr] << CORR_BITS | r->corr;
-            refs[n].base_pos = r->base_pos;
-            refs[n].worker = (uint16_t)w;
-            n++;
+            if (workers[w].corr_recs[i].ts_ms > last_ts_ms)
+                last_ts_ms = workers[w].corr_recs[i].ts_ms;
         }
     }
-    for (size_t i = 0; i < cw->n_corr_recs; i++) {
-        const struct scan_corr_rec *r = &cw->corr_recs[i];
-        refs[n].rec = r;
-        refs[n].key_hash = hash_text((const char *)cw->corr_text.data + r->key_off);
-        refs[n].ts_ms = r->ts_ms;
-        refs[n].level_corr = eng->corr_level[r->corr] << CORR_BITS | r->corr;
-        refs[n].base_pos = r->base_pos;
-        refs[n].worker = (uint16_t)n_workers;
-        n++;
+    if (dropped > 0)
+        report_problem(&sw, "correlations: %llu base-rule matches were not counted: out of "
+                "memory keeping them; lower LOGSIFT_CORR_SPILL_BYTES so that more of them "
+                "wait on disk, or scan fewer files per run", (unsigned long long)dropped);
+    else if (no_time > 0)
+        report_problem(&sw, "correlations: %llu base-rule matches have no timestamp logsift "
+                "can read and were not counted", (unsigned long long)no_time);
+    sw.carry_w = cw;
+    sw.group_w = slot_new();
+    sw.chain_w = slot_new();
+    if (cw == NULL || sw.group_w == NULL || sw.chain_w == NULL)
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting correlation entries");
+    else if (carry != NULL && carry->n_in > 0)
+        rc = carry_load(&sw, carry, cw, err); /* sets last_ts_ms to the previous run's */
+    if (rc != LSF_OK || (n == 0 && (carry == NULL || carry->out == NULL)))
+        goto out;
+    if (last_ts_ms > sw.last_ts_ms)
+        sw.last_ts_ms = last_ts_ms;
+    for (size_t i = 0; i < sw.carry_w->n_corr_recs; i++) {
+        if (sw.carry_w->corr_recs[i].ts_ms > sw.last_ts_ms)
+            sw.last_ts_ms = sw.carry_w->corr_recs[i].ts_ms;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (refs[i].ts_ms > sw.last_ts_ms)
-            sw.last_ts_ms = refs[i].ts_ms;
+    if (!ranks_build(&ranks, workers, n_workers, sw.carry_w)) {
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting correlation entries");
+        goto out;
     }
-    rc = sweep_levels(&sw, refs, n, err);
+    rc = merge_and_sweep(&sw, err);
+    if (rc == LSF_OK && sw.n_group_dropped > 0)
+        report_problem(&sw, "correlations: %llu base-rule matches were not counted: group "
+                "'%s' of correlation %s had more than %u matches in this run, more than one "
+                "group's sweep holds; narrow its base rules or group-by, or scan fewer files "
+                "per run", (unsigned long long)sw.n_group_dropped, sw.dropped_key,
+                pat_set_rule(eng->set, sw.dropped_corr)->id, (unsigned)SCAN_CORR_MAX_RECORDS);
     if (rc == LSF_OK)
         rc = carry_finish(&sw, err);
     if (rc == LSF_OK)
         rc = write_held(&sw, err);
 out:
-    sort_ctx = NULL;
+    order = NULL;
     lsf_buf_cleanup(&sw.out);
     lsf_buf_cleanup(&sw.texts);
     while (sw.blocks != NULL) {
@@ -1453,12 +1944,11 @@ out:
     free(sw.held);
     free(sw.cgroups);
     free(sw.out_recs);
+    free(sw.group_refs);
     ranks_free(&ranks);
-    free(refs);
-    if (cw != NULL) {
-        scan_corr_worker_cleanup(cw);
-        free(cw);
-    }
+    slot_free(cw);
+    slot_free(sw.group_w);
+    slot_free(sw.chain_w);
     return rc;
 }
 
@@ -1469,6 +1959,8 @@ void scan_corr_worker_cleanup(struct scan_worker *w)
     for (size_t i = 0; i < w->n_corr_inputs; i++)
         free(w->corr_inputs[i]);
     free(w->corr_inputs);
+    scan_spill_free(w->corr_spill);
+    w->corr_spill = NULL;
     w->corr_recs = NULL;
     w->corr_inputs = NULL;
     w->n_corr_recs = 0;

@@ -13,8 +13,11 @@
 #include "pat_sigma.h"
 #include "scan.h"
 
-/* Correlation state bound (scan_corr.c): base-rule matches kept per run, and text sizes. */
+/* Correlation state bounds (scan_corr.c): base-rule matches of one group swept at once,
+ * text sizes, and the memory a run's workers keep before they spill entries to disk
+ * (LOGSIFT_CORR_SPILL_BYTES overrides the default). */
 #define SCAN_CORR_MAX_RECORDS (1u << 20)
+#define SCAN_CORR_SPILL_BYTES_DEFAULT ((size_t)64 << 20)
 #define SCAN_CORR_KEY_MAX 256
 #define SCAN_CORR_VAL_MAX 128
 
@@ -74,6 +77,9 @@ struct scan_engine {
     /* corr_key_shared[c]: every correlation chained on c groups by c's group-by, in c's
      * order, and counts no value: c's matches keep no keys for them (their key is c's). */
     bool *corr_key_shared;
+    /* Spilling (scan_corr.c): the run's memory budget for entries, and where they go. */
+    size_t corr_spill_bytes;
+    char *corr_spill_dir;
 };
 
 /* One pattern hit in one event of the current window. */
@@ -94,6 +100,8 @@ struct scan_sorted {
 struct scan_run;
 
 /* Everything one thread owns: made at start, freed at exit, never shared. */
+struct scan_spill;
+
 struct scan_worker {
     const struct scan_engine *eng;
     struct scan_run *run;
@@ -130,7 +138,8 @@ struct scan_worker {
     struct lsf_buf corr_text;
     char **corr_inputs;
     size_t n_corr_inputs, cap_corr_inputs;
-    uint64_t n_corr_dropped;  /* over SCAN_CORR_MAX_RECORDS */
+    struct scan_spill *corr_spill; /* sorted runs written past the budget, or NULL */
+    uint64_t n_corr_dropped;  /* out of memory */
     uint64_t n_corr_no_time;  /* no readable timestamp */
     unsigned run_n_workers;
 
@@ -151,8 +160,9 @@ struct scan_worker {
  * worker's entries and write the correlation findings. */
 enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err) LSF_WARN_UNUSED;
 void scan_corr_cleanup(struct scan_engine *eng);
-void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame_event *ev,
-        struct pat_sigma_event *sev);
+enum lsf_code scan_corr_record(struct scan_worker *w, size_t rule_idx,
+        const struct frame_event *ev, struct pat_sigma_event *sev,
+        struct lsf_err *err) LSF_WARN_UNUSED;
 enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker *workers,
         unsigned n_workers, const struct scan_carry_io *carry, struct scan_sink *sink,
         struct lsf_err *err) LSF_WARN_UNUSED;

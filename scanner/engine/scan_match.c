@@ -308,8 +308,11 @@ static enum lsf_code eval_rule(struct scan_worker *w, const struct scan_config *
     if (rule->sigma != NULL && !sigma_confirm(w, rule_idx, ev))
         return LSF_OK;
     if (w->eng->n_corr > 0) {
-        if (w->eng->corr_feed_start[rule_idx] != w->eng->corr_feed_start[rule_idx + 1])
-            scan_corr_record(w, rule_idx, ev, sigma_current(w, ev));
+        if (w->eng->corr_feed_start[rule_idx] != w->eng->corr_feed_start[rule_idx + 1]) {
+            enum lsf_code rc = scan_corr_record(w, rule_idx, ev, sigma_current(w, ev), err);
+            if (rc != LSF_OK)
+                return rc; /* the spill file could not be written */
+        }
         if (w->eng->rule_silent[rule_idx])
             return LSF_OK; /* reports only through its correlations */
     }
