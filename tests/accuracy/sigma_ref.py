@@ -788,10 +788,12 @@ def evaluate(rules, corrs, inputs, with_correlations=True, silence=True):
     silent = silent_rules(rules, corrs) if with_correlations and silence else set()
     out = []
     matches = {}  # rule id -> [(ts, seq, source, ordinal, event)]
-    seq = 0
+    # Correlations take events of one second in input-name order, then in file order, as
+    # logsift does (its findings do not depend on the order of the command line).
+    name_rank = {p: i for i, p in enumerate(sorted(set(inputs)))}
     for path in inputs:
         for ordinal, ev in read_events(path):
-            seq += 1
+            seq = (name_rank[path], ordinal)
             for r in rules:
                 if applies(r, ev) and r.match(ev):
                     if r.id not in silent:
@@ -861,7 +863,7 @@ def _correlate(c, refs, matches):
                 continue
             stream.append((ts, seq, k, src, ordinal, ev))
     # Same time: temporal_ordered takes its rules in their listed order (steps a log stamped
-    # with one second), the others take events in input order.
+    # with one second), the others take events in input-name order.
     ordered = c.type == "temporal_ordered"
     stream.sort(key=lambda x: (x[0], x[2] if ordered else 0, x[1]))
     state = {}
