@@ -154,14 +154,24 @@ static bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-/* Position just after needle in b[from..n), or SIZE_MAX. */
+/* Position just after needle in b[from..n), or SIZE_MAX. memchr finds the candidates by the
+ * needle's first non-blank byte (blanks are everywhere in a log line). */
 static size_t after(const unsigned char *b, size_t from, size_t n, const char *needle)
 {
-    size_t k = strlen(needle);
+    const size_t k = strlen(needle);
+    size_t a = 0;
 
-    for (size_t i = from; i + k <= n; i++) {
+    while (a + 1 < k && needle[a] == ' ')
+        a++;
+    while (from <= n && k <= n - from) {
+        const unsigned char *hit = memchr(b + from + a, (unsigned char)needle[a], n - k + 1 - from);
+        size_t i;
+        if (hit == NULL)
+            return SIZE_MAX;
+        i = (size_t)(hit - b) - a;
         if (memcmp(b + i, needle, k) == 0)
             return i + k;
+        from = i + 1;
     }
     return SIZE_MAX;
 }
@@ -631,38 +641,6 @@ static bool field_visit(struct pat_sigma_event *ev, char *const *path, size_t n_
 static unsigned char fold(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-bool sg_glob_match(const struct sg_value *v, const char *s, size_t n)
-{
-    size_t p = 0, i = 0;
-    size_t star_p = SIZE_MAX, star_i = 0;
-
-    /* Iterative wildcard match: on a mismatch, let the last '*' swallow one more byte. */
-    while (i < n) {
-        if (p < v->len && v->wild[p] && v->text[p] == '*') {
-            star_p = p++;
-            star_i = i;
-            continue;
-        }
-        if (p < v->len && ((v->wild[p] && v->text[p] == '?') ||
-                                  (!v->wild[p] && (v->is_cased
-                                                          ? (unsigned char)v->text[p] ==
-                                                                    (unsigned char)s[i]
-                                                          : fold((unsigned char)v->text[p]) ==
-                                                                    fold((unsigned char)s[i]))))) {
-            p++;
-            i++;
-            continue;
-        }
-        if (star_p == SIZE_MAX)
-            return false;
-        p = star_p + 1;
-        i = ++star_i;
-    }
-    while (p < v->len && v->wild[p] && v->text[p] == '*')
-        p++;
-    return p == v->len;
 }
 
 static int on_re_match(unsigned int id, unsigned long long from, unsigned long long to,
