@@ -24,7 +24,7 @@
  * Memory bound: SCAN_CORR_MAX_RECORDS entries per run (split evenly between workers), each
  * 48 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
  * SCAN_CORR_VAL_MAX), plus as much again per correlation chained on its correlation (directly
- * or not) that groups differently, plus 32 bytes each while sorting at the end: with the
+ * or not) that groups differently, plus 64 bytes each while sorting at the end: with the
  * defaults and no chains, under 450 MB in the worst case and typically a few MB; each such
  * chained correlation adds at most 400 MB more in the worst case. Firings kept for chained
  * correlations are at most one per entry per correlation chained on. Entries past the bound
@@ -1067,6 +1067,106 @@ static enum lsf_code sweep_run(struct sweep *sw, struct corr_ref *run, size_t n,
     return rc;
 }
 
+/* The radix sort of sort_refs: 11-bit digits (the counts stay in cache), least significant
+ * first: the time since the earliest entry (as many digits as its range needs), the six of
+ * the key hash, then the three of level_corr. */
+#define RADIX_BITS 11
+#define RADIX_SIZE (1u << RADIX_BITS)
+#define RADIX_WORD_PASSES 6 /* digits of a 64-bit word */
+
+struct radix_plan {
+    unsigned n_time;  /* time digits */
+    unsigned n_passes;
+    int64_t min_ts_ms;
+};
+
+static unsigned radix_digit(const struct radix_plan *rp, const struct corr_ref *r,
+        unsigned pass)
+{
+    if (pass < rp->n_time) {
+        uint64_t t = (uint64_t)r->ts_ms - (uint64_t)rp->min_ts_ms;
+        return (unsigned)(t >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1);
+    }
+    pass -= rp->n_time;
+    if (pass < RADIX_WORD_PASSES)
+        return (unsigned)(r->key_hash >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1);
+    pass -= RADIX_WORD_PASSES;
+    return (r->level_corr >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1);
+}
+
+/*
+ * refs[0..n) in cmp_ref_full order, stably (as qsort's merge sort left them before): a
+ * stable radix sort by (level_corr, key hash, time), then the entries of one group and
+ * time by the tail (cmp_ref_tail), which is nearly always one pass that finds them in
+ * order (a worker records its matches in input order). False when out of memory for the
+ * radix sort (refs are then untouched).
+ */
+static bool sort_refs(struct corr_ref *refs, size_t n)
+{
+    size_t(*count)[RADIX_SIZE];
+    struct corr_ref *tmp, *src = refs, *dst;
+    struct radix_plan rp = {0, 0, INT64_MAX};
+    uint64_t range;
+
+    if (n < 2)
+        return true;
+    for (size_t i = 0; i < n; i++) {
+        if (refs[i].ts_ms < rp.min_ts_ms)
+            rp.min_ts_ms = refs[i].ts_ms;
+    }
+    for (size_t i = 0; i < n; i++) {
+        range = (uint64_t)refs[i].ts_ms - (uint64_t)rp.min_ts_ms;
+        while (rp.n_time < RADIX_WORD_PASSES && (range >> (rp.n_time * RADIX_BITS)) != 0)
+            rp.n_time++;
+    }
+    rp.n_passes = rp.n_time + RADIX_WORD_PASSES + 3;
+    count = calloc(rp.n_passes, sizeof(*count));
+    tmp = malloc(n * sizeof(*tmp));
+    if (count == NULL || tmp == NULL) {
+        free(count);
+        free(tmp);
+        return false;
+    }
+    dst = tmp;
+    for (size_t i = 0; i < n; i++) {
+        for (unsigned p = 0; p < rp.n_passes; p++)
+            count[p][radix_digit(&rp, &refs[i], p)]++;
+    }
+    for (unsigned p = 0; p < rp.n_passes; p++) {
+        size_t at = 0;
+        struct corr_ref *t;
+        if (count[p][radix_digit(&rp, &src[0], p)] == n)
+            continue; /* one digit for all: nothing would move */
+        for (unsigned d = 0; d < RADIX_SIZE; d++) {
+            size_t c = count[p][d];
+            count[p][d] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[p][radix_digit(&rp, &src[i], p)]++] = src[i];
+        t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != refs)
+        memcpy(refs, src, n * sizeof(*refs));
+    free(count);
+    free(tmp);
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        bool is_sorted = true;
+        for (; b < n && refs[b].level_corr == refs[a].level_corr &&
+                refs[b].key_hash == refs[a].key_hash && refs[b].ts_ms == refs[a].ts_ms; b++) {
+            if (is_sorted && cmp_ref_tail(&refs[b - 1], &refs[b]) > 0)
+                is_sorted = false;
+        }
+        if (!is_sorted)
+            qsort(refs + a, b - a, sizeof(*refs), cmp_ref_full);
+        a = b;
+    }
+    return true;
+}
+
 /* Sort refs[0..n) and sweep them run by run. */
 static enum lsf_code sweep_sorted(struct sweep *sw, struct corr_ref *refs, size_t n,
         struct lsf_err *err)
@@ -1074,7 +1174,8 @@ static enum lsf_code sweep_sorted(struct sweep *sw, struct corr_ref *refs, size_
     enum lsf_code rc = LSF_OK;
 
     sort_ctx = sw;
-    qsort(refs, n, sizeof(*refs), cmp_ref_full);
+    if (!sort_refs(refs, n))
+        qsort(refs, n, sizeof(*refs), cmp_ref_full); /* in place: needs no buffer of ours */
     for (size_t a = 0; a < n && rc == LSF_OK;) {
         size_t b = a + 1;
         while (b < n && refs[b].level_corr == refs[a].level_corr &&
