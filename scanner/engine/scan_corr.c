@@ -24,12 +24,13 @@
  * Memory bound: SCAN_CORR_MAX_RECORDS entries per run (split evenly between workers), each
  * 48 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
  * SCAN_CORR_VAL_MAX), plus as much again per correlation chained on its correlation (directly
- * or not) that groups differently, plus 64 bytes each while sorting at the end: with the
- * defaults and no chains, under 450 MB in the worst case and typically a few MB; each such
- * chained correlation adds at most 400 MB more in the worst case. Firings kept for chained
- * correlations are at most one per entry per correlation chained on. Entries past the bound
- * are not counted, and the run reports how many (never silently). Matches carried from the
- * previous run (below) are at most SCAN_CARRY_MAX_RECORDS more, each as large.
+ * or not) that groups differently, plus 64 bytes each while sorting at the end (the sort
+ * entry and its radix-sort copy): with the defaults and no chains, under 500 MiB in the
+ * worst case and typically a few MB; each such chained correlation adds at most 400 MB more
+ * in the worst case. Firings kept for chained correlations are at most one per entry per
+ * correlation chained on. Entries past the bound are not counted, and the run reports how
+ * many (never silently). Matches carried from the previous run (below) are at most
+ * SCAN_CARRY_MAX_RECORDS more, each as large.
  * After a window fires, counting restarts after the event that fired it; a count correlation
  * (event_count, value_count) then stays quiet for that group for one timespan, so a long
  * burst gives one finding per timespan, not one per threshold's worth of events (as
