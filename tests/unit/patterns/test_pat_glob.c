@@ -153,10 +153,13 @@ static void test_case_folding_is_ascii_only(void **state)
     no("*[*", "{"); /* '[' (0x5B) and '{' (0x7B) differ by 0x20 but are not letters */
     no("*@*", "`");
     yes("*@*", "a@b");
-    /* an all-letter segment searched for in either case, byte by byte */
+    /* a letter anchor is looked for in both cases, the nearer first */
     yes("*root*", "user=ROOT");
     yes("*root*", "RoOt");
     no("*root*", "r00t");
+    yes("*publickey for *", "PUBLICKEY KEY publicKey For x");
+    yes("*kk*", "kKkK");
+    no("*kkk*", "kK-kK");
 }
 
 static void test_cased_keeps_case(void **state)
