@@ -660,7 +660,7 @@ static bool field_visit(struct pat_sigma_event *ev, char *const *path, size_t n_
     if (n_path != 1)
         return false;
     for (size_t i = 0; i < LF_N; i++) {
-        if (strcmp(path[0], line_field_names[i]) == 0) {
+        if (path[0][0] == line_field_names[i][0] && strcmp(path[0], line_field_names[i]) == 0) {
             struct leaf lf;
             if (!line_field_has(ev, (enum line_field)i))
                 return false; /* names are unique: no other field has it */

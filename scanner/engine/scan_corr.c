@@ -23,14 +23,15 @@
  *
  * Memory bound: SCAN_CORR_MAX_RECORDS entries per run (split evenly between workers), each
  * 48 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
- * SCAN_CORR_VAL_MAX), plus as much again per correlation chained on its correlation (directly
- * or not) that groups differently, plus 64 bytes each while sorting at the end (the sort
- * entry and its radix-sort copy): with the defaults and no chains, under 500 MiB in the
- * worst case and typically a few MB; each such chained correlation adds at most 400 MB more
- * in the worst case. Firings kept for chained correlations are at most one per entry per
- * correlation chained on. Entries past the bound are not counted, and the run reports how
- * many (never silently). Matches carried from the previous run (below) are at most
- * SCAN_CARRY_MAX_RECORDS more, each as large.
+ * SCAN_CORR_VAL_MAX) unless an equal one is kept already, plus at most 64 bytes in the table
+ * of kept texts (keep_shared_text), plus as much again per correlation chained on its
+ * correlation (directly or not) that groups differently, plus 64 bytes each while sorting at
+ * the end (the sort entry and its radix-sort copy): with the defaults and no chains, under
+ * 600 MiB in the worst case and typically a few MB; each such chained correlation adds at
+ * most 400 MB more in the worst case. Firings kept for chained correlations are at most one
+ * per entry per correlation chained on. Entries past the bound are not counted, and the run
+ * reports how many (never silently). Matches carried from the previous run (below) are at
+ * most SCAN_CARRY_MAX_RECORDS more, each as large.
  * After a window fires, counting restarts after the event that fired it; a count correlation
  * (event_count, value_count) then stays quiet for that group for one timespan, so a long
  * burst gives one finding per timespan, not one per threshold's worth of events (as
@@ -364,6 +365,73 @@ static uint32_t keep_text(struct scan_worker *w, const char *s)
     return (uint32_t)off;
 }
 
+/* A text kept in corr_text: off + 1 (0: empty slot) and its hash's low bits. */
+struct scan_corr_slot {
+    uint32_t off_plus_1;
+    uint32_t hash_low;
+};
+
+static uint64_t hash_text(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+static bool shared_grow(struct scan_worker *w)
+{
+    size_t cap = w->cap_corr_shared ? w->cap_corr_shared * 2 : 1024;
+    struct scan_corr_slot *t = calloc(cap, sizeof(*t));
+
+    if (t == NULL)
+        return false;
+    for (size_t i = 0; i < w->cap_corr_shared; i++) {
+        const struct scan_corr_slot *o = &w->corr_shared[i];
+        size_t k = o->hash_low & (cap - 1);
+        if (o->off_plus_1 == 0)
+            continue;
+        while (t[k].off_plus_1 != 0)
+            k = (k + 1) & (cap - 1);
+        t[k] = *o;
+    }
+    free(w->corr_shared);
+    w->corr_shared = t;
+    w->cap_corr_shared = cap;
+    return true;
+}
+
+/*
+ * Like keep_text, but equal texts are kept once: a run has few distinct group keys and
+ * values and many matches, so the text stays small and the sweep tells two entries of one
+ * worker are in one group by their offsets, without reading the text. Falls back to
+ * keep_text when the table cannot grow.
+ */
+static uint32_t keep_shared_text(struct scan_worker *w, const char *s)
+{
+    const uint64_t h = hash_text(s);
+    size_t k;
+    uint32_t off;
+
+    if (2 * (w->n_corr_shared + 1) > w->cap_corr_shared && !shared_grow(w))
+        return keep_text(w, s);
+    for (k = (uint32_t)h & (w->cap_corr_shared - 1); w->corr_shared[k].off_plus_1 != 0;
+            k = (k + 1) & (w->cap_corr_shared - 1)) {
+        const struct scan_corr_slot *sl = &w->corr_shared[k];
+        if (sl->hash_low == (uint32_t)h &&
+                strcmp((const char *)w->corr_text.data + sl->off_plus_1 - 1, s) == 0)
+            return sl->off_plus_1 - 1;
+    }
+    off = keep_text(w, s);
+    if (off != UINT32_MAX) {
+        w->corr_shared[k].off_plus_1 = off + 1;
+        w->corr_shared[k].hash_low = (uint32_t)h;
+        w->n_corr_shared++;
+    }
+    return off;
+}
+
 static uint32_t input_index(struct scan_worker *w, const char *name)
 {
     if (w->n_corr_inputs > 0 && strcmp(w->corr_inputs[w->n_corr_inputs - 1], name) == 0)
@@ -459,8 +527,8 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
         rec = &w->corr_recs[w->n_corr_recs];
         rec->corr = feed->corr;
         rec->base_pos = (uint16_t)feed->base_pos;
-        rec->key_off = keep_text(w, key);
-        rec->val_off = keep_text(w, val);
+        rec->key_off = keep_shared_text(w, key);
+        rec->val_off = keep_shared_text(w, val);
         rec->input = input_index(w, w->input_name);
         rec->up_off = keep_up_keys(w, feed->corr, sev);
         if (rec->key_off == UINT32_MAX || rec->val_off == UINT32_MAX ||
@@ -576,15 +644,6 @@ static const char *ref_input(const struct sweep *sw, const struct corr_ref *r)
 static uint32_t ref_rank(const struct sweep *sw, const struct corr_ref *r)
 {
     return sw->ranks->rank[r->worker][r->rec->input];
-}
-
-static uint64_t hash_text(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
 }
 
 static int cmp_ref(const void *a, const void *b)
@@ -1043,16 +1102,23 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
     return rc;
 }
 
+/* Same group key? One worker keeps equal keys once (keep_shared_text): equal offsets. */
+static bool same_key(const struct sweep *sw, const struct corr_ref *a, const struct corr_ref *b)
+{
+    return (a->worker == b->worker && a->rec->key_off == b->rec->key_off) ||
+            strcmp(ref_key(sw, a), ref_key(sw, b)) == 0;
+}
+
 /* One run of equal (level, correlation, key hash): one group, or (a hash collision) several,
  * then sorted by key text and swept one by one. */
 static enum lsf_code sweep_run(struct sweep *sw, struct corr_ref *run, size_t n,
         struct lsf_err *err)
 {
-    const char *key = ref_key(sw, &run[0]);
+    const char *key;
     enum lsf_code rc = LSF_OK;
     size_t i = 1;
 
-    while (i < n && strcmp(ref_key(sw, &run[i]), key) == 0)
+    while (i < n && same_key(sw, &run[i], &run[0]))
         i++;
     if (i == n)
         return sweep_group(sw, run, n, err);
@@ -1566,6 +1632,10 @@ out:
 
 void scan_corr_worker_cleanup(struct scan_worker *w)
 {
+    free(w->corr_shared);
+    w->corr_shared = NULL;
+    w->n_corr_shared = 0;
+    w->cap_corr_shared = 0;
     free(w->corr_recs);
     lsf_buf_cleanup(&w->corr_text);
     for (size_t i = 0; i < w->n_corr_inputs; i++)

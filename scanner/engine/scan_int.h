@@ -128,6 +128,8 @@ struct scan_worker {
     struct scan_corr_rec *corr_recs;
     size_t n_corr_recs, cap_corr_recs;
     struct lsf_buf corr_text;
+    struct scan_corr_slot *corr_shared; /* equal key and value texts kept once (scan_corr.c) */
+    size_t n_corr_shared, cap_corr_shared;
     char **corr_inputs;
     size_t n_corr_inputs, cap_corr_inputs;
     uint64_t n_corr_dropped;  /* over SCAN_CORR_MAX_RECORDS */
