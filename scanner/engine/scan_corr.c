@@ -344,14 +344,6 @@ void scan_corr_cleanup(struct scan_engine *eng)
 
 /* ---- workers: record base-rule matches ---- */
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Offset of a NUL-terminated copy of s in the worker's text arena, or UINT32_MAX. */
 static uint32_t keep_text(struct scan_worker *w, const char *s)
 {
@@ -494,7 +486,7 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
     size_t per_worker = SCAN_CORR_MAX_RECORDS / (w->run_n_workers ? w->run_n_workers : 1);
 
     if (ts == FRAME_TS_UNKNOWN)
-        ts = frame_event_time(w->format, bytes, ev->len, wall_ms());
+        ts = frame_event_time(w->format, bytes, ev->len, w->window_now_ms);
     for (uint32_t k = eng->corr_feed_start[rule_idx]; k < eng->corr_feed_start[rule_idx + 1];
             k++) {
         const struct scan_corr_feed *feed = &eng->corr_feeds[k];
@@ -1257,56 +1249,47 @@ static enum lsf_code sweep_sorted(struct sweep *sw, struct corr_ref *refs, size_
 /*
  * Levels in order: level 1 over base-rule matches; level L over its base-rule matches and
  * the firings of the levels below that it chains on (added to sw->chained while those were
- * swept). refs[0..n) holds the base-rule matches of every level.
+ * swept). (*refs)[0..n) holds the base-rule matches of every level, level by level; the
+ * firings chained on the last level with matches are put after them (*refs grows).
  */
-static enum lsf_code sweep_levels(struct sweep *sw, struct corr_ref *refs, size_t n,
+static enum lsf_code sweep_levels(struct sweep *sw, struct corr_ref **refs, size_t n,
         struct lsf_err *err)
 {
     enum lsf_code rc = LSF_OK;
     size_t a = 0;
 
-    if (sw->run_eng->n_corr_levels > 1) {
-        /* by level, so each level is one range */
-        struct corr_ref *by_level = malloc(n * sizeof(*by_level));
-        size_t k = 0;
-        if (by_level == NULL)
-            return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries",
-                    n);
-        for (uint32_t level = 1; level <= sw->run_eng->n_corr_levels; level++) {
-            for (size_t i = 0; i < n; i++) {
-                if (refs[i].level_corr >> CORR_BITS == level)
-                    by_level[k++] = refs[i];
-            }
-        }
-        memcpy(refs, by_level, n * sizeof(*refs));
-        free(by_level);
-    }
     for (uint32_t level = 1; level <= sw->run_eng->n_corr_levels && rc == LSF_OK; level++) {
         size_t b = a, n_mine = 0, n_level;
         struct corr_ref *all;
 
-        while (b < n && refs[b].level_corr >> CORR_BITS == level)
+        while (b < n && (*refs)[b].level_corr >> CORR_BITS == level)
             b++;
         for (size_t i = 0; i < sw->n_chained; i++)
             n_mine += sw->chained[i].level_corr >> CORR_BITS == level;
         if (n_mine == 0) {
-            rc = sweep_sorted(sw, refs + a, b - a, err);
+            rc = sweep_sorted(sw, *refs + a, b - a, err);
             a = b;
             continue;
         }
         n_level = b - a + n_mine;
-        all = malloc(n_level * sizeof(*all));
+        all = b == n ? realloc(*refs, (n + n_mine) * sizeof(*all)) : malloc(n_level * sizeof(*all));
         if (all == NULL)
             return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu chained correlation "
                     "entries", n_level);
-        memcpy(all, refs + a, (b - a) * sizeof(*all));
+        if (b == n) {
+            *refs = all; /* nothing after this level's matches: the firings go there */
+            all += a;
+        } else {
+            memcpy(all, *refs + a, (b - a) * sizeof(*all));
+        }
         n_level = b - a;
         for (size_t i = 0; i < sw->n_chained; i++) {
             if (sw->chained[i].level_corr >> CORR_BITS == level)
                 all[n_level++] = sw->chained[i];
         }
         rc = sweep_sorted(sw, all, n_level, err);
-        free(all);
+        if (b != n)
+            free(all);
         a = b;
     }
     return rc;
@@ -1522,6 +1505,7 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
     struct corr_ref *refs = NULL;
     struct input_ranks ranks = {NULL, 0};
     size_t n = 0;
+    size_t *level_at = NULL; /* where each level's entries go in refs */
     uint64_t dropped = 0, no_time = 0;
     struct sweep sw;
     struct scan_worker *cw = calloc(1, sizeof(*cw)); /* the carry worker: slot n_workers */
@@ -1575,35 +1559,38 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries", n);
         goto out;
     }
-    n = 0;
-    for (unsigned w = 0; w < n_workers; w++) {
-        const char *text = (const char *)workers[w].corr_text.data;
-        for (size_t i = 0; i < workers[w].n_corr_recs; i++) {
-            const struct scan_corr_rec *r = &workers[w].corr_recs[i];
-            refs[n].rec = r;
-            refs[n].key_hash = hash_text(text + r->key_off);
-            refs[n].ts_ms = r->ts_ms;
-            refs[n].level_corr = eng->corr_level[r->corr] << CORR_BITS | r->corr;
-            refs[n].base_pos = r->base_pos;
-            refs[n].worker = (uint16_t)w;
-            n++;
-        }
+    /* level by level (each level one range), in worker and record order inside */
+    level_at = calloc((size_t)eng->n_corr_levels + 2, sizeof(*level_at));
+    if (level_at == NULL) {
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries", n);
+        goto out;
     }
-    for (size_t i = 0; i < cw->n_corr_recs; i++) {
-        const struct scan_corr_rec *r = &cw->corr_recs[i];
-        refs[n].rec = r;
-        refs[n].key_hash = hash_text((const char *)cw->corr_text.data + r->key_off);
-        refs[n].ts_ms = r->ts_ms;
-        refs[n].level_corr = eng->corr_level[r->corr] << CORR_BITS | r->corr;
-        refs[n].base_pos = r->base_pos;
-        refs[n].worker = (uint16_t)n_workers;
-        n++;
+    for (unsigned w = 0; w <= n_workers; w++) {
+        const struct scan_worker *wk = w < n_workers ? &workers[w] : cw;
+        for (size_t i = 0; i < wk->n_corr_recs; i++)
+            level_at[eng->corr_level[wk->corr_recs[i].corr] + 1]++;
+    }
+    for (size_t l = 1; l <= eng->n_corr_levels + 1u; l++)
+        level_at[l] += level_at[l - 1];
+    for (unsigned w = 0; w <= n_workers; w++) {
+        const struct scan_worker *wk = w < n_workers ? &workers[w] : cw;
+        const char *text = (const char *)wk->corr_text.data;
+        for (size_t i = 0; i < wk->n_corr_recs; i++) {
+            const struct scan_corr_rec *r = &wk->corr_recs[i];
+            struct corr_ref *ref = &refs[level_at[eng->corr_level[r->corr]]++];
+            ref->rec = r;
+            ref->key_hash = hash_text(text + r->key_off);
+            ref->ts_ms = r->ts_ms;
+            ref->level_corr = eng->corr_level[r->corr] << CORR_BITS | r->corr;
+            ref->base_pos = r->base_pos;
+            ref->worker = (uint16_t)w;
+        }
     }
     for (size_t i = 0; i < n; i++) {
         if (refs[i].ts_ms > sw.last_ts_ms)
             sw.last_ts_ms = refs[i].ts_ms;
     }
-    rc = sweep_levels(&sw, refs, n, err);
+    rc = sweep_levels(&sw, &refs, n, err);
     if (rc == LSF_OK)
         rc = carry_finish(&sw, err);
     if (rc == LSF_OK)
@@ -1622,6 +1609,7 @@ out:
     free(sw.cgroups);
     free(sw.out_recs);
     ranks_free(&ranks);
+    free(level_at);
     free(refs);
     if (cw != NULL) {
         scan_corr_worker_cleanup(cw);

@@ -123,6 +123,8 @@ struct scan_worker {
     struct pat_sigma_event *sigma_ev; /* Sigma confirmation context, NULL without Sigma rules */
     const struct pat_geoip *geoip;    /* --geoip (the run's config), or NULL */
     bool sigma_ev_stale;              /* not yet pointed at the current event */
+    int64_t window_now_ms; /* wall clock as the window's events are evaluated: the "now" that
+                            * dates year-less syslog stamps (frame_event_time) */
 
     /* correlation entries (scan_corr.c), kept until the run ends */
     struct scan_corr_rec *corr_recs;
