@@ -22,7 +22,7 @@
  * load), so every entry of one inner group gives the same outer group.
  *
  * Memory bound: SCAN_CORR_MAX_RECORDS entries per run (split evenly between workers), each
- * 48 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
+ * 56 bytes plus its group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most
  * SCAN_CORR_VAL_MAX) unless an equal one is kept already, plus at most 64 bytes in the table
  * of kept texts (keep_shared_text), plus as much again per correlation chained on its
  * correlation (directly or not) that groups differently, plus 64 bytes each while sorting at
@@ -104,6 +104,27 @@ static bool same_grouping(const struct pat_set *set, size_t c, size_t a)
     return true;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Do correlations a and b read the same group key and counted value from an event? */
+static bool same_keys(const struct pat_set *set, size_t a, size_t b)
+{
+    const struct pat_sigma_rule *as = pat_set_rule(set, a)->sigma;
+    const struct pat_sigma_rule *bs = pat_set_rule(set, b)->sigma;
+
+    if (pat_sigma_corr_n_group(as) != pat_sigma_corr_n_group(bs) ||
+            !same_text(pat_sigma_corr_value_field(as), pat_sigma_corr_value_field(bs)))
+        return false;
+    for (size_t g = 0; g < pat_sigma_corr_n_group(as); g++) {
+        if (strcmp(pat_sigma_corr_group_name(as, g), pat_sigma_corr_group_name(bs, g)) != 0)
+            return false;
+    }
+    return true;
+}
+
 /* corr_anc: for each correlation, the correlations chained on it at any depth, in rule
  * order (a base-rule match of c keeps their group keys, read from its event). */
 static enum lsf_code set_ancestors(struct scan_engine *eng, struct lsf_err *err)
@@ -171,11 +192,6 @@ static enum lsf_code set_ancestors(struct scan_engine *eng, struct lsf_err *err)
     if (rc != LSF_OK)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory preparing correlations");
     return LSF_OK;
-}
-
-static bool same_text(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 /* Do correlation rules a and b count the same thing the same way (twins)? */
@@ -321,6 +337,11 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
         }
     }
     free(fill);
+    for (size_t r = 0; r < eng->n_rules; r++) {
+        for (uint32_t k = eng->corr_feed_start[r] + 1; k < eng->corr_feed_start[r + 1]; k++)
+            eng->corr_feeds[k].has_prev_keys =
+                    same_keys(set, eng->corr_feeds[k - 1].corr, eng->corr_feeds[k].corr);
+    }
     set_levels(eng);
     if (eng->n_corr_levels > 250 || eng->n_rules >= (1u << 24))
         return lsf_fail(err, LSF_E_RULE, "correlations: %zu rules or %u levels of chained "
@@ -400,12 +421,13 @@ static bool shared_grow(struct scan_worker *w)
  * worker are in one group by their offsets, without reading the text. Falls back to
  * keep_text when the table cannot grow.
  */
-static uint32_t keep_shared_text(struct scan_worker *w, const char *s)
+static uint32_t keep_shared_text(struct scan_worker *w, const char *s, uint64_t *hash)
 {
     const uint64_t h = hash_text(s);
     size_t k;
     uint32_t off;
 
+    *hash = h;
     if (2 * (w->n_corr_shared + 1) > w->cap_corr_shared && !shared_grow(w))
         return keep_text(w, s);
     for (k = (uint32_t)h & (w->cap_corr_shared - 1); w->corr_shared[k].off_plus_1 != 0;
@@ -484,6 +506,11 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
     const unsigned char *bytes = w->window.data + ev->off;
     int64_t ts = ev->ts_ms;
     size_t per_worker = SCAN_CORR_MAX_RECORDS / (w->run_n_workers ? w->run_n_workers : 1);
+    /* the previous feed's key and value, kept while the next feeds read the same */
+    char key[SCAN_CORR_KEY_MAX], val[SCAN_CORR_VAL_MAX];
+    bool has_keys = false, is_in_group = false;
+    uint32_t key_off = UINT32_MAX, val_off = UINT32_MAX;
+    uint64_t key_hash = 0, val_hash;
 
     if (ts == FRAME_TS_UNKNOWN)
         ts = frame_event_time(w->format, bytes, ev->len, w->window_now_ms);
@@ -491,7 +518,6 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
             k++) {
         const struct scan_corr_feed *feed = &eng->corr_feeds[k];
         const struct pat_rule *cr = pat_set_rule(eng->set, feed->corr);
-        char key[SCAN_CORR_KEY_MAX], val[SCAN_CORR_VAL_MAX];
         struct scan_corr_rec *rec;
 
         if (ts == FRAME_TS_UNKNOWN) {
@@ -502,7 +528,12 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
             w->n_corr_dropped++;
             continue;
         }
-        if (!pat_sigma_corr_keys(cr->sigma, sev, key, sizeof(key), val, sizeof(val)))
+        if (!has_keys || !feed->has_prev_keys) {
+            is_in_group = pat_sigma_corr_keys(cr->sigma, sev, key, sizeof(key), val, sizeof(val));
+            has_keys = true;
+            key_off = val_off = UINT32_MAX;
+        }
+        if (!is_in_group)
             continue; /* in no group */
         if (pat_sigma_corr_type(cr->sigma) == PAT_CORR_VALUE_COUNT && val[0] == '\0')
             continue; /* no value to count */
@@ -516,11 +547,16 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
             w->corr_recs = grown;
             w->cap_corr_recs = cap;
         }
+        if (key_off == UINT32_MAX)
+            key_off = keep_shared_text(w, key, &key_hash);
+        if (val_off == UINT32_MAX)
+            val_off = keep_shared_text(w, val, &val_hash);
         rec = &w->corr_recs[w->n_corr_recs];
         rec->corr = feed->corr;
         rec->base_pos = (uint16_t)feed->base_pos;
-        rec->key_off = keep_shared_text(w, key);
-        rec->val_off = keep_shared_text(w, val);
+        rec->key_off = key_off;
+        rec->key_hash = key_hash;
+        rec->val_off = val_off;
         rec->input = input_index(w, w->input_name);
         rec->up_off = keep_up_keys(w, feed->corr, sev);
         if (rec->key_off == UINT32_MAX || rec->val_off == UINT32_MAX ||
@@ -840,6 +876,7 @@ static enum lsf_code chain_firing(struct sweep *sw, uint32_t corr, const struct 
         *ref = *last;
         ref->rec = rec;
         ref->key_hash = hash_text(ref_key(sw, ref));
+        rec->key_hash = ref->key_hash;
         ref->level_corr = eng->corr_level[feed->corr] << CORR_BITS | feed->corr;
         ref->base_pos = rec->base_pos;
     }
@@ -1407,6 +1444,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
                 prev_corr : carry_corr(eng, in->corr_id);
         const struct pat_sigma_rule *sr;
         struct carried_group *cg;
+        uint64_t key_hash;
 
         prev_corr = corr;
         if (corr == UINT32_MAX || strlen(in->key) >= SCAN_CORR_KEY_MAX)
@@ -1415,6 +1453,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
         cg = &sw->cgroups[sw->n_cgroups];
         cg->corr = corr;
         cg->key_off = keep_text(cw, in->key);
+        key_hash = hash_text(in->key);
         cg->quiet_until_ms = pat_sigma_corr_type(sr) == PAT_CORR_EVENT_COUNT ||
                 pat_sigma_corr_type(sr) == PAT_CORR_VALUE_COUNT ? in->quiet_until_ms : INT64_MIN;
         if (cg->key_off == UINT32_MAX)
@@ -1431,6 +1470,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
             rec->corr = corr;
             rec->base_pos = (uint16_t)cr->base_pos;
             rec->key_off = cg->key_off;
+            rec->key_hash = key_hash;
             rec->val_off = keep_text(cw, cr->val);
             rec->input = input_index(cw, cr->input);
             rec->up_off = UINT32_MAX; /* never ends a window, so no chain reads it */
@@ -1574,12 +1614,11 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
         level_at[l] += level_at[l - 1];
     for (unsigned w = 0; w <= n_workers; w++) {
         const struct scan_worker *wk = w < n_workers ? &workers[w] : cw;
-        const char *text = (const char *)wk->corr_text.data;
         for (size_t i = 0; i < wk->n_corr_recs; i++) {
             const struct scan_corr_rec *r = &wk->corr_recs[i];
             struct corr_ref *ref = &refs[level_at[eng->corr_level[r->corr]]++];
             ref->rec = r;
-            ref->key_hash = hash_text(text + r->key_off);
+            ref->key_hash = r->key_hash;
             ref->ts_ms = r->ts_ms;
             ref->level_corr = eng->corr_level[r->corr] << CORR_BITS | r->corr;
             ref->base_pos = r->base_pos;

@@ -22,6 +22,7 @@
 struct scan_corr_feed {
     uint32_t corr;
     uint32_t base_pos;
+    bool has_prev_keys; /* the base rule's previous feed reads the same group key and value */
 };
 
 /* One base-rule match kept for a correlation (or, at the end of the run, one firing of a
@@ -34,6 +35,7 @@ struct scan_corr_rec {
     uint32_t up_off;  /* chained: the keys of corr's ancestors (scan_corr.c), or UINT32_MAX */
     uint16_t base_pos;
     uint8_t format;   /* enum frame_format of the event */
+    uint64_t key_hash; /* of the group key text (the sort's) */
     int64_t ts_ms;
     uint64_t offset;
     uint64_t ordinal;
