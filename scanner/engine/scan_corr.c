@@ -1112,7 +1112,9 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
                 const char *vk = ref_text(sw, &g[k], g[k].rec->val_off);
                 bool is_new = true;
                 for (size_t m = i; m < k && is_new; m++)
-                    is_new = strcmp(ref_text(sw, &g[m], g[m].rec->val_off), vk) != 0;
+                    is_new = !(g[m].worker == g[k].worker &&
+                                     g[m].rec->val_off == g[k].rec->val_off) &&
+                            strcmp(ref_text(sw, &g[m], g[m].rec->val_off), vk) != 0;
                 have += is_new;
                 if (have >= need)
                     break;
