@@ -338,9 +338,12 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
     }
     free(fill);
     for (size_t r = 0; r < eng->n_rules; r++) {
-        for (uint32_t k = eng->corr_feed_start[r] + 1; k < eng->corr_feed_start[r + 1]; k++)
-            eng->corr_feeds[k].has_prev_keys =
-                    same_keys(set, eng->corr_feeds[k - 1].corr, eng->corr_feeds[k].corr);
+        for (uint32_t k = eng->corr_feed_start[r]; k < eng->corr_feed_start[r + 1]; k++) {
+            uint32_t like = eng->corr_feed_start[r];
+            while (like < k && !same_keys(set, eng->corr_feeds[like].corr, eng->corr_feeds[k].corr))
+                like++;
+            eng->corr_feeds[k].keys_like = like;
+        }
     }
     set_levels(eng);
     if (eng->n_corr_levels > 250 || eng->n_rules >= (1u << 24))
@@ -499,6 +502,36 @@ static uint32_t keep_up_keys(struct scan_worker *w, uint32_t corr,
     return first;
 }
 
+/* The group key and value one event gave a feed, for the next feeds that read the same
+ * (scan_corr_feed.keys_like): a building block under several correlations is read once. */
+#define KEYS_CACHE_N 4
+struct keys_cache {
+    uint32_t like; /* UINT32_MAX: unused */
+    bool is_in_group;
+    uint32_t key_off, val_off; /* UINT32_MAX until kept */
+    uint64_t key_hash;
+    char key[SCAN_CORR_KEY_MAX], val[SCAN_CORR_VAL_MAX];
+};
+
+/* The cache entry of feed (filled now if it holds none yet). */
+static struct keys_cache *feed_keys(struct keys_cache *cache, unsigned *n_used,
+        const struct scan_corr_feed *feed, const struct pat_rule *cr,
+        struct pat_sigma_event *sev)
+{
+    struct keys_cache *c;
+
+    for (unsigned i = 0; i < *n_used; i++) {
+        if (cache[i].like == feed->keys_like)
+            return &cache[i];
+    }
+    c = &cache[*n_used < KEYS_CACHE_N ? (*n_used)++ : KEYS_CACHE_N - 1];
+    c->like = feed->keys_like;
+    c->is_in_group = pat_sigma_corr_keys(cr->sigma, sev, c->key, sizeof(c->key), c->val,
+            sizeof(c->val));
+    c->key_off = c->val_off = UINT32_MAX;
+    return c;
+}
+
 void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame_event *ev,
         struct pat_sigma_event *sev)
 {
@@ -506,11 +539,8 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
     const unsigned char *bytes = w->window.data + ev->off;
     int64_t ts = ev->ts_ms;
     size_t per_worker = SCAN_CORR_MAX_RECORDS / (w->run_n_workers ? w->run_n_workers : 1);
-    /* the previous feed's key and value, kept while the next feeds read the same */
-    char key[SCAN_CORR_KEY_MAX], val[SCAN_CORR_VAL_MAX];
-    bool has_keys = false, is_in_group = false;
-    uint32_t key_off = UINT32_MAX, val_off = UINT32_MAX;
-    uint64_t key_hash = 0, val_hash;
+    struct keys_cache cache[KEYS_CACHE_N];
+    unsigned n_cached = 0;
 
     if (ts == FRAME_TS_UNKNOWN)
         ts = frame_event_time(w->format, bytes, ev->len, w->window_now_ms);
@@ -518,7 +548,9 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
             k++) {
         const struct scan_corr_feed *feed = &eng->corr_feeds[k];
         const struct pat_rule *cr = pat_set_rule(eng->set, feed->corr);
+        struct keys_cache *keys;
         struct scan_corr_rec *rec;
+        uint64_t val_hash;
 
         if (ts == FRAME_TS_UNKNOWN) {
             w->n_corr_no_time++;
@@ -528,14 +560,10 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
             w->n_corr_dropped++;
             continue;
         }
-        if (!has_keys || !feed->has_prev_keys) {
-            is_in_group = pat_sigma_corr_keys(cr->sigma, sev, key, sizeof(key), val, sizeof(val));
-            has_keys = true;
-            key_off = val_off = UINT32_MAX;
-        }
-        if (!is_in_group)
+        keys = feed_keys(cache, &n_cached, feed, cr, sev);
+        if (!keys->is_in_group)
             continue; /* in no group */
-        if (pat_sigma_corr_type(cr->sigma) == PAT_CORR_VALUE_COUNT && val[0] == '\0')
+        if (pat_sigma_corr_type(cr->sigma) == PAT_CORR_VALUE_COUNT && keys->val[0] == '\0')
             continue; /* no value to count */
         if (w->n_corr_recs == w->cap_corr_recs) {
             size_t cap = w->cap_corr_recs ? w->cap_corr_recs * 2 : 256;
@@ -547,16 +575,16 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
             w->corr_recs = grown;
             w->cap_corr_recs = cap;
         }
-        if (key_off == UINT32_MAX)
-            key_off = keep_shared_text(w, key, &key_hash);
-        if (val_off == UINT32_MAX)
-            val_off = keep_shared_text(w, val, &val_hash);
+        if (keys->key_off == UINT32_MAX)
+            keys->key_off = keep_shared_text(w, keys->key, &keys->key_hash);
+        if (keys->val_off == UINT32_MAX)
+            keys->val_off = keep_shared_text(w, keys->val, &val_hash);
         rec = &w->corr_recs[w->n_corr_recs];
         rec->corr = feed->corr;
         rec->base_pos = (uint16_t)feed->base_pos;
-        rec->key_off = key_off;
-        rec->key_hash = key_hash;
-        rec->val_off = val_off;
+        rec->key_off = keys->key_off;
+        rec->key_hash = keys->key_hash;
+        rec->val_off = keys->val_off;
         rec->input = input_index(w, w->input_name);
         rec->up_off = keep_up_keys(w, feed->corr, sev);
         if (rec->key_off == UINT32_MAX || rec->val_off == UINT32_MAX ||

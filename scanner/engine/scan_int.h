@@ -22,7 +22,8 @@
 struct scan_corr_feed {
     uint32_t corr;
     uint32_t base_pos;
-    bool has_prev_keys; /* the base rule's previous feed reads the same group key and value */
+    uint32_t keys_like; /* the base rule's first feed (index) that reads the same group key
+                         * and value as this one: this one's, or an earlier one's */
 };
 
 /* One base-rule match kept for a correlation (or, at the end of the run, one firing of a

@@ -200,8 +200,9 @@ static enum lsf_code emit_finding(struct scan_worker *w, const struct scan_confi
     f.format = frame_format_name(w->format);
     f.offset = ev->src_off;
     f.ordinal = ev->ordinal;
-    f.ts_ms = ev->ts_ms != FRAME_TS_UNKNOWN ? ev->ts_ms
-                                            : frame_event_time(w->format, bytes, ev->len, w->window_now_ms);
+    f.ts_ms = ev->ts_ms != FRAME_TS_UNKNOWN
+            ? ev->ts_ms
+            : frame_event_time(w->format, bytes, ev->len, w->window_now_ms);
     f.pattern_ids = w->event_ids;
     f.n_pattern_ids = n_ids;
     f.event = bytes;
