@@ -1194,58 +1194,98 @@ static enum lsf_code sweep_run(struct sweep *sw, struct corr_ref *run, size_t n,
 }
 
 /* The radix sort of sort_refs: 11-bit digits (the counts stay in cache), least significant
- * first: the time since the earliest entry (as many digits as its range needs), the six of
- * the key hash, then the three of level_corr. */
+ * first: the time since the earliest entry (in seconds when every entry is on a whole one,
+ * as many digits as the range needs), the top 33 bits of the key hash (three digits: groups
+ * that share them are rare and put in order afterwards), then level_corr (three). */
 #define RADIX_BITS 11
 #define RADIX_SIZE (1u << RADIX_BITS)
-#define RADIX_WORD_PASSES 6 /* digits of a 64-bit word */
+#define RADIX_TIME_MAX 6   /* digits of a 64-bit time range */
+#define RADIX_HASH_SHIFT 31 /* key hash bits below the sorted ones */
+#define RADIX_HASH_PASSES 3
+#define RADIX_CORR_PASSES 3
+_Static_assert(RADIX_HASH_SHIFT + RADIX_HASH_PASSES * RADIX_BITS == 64,
+        "the hash digits cover the hash from RADIX_HASH_SHIFT up");
 
 struct radix_plan {
     unsigned n_time;  /* time digits */
     unsigned n_passes;
     int64_t min_ts_ms;
+    uint64_t unit_ms; /* 1000 or 1 */
 };
 
 static unsigned radix_digit(const struct radix_plan *rp, const struct corr_ref *r,
         unsigned pass)
 {
     if (pass < rp->n_time) {
-        uint64_t t = (uint64_t)r->ts_ms - (uint64_t)rp->min_ts_ms;
+        uint64_t t = ((uint64_t)r->ts_ms - (uint64_t)rp->min_ts_ms) / rp->unit_ms;
         return (unsigned)(t >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1);
     }
     pass -= rp->n_time;
-    if (pass < RADIX_WORD_PASSES)
-        return (unsigned)(r->key_hash >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1);
-    pass -= RADIX_WORD_PASSES;
+    if (pass < RADIX_HASH_PASSES)
+        return (unsigned)(r->key_hash >> (RADIX_HASH_SHIFT + pass * RADIX_BITS)) &
+                (RADIX_SIZE - 1);
+    pass -= RADIX_HASH_PASSES;
     return (r->level_corr >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1);
+}
+
+static void radix_plan_init(struct radix_plan *rp, const struct corr_ref *refs, size_t n)
+{
+    uint64_t range = 0;
+
+    rp->min_ts_ms = INT64_MAX;
+    rp->unit_ms = 1000;
+    rp->n_time = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (refs[i].ts_ms < rp->min_ts_ms)
+            rp->min_ts_ms = refs[i].ts_ms;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t = (uint64_t)refs[i].ts_ms - (uint64_t)rp->min_ts_ms;
+        if (t % 1000 != 0)
+            rp->unit_ms = 1;
+        if (t > range)
+            range = t;
+    }
+    range /= rp->unit_ms;
+    while (rp->n_time < RADIX_TIME_MAX && (range >> (rp->n_time * RADIX_BITS)) != 0)
+        rp->n_time++;
+    rp->n_passes = rp->n_time + RADIX_HASH_PASSES + RADIX_CORR_PASSES;
+}
+
+/* After the radix sort: does an entry of refs[a..b) (equal level_corr and top hash bits)
+ * differ from the first in the rest of its hash? */
+static bool has_hash_twins(const struct corr_ref *refs, size_t a, size_t b)
+{
+    for (size_t i = a + 1; i < b; i++) {
+        if (refs[i].key_hash != refs[a].key_hash)
+            return true;
+    }
+    return false;
+}
+
+static bool same_radix_key(const struct corr_ref *x, const struct corr_ref *y)
+{
+    return x->level_corr == y->level_corr &&
+            x->key_hash >> RADIX_HASH_SHIFT == y->key_hash >> RADIX_HASH_SHIFT;
 }
 
 /*
  * refs[0..n) in cmp_ref_full order, stably (as qsort's merge sort left them before): a
- * stable radix sort by (level_corr, key hash, time), then the entries of one group and
- * time by the tail (cmp_ref_tail), which is nearly always one pass that finds them in
- * order (a worker records its matches in input order). False when out of memory for the
- * radix sort (refs are then untouched).
+ * stable radix sort by (level_corr, top of the key hash, time); then a run of one
+ * level_corr and top whose full hashes differ (rare) by qsort, and in the others the
+ * entries of one time by the tail (cmp_ref_tail), which is nearly always one pass that
+ * finds them in order (a worker records its matches in input order). False when out of
+ * memory for the radix sort (refs are then untouched).
  */
 static bool sort_refs(struct corr_ref *refs, size_t n)
 {
     size_t(*count)[RADIX_SIZE];
     struct corr_ref *tmp, *src = refs, *dst;
-    struct radix_plan rp = {0, 0, INT64_MAX};
-    uint64_t range;
+    struct radix_plan rp;
 
     if (n < 2)
         return true;
-    for (size_t i = 0; i < n; i++) {
-        if (refs[i].ts_ms < rp.min_ts_ms)
-            rp.min_ts_ms = refs[i].ts_ms;
-    }
-    for (size_t i = 0; i < n; i++) {
-        range = (uint64_t)refs[i].ts_ms - (uint64_t)rp.min_ts_ms;
-        while (rp.n_time < RADIX_WORD_PASSES && (range >> (rp.n_time * RADIX_BITS)) != 0)
-            rp.n_time++;
-    }
-    rp.n_passes = rp.n_time + RADIX_WORD_PASSES + 3;
+    radix_plan_init(&rp, refs, n);
     count = calloc(rp.n_passes, sizeof(*count));
     tmp = malloc(n * sizeof(*tmp));
     if (count == NULL || tmp == NULL) {
@@ -1280,15 +1320,24 @@ static bool sort_refs(struct corr_ref *refs, size_t n)
     free(tmp);
     for (size_t a = 0; a < n;) {
         size_t b = a + 1;
-        bool is_sorted = true;
-        for (; b < n && refs[b].level_corr == refs[a].level_corr &&
-                refs[b].key_hash == refs[a].key_hash && refs[b].ts_ms == refs[a].ts_ms; b++) {
-            if (is_sorted && cmp_ref_tail(&refs[b - 1], &refs[b]) > 0)
-                is_sorted = false;
-        }
-        if (!is_sorted)
+        while (b < n && same_radix_key(&refs[b], &refs[a]))
+            b++;
+        if (has_hash_twins(refs, a, b)) {
             qsort(refs + a, b - a, sizeof(*refs), cmp_ref_full);
-        a = b;
+            a = b;
+            continue;
+        }
+        while (a < b) { /* one time at a time */
+            size_t e = a + 1;
+            bool is_sorted = true;
+            for (; e < b && refs[e].ts_ms == refs[a].ts_ms; e++) {
+                if (is_sorted && cmp_ref_tail(&refs[e - 1], &refs[e]) > 0)
+                    is_sorted = false;
+            }
+            if (!is_sorted)
+                qsort(refs + a, e - a, sizeof(*refs), cmp_ref_full);
+            a = e;
+        }
     }
     return true;
 }
