@@ -1210,14 +1210,16 @@ struct radix_plan {
     unsigned n_time;  /* time digits */
     unsigned n_passes;
     int64_t min_ts_ms;
-    uint64_t unit_ms; /* 1000 or 1 */
+    bool is_whole_s; /* every entry on a whole second: times in seconds */
 };
 
 static unsigned radix_digit(const struct radix_plan *rp, const struct corr_ref *r,
         unsigned pass)
 {
     if (pass < rp->n_time) {
-        uint64_t t = ((uint64_t)r->ts_ms - (uint64_t)rp->min_ts_ms) / rp->unit_ms;
+        uint64_t t = (uint64_t)r->ts_ms - (uint64_t)rp->min_ts_ms;
+        if (rp->is_whole_s)
+            t /= 1000; /* a constant: no division instruction */
         return (unsigned)(t >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1);
     }
     pass -= rp->n_time;
@@ -1233,7 +1235,7 @@ static void radix_plan_init(struct radix_plan *rp, const struct corr_ref *refs, 
     uint64_t range = 0;
 
     rp->min_ts_ms = INT64_MAX;
-    rp->unit_ms = 1000;
+    rp->is_whole_s = true;
     rp->n_time = 0;
     for (size_t i = 0; i < n; i++) {
         if (refs[i].ts_ms < rp->min_ts_ms)
@@ -1242,11 +1244,12 @@ static void radix_plan_init(struct radix_plan *rp, const struct corr_ref *refs, 
     for (size_t i = 0; i < n; i++) {
         uint64_t t = (uint64_t)refs[i].ts_ms - (uint64_t)rp->min_ts_ms;
         if (t % 1000 != 0)
-            rp->unit_ms = 1;
+            rp->is_whole_s = false;
         if (t > range)
             range = t;
     }
-    range /= rp->unit_ms;
+    if (rp->is_whole_s)
+        range /= 1000;
     while (rp->n_time < RADIX_TIME_MAX && (range >> (rp->n_time * RADIX_BITS)) != 0)
         rp->n_time++;
     rp->n_passes = rp->n_time + RADIX_HASH_PASSES + RADIX_CORR_PASSES;
