@@ -1345,6 +1345,77 @@ static bool sort_refs(struct corr_ref *refs, size_t n)
     return true;
 }
 
+/* The set of drop_unstartable: (correlation, key hash) pairs, open addressing. */
+static uint64_t start_slot_key(const struct corr_ref *r)
+{
+    return r->key_hash ^ ((uint64_t)r->level_corr * 0x9e3779b97f4a7c15ull);
+}
+
+static bool start_set_has(uint64_t *set, bool *used, size_t cap,
+        const struct corr_ref *r, bool add)
+{
+    const uint64_t key = start_slot_key(r);
+    size_t k = (size_t)(key ^ key >> 29) & (cap - 1);
+
+    for (; used[k]; k = (k + 1) & (cap - 1)) {
+        if (set[k] == key)
+            return true;
+    }
+    if (add) {
+        used[k] = true;
+        set[k] = key;
+    }
+    return false;
+}
+
+/*
+ * A temporal_ordered group fires only from an entry of its first rule (sweep_group), so with
+ * no carry to hand on (whose groups need every entry) the entries of its groups that have
+ * none do nothing: most of the accepted logins under "brute force, then success", say.
+ * Leaves them out of refs[0..n), keeping the order of the rest; a group is kept when an
+ * entry of its first rule has its key hash (two keys may share one: the sweep tells them
+ * apart). Returns how many are left. Out of memory: all are.
+ */
+static size_t drop_unstartable(const struct sweep *sw, struct corr_ref *refs, size_t n)
+{
+    size_t n_first = 0, n_ordered = 0, cap = 2, k = 0;
+    uint64_t *set;
+    bool *used;
+
+    if (sw->carry != NULL && sw->carry->out != NULL)
+        return n;
+    for (size_t i = 0; i < n; i++) {
+        if (is_ordered(sw, refs[i].level_corr)) {
+            n_ordered++;
+            n_first += refs[i].base_pos == 0;
+        }
+    }
+    if (n_ordered == n_first)
+        return n;
+    while (cap < 2 * n_first)
+        cap *= 2;
+    set = malloc(cap * sizeof(*set));
+    used = calloc(cap, sizeof(*used));
+    if (set == NULL || used == NULL) {
+        free(set);
+        free(used);
+        return n;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (refs[i].base_pos == 0 && is_ordered(sw, refs[i].level_corr))
+            (void)start_set_has(set, used, cap, &refs[i], true);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (refs[i].base_pos != 0 && is_ordered(sw, refs[i].level_corr) &&
+                !start_set_has(set, used, cap, &refs[i], false))
+            continue;
+        refs[k++] = refs[i];
+    }
+    free(set);
+    free(used);
+    return k;
+}
+
 /* Sort refs[0..n) and sweep them run by run. */
 static enum lsf_code sweep_sorted(struct sweep *sw, struct corr_ref *refs, size_t n,
         struct lsf_err *err)
@@ -1352,6 +1423,7 @@ static enum lsf_code sweep_sorted(struct sweep *sw, struct corr_ref *refs, size_
     enum lsf_code rc = LSF_OK;
 
     sort_ctx = sw;
+    n = drop_unstartable(sw, refs, n);
     if (!sort_refs(refs, n))
         qsort(refs, n, sizeof(*refs), cmp_ref_full); /* in place: needs no buffer of ours */
     for (size_t a = 0; a < n && rc == LSF_OK;) {
@@ -1391,7 +1463,8 @@ static enum lsf_code sweep_levels(struct sweep *sw, struct corr_ref **refs, size
             continue;
         }
         n_level = b - a + n_mine;
-        all = b == n ? realloc(*refs, (n + n_mine) * sizeof(*all)) : malloc(n_level * sizeof(*all));
+        all = b == n ? realloc(*refs, (n + n_mine) * sizeof(*all))
+                     : malloc(n_level * sizeof(*all));
         if (all == NULL)
             return lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu chained correlation "
                     "entries", n_level);
