@@ -467,6 +467,21 @@ static uint32_t input_index(struct scan_worker *w, const char *name)
     return (uint32_t)w->n_corr_inputs++;
 }
 
+/* input_index of the window's input, remembered for the input: the name is compared once
+ * per input, not once per match. */
+static uint32_t record_input(struct scan_worker *w)
+{
+    uint32_t i;
+
+    if (w->has_corr_input && w->corr_input_idx == w->input_idx)
+        return w->corr_input;
+    i = input_index(w, w->input_name);
+    w->has_corr_input = i != UINT32_MAX;
+    w->corr_input = i;
+    w->corr_input_idx = w->input_idx;
+    return i;
+}
+
 /*
  * Chained correlations: a firing of corr is an event of the correlations chained on it,
  * grouped by their group-by fields of the event that completed the window (a subset of
@@ -585,7 +600,7 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
         rec->key_off = keys->key_off;
         rec->key_hash = keys->key_hash;
         rec->val_off = keys->val_off;
-        rec->input = input_index(w, w->input_name);
+        rec->input = record_input(w);
         rec->up_off = keep_up_keys(w, feed->corr, sev);
         if (rec->key_off == UINT32_MAX || rec->val_off == UINT32_MAX ||
                 rec->input == UINT32_MAX || rec->up_off == UINT32_MAX - 1) {
@@ -1827,4 +1842,5 @@ void scan_corr_worker_cleanup(struct scan_worker *w)
     w->corr_inputs = NULL;
     w->n_corr_recs = 0;
     w->n_corr_inputs = 0;
+    w->has_corr_input = false;
 }

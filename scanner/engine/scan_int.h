@@ -137,6 +137,9 @@ struct scan_worker {
     size_t n_corr_shared, cap_corr_shared;
     char **corr_inputs;
     size_t n_corr_inputs, cap_corr_inputs;
+    bool has_corr_input;     /* corr_input is corr_inputs' index of input corr_input_idx */
+    uint32_t corr_input;
+    uint64_t corr_input_idx;
     uint64_t n_corr_dropped;  /* over SCAN_CORR_MAX_RECORDS */
     uint64_t n_corr_no_time;  /* no readable timestamp */
     unsigned run_n_workers;
