@@ -521,7 +521,7 @@ static uint32_t keep_up_keys(struct scan_worker *w, uint32_t corr,
  * (scan_corr_feed.keys_like): a building block under several correlations is read once. */
 #define KEYS_CACHE_N 4
 struct keys_cache {
-    uint32_t like; /* UINT32_MAX: unused */
+    uint32_t like; /* the feeds' keys_like */
     bool is_in_group;
     uint32_t key_off, val_off; /* UINT32_MAX until kept */
     uint64_t key_hash;
@@ -565,7 +565,7 @@ void scan_corr_record(struct scan_worker *w, size_t rule_idx, const struct frame
         const struct pat_rule *cr = pat_set_rule(eng->set, feed->corr);
         struct keys_cache *keys;
         struct scan_corr_rec *rec;
-        uint64_t val_hash;
+        uint64_t val_hash; /* not needed: values are not sorted by */
 
         if (ts == FRAME_TS_UNKNOWN) {
             w->n_corr_no_time++;
