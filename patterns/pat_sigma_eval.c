@@ -43,6 +43,9 @@ struct pat_sigma_event {
     bool is_json_valid;          /* parsed, and valid JSON */
     size_t lf_off[LF_N], lf_len[LF_N];
     bool lf_has[LF_N];
+    /* user and rhost are read from the message on their first lookup (most rules and
+     * correlations ask for one of them at most) */
+    bool is_user_pending, is_rhost_pending;
     hs_scratch_t *scratch;       /* for SG_RE values; NULL when the set has none */
     enum sg_log_kind rule_kind;  /* of the rule being evaluated */
     const struct pat_geoip *geoip; /* --geoip databases (borrowed), or NULL */
@@ -128,6 +131,8 @@ void pat_sigma_event_reset(struct pat_sigma_event *ev, const unsigned char *byte
     ev->len = len;
     ev->is_json = is_json;
     ev->is_parsed = false;
+    ev->is_user_pending = false;
+    ev->is_rhost_pending = false;
     ev->is_geo_done = false;
 }
 
@@ -154,14 +159,24 @@ static bool is_digit(unsigned char c)
     return c >= '0' && c <= '9';
 }
 
-/* Position just after needle in b[from..n), or SIZE_MAX. */
+/* Position just after needle in b[from..n), or SIZE_MAX. memchr finds the candidates by the
+ * needle's first non-blank byte (blanks are everywhere in a log line). */
 static size_t after(const unsigned char *b, size_t from, size_t n, const char *needle)
 {
-    size_t k = strlen(needle);
+    const size_t k = strlen(needle);
+    size_t a = 0;
 
-    for (size_t i = from; i + k <= n; i++) {
+    while (a + 1 < k && needle[a] == ' ')
+        a++;
+    while (from <= n && k <= n - from) {
+        const unsigned char *hit = memchr(b + from + a, (unsigned char)needle[a], n - k + 1 - from);
+        size_t i;
+        if (hit == NULL)
+            return SIZE_MAX;
+        i = (size_t)(hit - b) - a;
         if (memcmp(b + i, needle, k) == 0)
             return i + k;
+        from = i + 1;
     }
     return SIZE_MAX;
 }
@@ -279,9 +294,10 @@ static bool take_refused_from(struct pat_sigma_event *ev, size_t m)
  * N", "from A", "for A port N", "negotiate with A port N", "authenticating user U A port N",
  * "invalid user U A port N" and "refused connect from H (A)", the first that fits in that
  * order (the reference evaluator, tests/accuracy/sigma_ref.py, reads the same forms). Values
- * are substrings of the line, so prefilter literals on them stay necessary.
+ * are substrings of the line, so prefilter literals on them stay necessary. The two are
+ * independent, and each is read on its first lookup (line_field_has).
  */
-static void parse_auth_fields(struct pat_sigma_event *ev)
+static void parse_auth_user(struct pat_sigma_event *ev)
 {
     const unsigned char *b = ev->bytes;
     size_t m = ev->lf_off[LF_MESSAGE], n = ev->len, p;
@@ -303,12 +319,39 @@ static void parse_auth_fields(struct pat_sigma_event *ev)
             ev->lf_len[LF_USER] = p - 3 - s;
         }
     }
+}
+
+static void parse_auth_rhost(struct pat_sigma_event *ev)
+{
+    const unsigned char *b = ev->bytes;
+    size_t m = ev->lf_off[LF_MESSAGE], n = ev->len;
+
     (void)(take_before_port(ev, m, " from ", 0) ||
             take_token(ev, LF_RHOST, after(b, m, n, "rhost=")) || take_bare_from(ev, m) ||
             take_before_port(ev, m, "authenticating user ", 1) ||
             take_before_port(ev, m, "invalid user ", 1) ||
             take_before_port(ev, m, " for ", 0) ||
             take_before_port(ev, m, "negotiate with ", 0) || take_refused_from(ev, m));
+}
+
+/* The message is cut out: user and rhost may be read from it when asked for. */
+static void defer_auth_fields(struct pat_sigma_event *ev)
+{
+    ev->is_user_pending = true;
+    ev->is_rhost_pending = true;
+}
+
+/* Does the (parsed) line have field f? Reads user and rhost on their first lookup. */
+static bool line_field_has(struct pat_sigma_event *ev, enum line_field f)
+{
+    if (f == LF_USER && ev->is_user_pending) {
+        ev->is_user_pending = false;
+        parse_auth_user(ev);
+    } else if (f == LF_RHOST && ev->is_rhost_pending) {
+        ev->is_rhost_pending = false;
+        parse_auth_rhost(ev);
+    }
+    return ev->lf_has[f];
 }
 
 static void set_field(struct pat_sigma_event *ev, enum line_field f, size_t from, size_t to)
@@ -373,7 +416,7 @@ static bool parse_5424(struct pat_sigma_event *ev)
     ev->lf_has[LF_MESSAGE] = true;
     ev->lf_off[LF_MESSAGE] = i;
     ev->lf_len[LF_MESSAGE] = n - i;
-    parse_auth_fields(ev);
+    defer_auth_fields(ev);
     return true;
 }
 
@@ -385,6 +428,8 @@ static void parse_line(struct pat_sigma_event *ev)
     size_t n = ev->len, i = 0, start;
 
     memset(ev->lf_has, 0, sizeof(ev->lf_has));
+    ev->is_user_pending = false;
+    ev->is_rhost_pending = false;
     if (parse_5424(ev))
         return;
     if (n >= 16 && b[3] == ' ' && b[6] == ' ' && b[9] == ':' && b[12] == ':' && b[15] == ' ') {
@@ -438,7 +483,7 @@ static void parse_line(struct pat_sigma_event *ev)
     ev->lf_has[LF_MESSAGE] = true;
     ev->lf_off[LF_MESSAGE] = i;
     ev->lf_len[LF_MESSAGE] = n - i;
-    parse_auth_fields(ev);
+    defer_auth_fields(ev);
 }
 
 static void ensure_parsed(struct pat_sigma_event *ev)
@@ -552,7 +597,7 @@ const struct lsf_geo *pat_sigma_event_geo(struct pat_sigma_event *ev)
                 pat_json_text(ev->json, v, &hold, &ip, &ip_len))
             ev->has_geo = pat_geoip_lookup(ev->geoip, ip, ip_len, &ev->geo);
         pat_json_text_release(&hold);
-    } else if (ev->lf_has[LF_RHOST]) {
+    } else if (line_field_has(ev, LF_RHOST)) {
         ip = (const char *)ev->bytes + ev->lf_off[LF_RHOST];
         ip_len = ev->lf_len[LF_RHOST];
         ev->has_geo = pat_geoip_lookup(ev->geoip, ip, ip_len, &ev->geo);
@@ -615,8 +660,10 @@ static bool field_visit(struct pat_sigma_event *ev, char *const *path, size_t n_
     if (n_path != 1)
         return false;
     for (size_t i = 0; i < LF_N; i++) {
-        if (ev->lf_has[i] && strcmp(path[0], line_field_names[i]) == 0) {
+        if (path[0][0] == line_field_names[i][0] && strcmp(path[0], line_field_names[i]) == 0) {
             struct leaf lf;
+            if (!line_field_has(ev, (enum line_field)i))
+                return false; /* names are unique: no other field has it */
             lf.kind = LEAF_TEXT;
             lf.s = (const char *)ev->bytes + ev->lf_off[i];
             lf.n = ev->lf_len[i];
@@ -631,38 +678,6 @@ static bool field_visit(struct pat_sigma_event *ev, char *const *path, size_t n_
 static unsigned char fold(unsigned char c)
 {
     return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-}
-
-bool sg_glob_match(const struct sg_value *v, const char *s, size_t n)
-{
-    size_t p = 0, i = 0;
-    size_t star_p = SIZE_MAX, star_i = 0;
-
-    /* Iterative wildcard match: on a mismatch, let the last '*' swallow one more byte. */
-    while (i < n) {
-        if (p < v->len && v->wild[p] && v->text[p] == '*') {
-            star_p = p++;
-            star_i = i;
-            continue;
-        }
-        if (p < v->len && ((v->wild[p] && v->text[p] == '?') ||
-                                  (!v->wild[p] && (v->is_cased
-                                                          ? (unsigned char)v->text[p] ==
-                                                                    (unsigned char)s[i]
-                                                          : fold((unsigned char)v->text[p]) ==
-                                                                    fold((unsigned char)s[i]))))) {
-            p++;
-            i++;
-            continue;
-        }
-        if (star_p == SIZE_MAX)
-            return false;
-        p = star_p + 1;
-        i = ++star_i;
-    }
-    while (p < v->len && v->wild[p] && v->text[p] == '*')
-        p++;
-    return p == v->len;
 }
 
 static int on_re_match(unsigned int id, unsigned long long from, unsigned long long to,

@@ -18,6 +18,8 @@
 /* Nesting a condition may use (the parser recurses once per level). */
 #define SG_COND_NEST_MAX 32
 
+struct sg_glob_plan;
+
 /* What a value asks of a field. */
 enum sg_kind {
     SG_GLOB = 0, /* exact, contains, startswith, endswith: a pattern with * and ? */
@@ -35,6 +37,7 @@ struct sg_value {
     char *text;
     unsigned char *wild;
     size_t len;
+    struct sg_glob_plan *plan; /* SG_GLOB without '?': its segments (pat_sigma_glob.c), or NULL */
     bool is_cased;
     bool is_bare;      /* the YAML scalar was a number or boolean (may be bare in JSON) */
     bool want_exists;  /* SG_EXISTS */
@@ -174,8 +177,14 @@ enum lsf_code sg_cond_parse(const struct pat_sigma_rule *rule, const char *text,
 struct sg_cond *sg_cond_new(enum sg_op op, struct sg_cond *a, struct sg_cond *b, size_t sel);
 void sg_cond_free(struct sg_cond *c);
 
-/* Match a SG_GLOB value against s[0..n) (whole string). */
+/* Match a SG_GLOB value against s[0..n) (whole string): through v->plan when it has one. */
 bool sg_glob_match(const struct sg_value *v, const char *s, size_t n);
+/* The same by backtracking over text and wild alone (values with '?', and tests). */
+bool sg_glob_match_general(const struct sg_value *v, const char *s, size_t n);
+/* Set v->plan for a SG_GLOB value without '?' (NULL otherwise). LSF_E_NOMEM only; the caller
+ * writes the message. */
+enum lsf_code sg_glob_plan_build(struct sg_value *v) LSF_WARN_UNUSED;
+void sg_glob_plan_free(struct sg_glob_plan *plan);
 
 /*
  * A Sigma rule compiled for the set: prefilter literals (regex text, flags) and postfix code

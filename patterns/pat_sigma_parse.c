@@ -102,6 +102,7 @@ static void value_cleanup(struct sg_value *v)
 {
     free(v->text);
     free(v->wild);
+    sg_glob_plan_free(v->plan);
     if (v->re != NULL)
         hs_free_database(v->re);
     for (size_t i = 0; i < v->n_ref_path; i++)
@@ -240,6 +241,8 @@ static enum lsf_code make_glob(struct sg_parse *ps, const char *s, const struct 
     v->wild = wild;
     v->len = k;
     v->is_cased = m->cased;
+    if (sg_glob_plan_build(v) != LSF_OK)
+        return nomem(ps);
     return LSF_OK;
 }
 

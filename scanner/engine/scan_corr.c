@@ -23,17 +23,22 @@
  * load), so every entry of one inner group gives the same outer group.
  *
  * Memory bound: a budget, not a count (SCAN_CORR_SPILL_BYTES_DEFAULT, 64 MiB per run, or
- * LOGSIFT_CORR_SPILL_BYTES; split evenly between workers). An entry takes 48 bytes plus its
- * group key (at most SCAN_CORR_KEY_MAX bytes), value (at most SCAN_CORR_VAL_MAX) and the keys
- * of the correlations chained on its correlation that group differently. When a worker's
- * entries reach its share, it sorts them in the order above and writes them as one sorted
- * run to its spill file (scan_spill.c: in $TMPDIR, unlinked once open), then starts afresh.
- * At the end, every worker's runs, what the workers still hold and the carried matches are
- * merged (a heap of run heads) and the sweep takes one group at a time, copied out of the
- * merge (the group slot), so memory is about twice the budget (held entries, their 32-byte
- * sort refs, read buffers) plus the largest group. The order is total on everything the
+ * LOGSIFT_CORR_SPILL_BYTES; split evenly between workers). An entry takes 56 bytes plus its
+ * group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most SCAN_CORR_VAL_MAX), each
+ * kept once per worker with 16 bytes in a table of kept texts (keep_shared_text), and the
+ * keys of the correlations chained on its correlation that group differently. When a worker's
+ * entries reach its share, it sorts them in the order above (a radix sort, sort_refs) and
+ * writes them as one sorted run to its spill file (scan_spill.c: in $TMPDIR, unlinked once
+ * open), texts written out in full, then starts afresh. At the end, every worker's runs, what
+ * the workers still hold and the carried matches are merged (a heap of run heads), level by
+ * level, and the sweep takes one group at a time: entries held in memory are swept where they
+ * are, those read from disk are copied out of the merge (the group slot), so memory is a
+ * little over twice the budget (held entries, their 32-byte sort refs and the radix sort's
+ * copy of them, read buffers) plus the largest group. The order is total on everything the
  * sweep reads (input names compare by name, which a worker knows before the end), so how the
- * entries were cut into runs changes nothing. Only one group is capped: past
+ * entries were cut into runs changes nothing. With nothing spilled and no carry to hand on,
+ * the entries of temporal_ordered groups with no entry of their first rule are left out
+ * before the sort (drop_unstartable): they fire nothing. Only one group is capped: past
  * SCAN_CORR_MAX_RECORDS entries in a run, its newest are not counted and the run reports how
  * many (never silently). A spill file that cannot be made or written stops the run (LSF_E_IO)
  * before any correlation is swept. Firings kept for chained correlations stay in memory (the
@@ -116,6 +121,27 @@ static bool same_grouping(const struct pat_set *set, size_t c, size_t a)
     return true;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Do correlations a and b read the same group key and counted value from an event? */
+static bool same_keys(const struct pat_set *set, size_t a, size_t b)
+{
+    const struct pat_sigma_rule *as = pat_set_rule(set, a)->sigma;
+    const struct pat_sigma_rule *bs = pat_set_rule(set, b)->sigma;
+
+    if (pat_sigma_corr_n_group(as) != pat_sigma_corr_n_group(bs) ||
+            !same_text(pat_sigma_corr_value_field(as), pat_sigma_corr_value_field(bs)))
+        return false;
+    for (size_t g = 0; g < pat_sigma_corr_n_group(as); g++) {
+        if (strcmp(pat_sigma_corr_group_name(as, g), pat_sigma_corr_group_name(bs, g)) != 0)
+            return false;
+    }
+    return true;
+}
+
 /* corr_anc: for each correlation, the correlations chained on it at any depth, in rule
  * order (a base-rule match of c keeps their group keys, read from its event). */
 static enum lsf_code set_ancestors(struct scan_engine *eng, struct lsf_err *err)
@@ -183,11 +209,6 @@ static enum lsf_code set_ancestors(struct scan_engine *eng, struct lsf_err *err)
     if (rc != LSF_OK)
         return lsf_fail(err, LSF_E_NOMEM, "out of memory preparing correlations");
     return LSF_OK;
-}
-
-static bool same_text(const char *a, const char *b)
-{
-    return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 /* Do correlation rules a and b count the same thing the same way (twins)? */
@@ -363,6 +384,14 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
         }
     }
     free(fill);
+    for (size_t r = 0; r < eng->n_rules; r++) {
+        for (uint32_t k = eng->corr_feed_start[r]; k < eng->corr_feed_start[r + 1]; k++) {
+            uint32_t like = eng->corr_feed_start[r];
+            while (like < k && !same_keys(set, eng->corr_feeds[like].corr, eng->corr_feeds[k].corr))
+                like++;
+            eng->corr_feeds[k].keys_like = like;
+        }
+    }
     set_levels(eng);
     if (eng->n_corr_levels > 250 || eng->n_rules >= (1u << 24))
         return lsf_fail(err, LSF_E_RULE, "correlations: %zu rules or %u levels of chained "
@@ -533,6 +562,184 @@ static int cmp_ref_order(const void *a, const void *b)
             y->rec->offset);
 }
 
+/* Do x and y have one group key text? One slot keeps equal texts once (keep_shared_text),
+ * so one offset there is one text. */
+static bool same_key_text(const struct order_ctx *ctx, const struct corr_ref *x,
+        const struct corr_ref *y)
+{
+    const char *tx, *ty;
+
+    if ((ctx->w != NULL || x->worker == y->worker) && x->rec->key_off == y->rec->key_off)
+        return true;
+    tx = (const char *)(ctx->w ? ctx->w->corr_text.data : ref_base(ctx->sw, x));
+    ty = (const char *)(ctx->w ? ctx->w->corr_text.data : ref_base(ctx->sw, y));
+    return strcmp(tx + x->rec->key_off, ty + y->rec->key_off) == 0;
+}
+
+/* cmp_ref_order's tie-breaks for two entries of one group at one time. */
+static int cmp_ref_same_time(const struct order_ctx *ctx, const struct corr_ref *x,
+        const struct corr_ref *y)
+{
+    return cmp_same_time(ctx->eng, x->level_corr, x->base_pos, y->base_pos,
+            ctx->w ? ctx->w_rank[x->rec->input] : ref_rank(ctx->sw, x),
+            ctx->w ? ctx->w_rank[y->rec->input] : ref_rank(ctx->sw, y), x->rec->offset,
+            y->rec->offset);
+}
+
+/* The radix sort of sort_refs: 11-bit digits (the counts stay in cache), least significant
+ * first: the time since the earliest entry (in seconds when every entry is on a whole one,
+ * as many digits as the range needs), the top 33 bits of the key hash (three digits: groups
+ * that share them are rare and put in order afterwards), then level_corr (three). */
+#define RADIX_BITS 11
+#define RADIX_SIZE (1u << RADIX_BITS)
+#define RADIX_TIME_MAX 6   /* digits of a 64-bit time range */
+#define RADIX_HASH_SHIFT 31 /* key hash bits below the sorted ones */
+#define RADIX_HASH_PASSES 3
+#define RADIX_CORR_PASSES 3
+_Static_assert(RADIX_HASH_SHIFT + RADIX_HASH_PASSES * RADIX_BITS == 64,
+        "the hash digits cover the hash from RADIX_HASH_SHIFT up");
+_Static_assert(RADIX_CORR_PASSES * RADIX_BITS >= 32, "the level_corr digits cover it");
+
+struct radix_plan {
+    unsigned n_time;  /* time digits */
+    unsigned n_passes;
+    int64_t min_ts_ms;
+    bool is_whole_s; /* every entry on a whole second: times in seconds */
+};
+
+static unsigned radix_digit(const struct radix_plan *rp, const struct corr_ref *r,
+        unsigned pass)
+{
+    if (pass < rp->n_time) {
+        uint64_t t = (uint64_t)r->ts_ms - (uint64_t)rp->min_ts_ms;
+        if (rp->is_whole_s)
+            t /= 1000; /* a constant: no division instruction */
+        return (unsigned)(t >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1);
+    }
+    pass -= rp->n_time;
+    if (pass < RADIX_HASH_PASSES)
+        return (unsigned)(r->key_hash >> (RADIX_HASH_SHIFT + pass * RADIX_BITS)) &
+                (RADIX_SIZE - 1);
+    pass -= RADIX_HASH_PASSES;
+    return (r->level_corr >> (pass * RADIX_BITS)) & (RADIX_SIZE - 1);
+}
+
+static void radix_plan_init(struct radix_plan *rp, const struct corr_ref *refs, size_t n)
+{
+    uint64_t range = 0;
+
+    rp->min_ts_ms = INT64_MAX;
+    rp->is_whole_s = true;
+    rp->n_time = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (refs[i].ts_ms < rp->min_ts_ms)
+            rp->min_ts_ms = refs[i].ts_ms;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint64_t t = (uint64_t)refs[i].ts_ms - (uint64_t)rp->min_ts_ms;
+        if (t % 1000 != 0)
+            rp->is_whole_s = false;
+        if (t > range)
+            range = t;
+    }
+    if (rp->is_whole_s)
+        range /= 1000;
+    while (rp->n_time < RADIX_TIME_MAX && (range >> (rp->n_time * RADIX_BITS)) != 0)
+        rp->n_time++;
+    rp->n_passes = rp->n_time + RADIX_HASH_PASSES + RADIX_CORR_PASSES;
+}
+
+static bool same_radix_key(const struct corr_ref *x, const struct corr_ref *y)
+{
+    return x->level_corr == y->level_corr &&
+            x->key_hash >> RADIX_HASH_SHIFT == y->key_hash >> RADIX_HASH_SHIFT;
+}
+
+/* After the radix sort: do the entries of refs[a..b) (one level_corr and top of the key
+ * hash) differ in the rest of the hash or in the key text? */
+static bool has_key_twins(const struct order_ctx *ctx, const struct corr_ref *refs, size_t a,
+        size_t b)
+{
+    for (size_t i = a + 1; i < b; i++) {
+        if (refs[i].key_hash != refs[a].key_hash || !same_key_text(ctx, &refs[a], &refs[i]))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * refs[0..n) in cmp_ref_order order (order must be set): a stable radix sort by
+ * (level_corr, top of the key hash, time); then a run of one level_corr and top whose full
+ * hashes or keys differ (rare) by qsort, and in the others the entries of one time by
+ * cmp_same_time, which is nearly always one pass that finds them in order (a worker records
+ * its matches in input order). Out of memory for the radix sort: qsort alone.
+ */
+static void sort_refs(struct corr_ref *refs, size_t n)
+{
+    const struct order_ctx *ctx = order;
+    size_t(*count)[RADIX_SIZE];
+    struct corr_ref *tmp, *src = refs, *dst;
+    struct radix_plan rp;
+
+    if (n < 2)
+        return;
+    radix_plan_init(&rp, refs, n);
+    count = calloc(rp.n_passes, sizeof(*count));
+    tmp = malloc(n * sizeof(*tmp));
+    if (count == NULL || tmp == NULL) {
+        free(count);
+        free(tmp);
+        qsort(refs, n, sizeof(*refs), cmp_ref_order); /* in place: needs no buffer of ours */
+        return;
+    }
+    dst = tmp;
+    for (size_t i = 0; i < n; i++) {
+        for (unsigned p = 0; p < rp.n_passes; p++)
+            count[p][radix_digit(&rp, &refs[i], p)]++;
+    }
+    for (unsigned p = 0; p < rp.n_passes; p++) {
+        size_t at = 0;
+        struct corr_ref *t;
+        if (count[p][radix_digit(&rp, &src[0], p)] == n)
+            continue; /* one digit for all: nothing would move */
+        for (unsigned d = 0; d < RADIX_SIZE; d++) {
+            size_t c = count[p][d];
+            count[p][d] = at;
+            at += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[p][radix_digit(&rp, &src[i], p)]++] = src[i];
+        t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != refs)
+        memcpy(refs, src, n * sizeof(*refs));
+    free(count);
+    free(tmp);
+    for (size_t a = 0; a < n;) {
+        size_t b = a + 1;
+        while (b < n && same_radix_key(&refs[b], &refs[a]))
+            b++;
+        if (has_key_twins(ctx, refs, a, b)) {
+            qsort(refs + a, b - a, sizeof(*refs), cmp_ref_order);
+            a = b;
+            continue;
+        }
+        while (a < b) { /* one time at a time */
+            size_t e = a + 1;
+            bool is_sorted = true;
+            for (; e < b && refs[e].ts_ms == refs[a].ts_ms; e++) {
+                if (is_sorted && cmp_ref_same_time(ctx, &refs[e - 1], &refs[e]) > 0)
+                    is_sorted = false;
+            }
+            if (!is_sorted)
+                qsort(refs + a, e - a, sizeof(*refs), cmp_ref_order);
+            a = e;
+        }
+    }
+}
+
 struct named_input {
     const char *name;
     unsigned worker;
@@ -546,14 +753,6 @@ static int cmp_named(const void *a, const void *b)
 
 /* ---- workers: record base-rule matches ---- */
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Offset of a NUL-terminated copy of s in the worker's text arena, or UINT32_MAX. */
 static uint32_t keep_text(struct scan_worker *w, const char *s)
 {
@@ -565,6 +764,79 @@ static uint32_t keep_text(struct scan_worker *w, const char *s)
             lsf_buf_append(&w->corr_text, (const unsigned char *)s, strlen(s) + 1, &e) != LSF_OK)
         return UINT32_MAX;
     return (uint32_t)off;
+}
+
+/* A text kept in corr_text: off + 1 (0: empty slot) and its hash's low bits. */
+struct scan_corr_slot {
+    uint32_t off_plus_1;
+    uint32_t hash_low;
+};
+
+static bool shared_grow(struct scan_worker *w)
+{
+    size_t cap = w->cap_corr_shared ? w->cap_corr_shared * 2 : 1024;
+    struct scan_corr_slot *t = calloc(cap, sizeof(*t));
+
+    if (t == NULL)
+        return false;
+    for (size_t i = 0; i < w->cap_corr_shared; i++) {
+        const struct scan_corr_slot *o = &w->corr_shared[i];
+        size_t k = o->hash_low & (cap - 1);
+        if (o->off_plus_1 == 0)
+            continue;
+        while (t[k].off_plus_1 != 0)
+            k = (k + 1) & (cap - 1);
+        t[k] = *o;
+    }
+    free(w->corr_shared);
+    w->corr_shared = t;
+    w->cap_corr_shared = cap;
+    return true;
+}
+
+/*
+ * Like keep_text, but equal texts are kept once: a run has few distinct group keys and
+ * values and many matches, so the text stays small, and entries of one worker (one slot)
+ * with one offset have one text (the sorts and the sweep compare offsets before text).
+ * Sets *hash to the text's. Falls back to keep_text when the table cannot grow.
+ */
+static uint32_t keep_shared_text(struct scan_worker *w, const char *s, uint64_t *hash)
+{
+    const uint64_t h = hash_text(s);
+    size_t k;
+    uint32_t off;
+
+    *hash = h;
+    if (2 * (w->n_corr_shared + 1) > w->cap_corr_shared && !shared_grow(w))
+        return keep_text(w, s);
+    for (k = (uint32_t)h & (w->cap_corr_shared - 1); w->corr_shared[k].off_plus_1 != 0;
+            k = (k + 1) & (w->cap_corr_shared - 1)) {
+        const struct scan_corr_slot *sl = &w->corr_shared[k];
+        if (sl->hash_low == (uint32_t)h &&
+                strcmp((const char *)w->corr_text.data + sl->off_plus_1 - 1, s) == 0)
+            return sl->off_plus_1 - 1;
+    }
+    off = keep_text(w, s);
+    if (off != UINT32_MAX) {
+        w->corr_shared[k].off_plus_1 = off + 1;
+        w->corr_shared[k].hash_low = (uint32_t)h;
+        w->n_corr_shared++;
+    }
+    return off;
+}
+
+/* The worker's text was emptied (spilled): no kept text is left to share. A table large
+ * for the budget is freed (it grows again as needed), so what is not counted stays small. */
+static void shared_clear(struct scan_worker *w, size_t budget)
+{
+    if (w->cap_corr_shared * sizeof(*w->corr_shared) > budget / 8) {
+        free(w->corr_shared);
+        w->corr_shared = NULL;
+        w->cap_corr_shared = 0;
+    } else if (w->corr_shared != NULL) {
+        memset(w->corr_shared, 0, w->cap_corr_shared * sizeof(*w->corr_shared));
+    }
+    w->n_corr_shared = 0;
 }
 
 static uint32_t input_index(struct scan_worker *w, const char *name)
@@ -583,6 +855,21 @@ static uint32_t input_index(struct scan_worker *w, const char *name)
     if (w->corr_inputs[w->n_corr_inputs] == NULL)
         return UINT32_MAX;
     return (uint32_t)w->n_corr_inputs++;
+}
+
+/* input_index of the window's input, remembered for the input: the name is compared once
+ * per input, not once per match. */
+static uint32_t record_input(struct scan_worker *w)
+{
+    uint32_t i;
+
+    if (w->has_corr_input && w->corr_input_idx == w->input_idx)
+        return w->corr_input;
+    i = input_index(w, w->input_name);
+    w->has_corr_input = i != UINT32_MAX;
+    w->corr_input = i;
+    w->corr_input_idx = w->input_idx;
+    return i;
 }
 
 /*
@@ -633,7 +920,10 @@ static size_t worker_budget(const struct scan_worker *w)
 
 static bool is_over_budget(const struct scan_worker *w)
 {
-    return w->n_corr_recs * sizeof(*w->corr_recs) + w->corr_text.len >= worker_budget(w);
+    /* the table of kept texts counts as it is filled (at most half of it), so that an
+     * empty one left from before a spill spills nothing by itself */
+    return w->n_corr_recs * sizeof(*w->corr_recs) + w->corr_text.len +
+            2 * w->n_corr_shared * sizeof(*w->corr_shared) >= worker_budget(w);
 }
 
 /* The worker's inputs' ranks in name order (one name read twice: one rank). */
@@ -664,7 +954,6 @@ static uint32_t *local_ranks(const struct scan_worker *w)
 static enum lsf_code spill_worker(struct scan_worker *w, struct lsf_err *err)
 {
     const struct scan_engine *eng = w->eng;
-    const char *text = (const char *)w->corr_text.data;
     size_t n = w->n_corr_recs;
     struct corr_ref *refs = NULL;
     uint32_t *rank = NULL;
@@ -688,12 +977,12 @@ static enum lsf_code spill_worker(struct scan_worker *w, struct lsf_err *err)
     }
     for (size_t i = 0; i < n; i++) {
         const struct scan_corr_rec *r = &w->corr_recs[i];
-        refs[i] = (struct corr_ref){r, hash_text(text + r->key_off), r->ts_ms,
+        refs[i] = (struct corr_ref){r, r->key_hash, r->ts_ms,
                 eng->corr_level[r->corr] << CORR_BITS | r->corr, r->base_pos, 0};
     }
     ctx.w_rank = rank;
     order = &ctx;
-    qsort(refs, n, sizeof(*refs), cmp_ref_order);
+    sort_refs(refs, n);
     for (size_t i = 0; i < n && rc == LSF_OK; i++) {
         struct scan_spill_ent e;
         ent_of_ref(&ctx, &refs[i], &e, true);
@@ -710,7 +999,38 @@ static enum lsf_code spill_worker(struct scan_worker *w, struct lsf_err *err)
     w->stats.n_corr_spilled += n;
     w->n_corr_recs = 0;
     w->corr_text.len = 0;
+    shared_clear(w, worker_budget(w));
     return LSF_OK;
+}
+
+/* The group key and value one event gave a feed, for the next feeds that read the same
+ * (scan_corr_feed.keys_like): a building block under several correlations is read once. */
+#define KEYS_CACHE_N 4
+struct keys_cache {
+    uint32_t like; /* the feeds' keys_like */
+    bool is_in_group;
+    uint32_t key_off, val_off; /* UINT32_MAX until kept (again after a spill) */
+    uint64_t key_hash;
+    char key[SCAN_CORR_KEY_MAX], val[SCAN_CORR_VAL_MAX];
+};
+
+/* The cache entry of feed (filled now if it holds none yet). */
+static struct keys_cache *feed_keys(struct keys_cache *cache, unsigned *n_used,
+        const struct scan_corr_feed *feed, const struct pat_rule *cr,
+        struct pat_sigma_event *sev)
+{
+    struct keys_cache *c;
+
+    for (unsigned i = 0; i < *n_used; i++) {
+        if (cache[i].like == feed->keys_like)
+            return &cache[i];
+    }
+    c = &cache[*n_used < KEYS_CACHE_N ? (*n_used)++ : KEYS_CACHE_N - 1];
+    c->like = feed->keys_like;
+    c->is_in_group = pat_sigma_corr_keys(cr->sigma, sev, c->key, sizeof(c->key), c->val,
+            sizeof(c->val));
+    c->key_off = c->val_off = UINT32_MAX;
+    return c;
 }
 
 enum lsf_code scan_corr_record(struct scan_worker *w, size_t rule_idx,
@@ -719,28 +1039,34 @@ enum lsf_code scan_corr_record(struct scan_worker *w, size_t rule_idx,
     const struct scan_engine *eng = w->eng;
     const unsigned char *bytes = w->window.data + ev->off;
     int64_t ts = ev->ts_ms;
+    struct keys_cache cache[KEYS_CACHE_N];
+    unsigned n_cached = 0;
 
     if (ts == FRAME_TS_UNKNOWN)
-        ts = frame_event_time(w->format, bytes, ev->len, wall_ms());
+        ts = frame_event_time(w->format, bytes, ev->len, w->window_now_ms);
     for (uint32_t k = eng->corr_feed_start[rule_idx]; k < eng->corr_feed_start[rule_idx + 1];
             k++) {
         const struct scan_corr_feed *feed = &eng->corr_feeds[k];
         const struct pat_rule *cr = pat_set_rule(eng->set, feed->corr);
-        char key[SCAN_CORR_KEY_MAX], val[SCAN_CORR_VAL_MAX];
+        struct keys_cache *keys;
         struct scan_corr_rec *rec;
+        uint64_t val_hash; /* not needed: values are not sorted by */
 
         if (ts == FRAME_TS_UNKNOWN) {
             w->n_corr_no_time++;
             continue;
         }
-        if (!pat_sigma_corr_keys(cr->sigma, sev, key, sizeof(key), val, sizeof(val)))
+        keys = feed_keys(cache, &n_cached, feed, cr, sev);
+        if (!keys->is_in_group)
             continue; /* in no group */
-        if (pat_sigma_corr_type(cr->sigma) == PAT_CORR_VALUE_COUNT && val[0] == '\0')
+        if (pat_sigma_corr_type(cr->sigma) == PAT_CORR_VALUE_COUNT && keys->val[0] == '\0')
             continue; /* no value to count */
         if (is_over_budget(w)) {
             enum lsf_code rc = spill_worker(w, err);
             if (rc != LSF_OK)
                 return rc;
+            for (unsigned i = 0; i < n_cached; i++) /* their texts were spilled */
+                cache[i].key_off = cache[i].val_off = UINT32_MAX;
         }
         if (w->n_corr_recs == w->cap_corr_recs) {
             size_t cap = w->cap_corr_recs ? w->cap_corr_recs * 2 : 256;
@@ -759,9 +1085,14 @@ enum lsf_code scan_corr_record(struct scan_worker *w, size_t rule_idx,
         rec = &w->corr_recs[w->n_corr_recs];
         rec->corr = feed->corr;
         rec->base_pos = (uint16_t)feed->base_pos;
-        rec->key_off = keep_text(w, key);
-        rec->val_off = keep_text(w, val);
-        rec->input = input_index(w, w->input_name);
+        if (keys->key_off == UINT32_MAX)
+            keys->key_off = keep_shared_text(w, keys->key, &keys->key_hash);
+        if (keys->val_off == UINT32_MAX)
+            keys->val_off = keep_shared_text(w, keys->val, &val_hash);
+        rec->key_off = keys->key_off;
+        rec->key_hash = keys->key_hash;
+        rec->val_off = keys->val_off;
+        rec->input = record_input(w);
         rec->up_off = keep_up_keys(w, feed->corr, sev);
         if (rec->key_off == UINT32_MAX || rec->val_off == UINT32_MAX ||
                 rec->input == UINT32_MAX || rec->up_off == UINT32_MAX - 1) {
@@ -810,8 +1141,8 @@ struct sweep {
     const struct scan_worker *carry_w;
     struct scan_worker *group_w;
     struct scan_worker *chain_w;
-    struct corr_ref *group_refs;
-    size_t cap_group_refs;
+    struct corr_ref *group_refs; /* the group being gathered (group_add) */
+    size_t n_group_refs, cap_group_refs;
     uint64_t n_group_dropped;    /* past SCAN_CORR_MAX_RECORDS in one group */
     uint32_t dropped_corr;
     char dropped_key[SCAN_CORR_KEY_MAX];
@@ -1062,6 +1393,7 @@ static enum lsf_code chain_firing(struct sweep *sw, uint32_t corr, const struct 
         ref = &sw->chained[sw->n_chained++];
         ref->rec = rec;
         ref->key_hash = hash_text(key);
+        rec->key_hash = ref->key_hash;
         ref->ts_ms = last->ts_ms;
         ref->level_corr = eng->corr_level[feed->corr] << CORR_BITS | feed->corr;
         ref->base_pos = rec->base_pos;
@@ -1301,7 +1633,9 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
                 const char *vk = ref_text(sw, &g[k], g[k].rec->val_off);
                 bool is_new = true;
                 for (size_t m = i; m < k && is_new; m++)
-                    is_new = strcmp(ref_text(sw, &g[m], g[m].rec->val_off), vk) != 0;
+                    is_new = !(g[m].worker == g[k].worker &&
+                                     g[m].rec->val_off == g[k].rec->val_off) &&
+                            strcmp(ref_text(sw, &g[m], g[m].rec->val_off), vk) != 0;
                 have += is_new;
                 if (have >= need)
                     break;
@@ -1330,7 +1664,8 @@ static enum lsf_code sweep_run(struct sweep *sw, const struct corr_ref *run, siz
     for (size_t a = 0; a < n && rc == LSF_OK;) {
         const char *key = ref_key(sw, &run[a]);
         size_t b = a + 1;
-        while (b < n && (run[b].rec->key_off == run[a].rec->key_off ||
+        while (b < n && ((run[b].worker == run[a].worker &&
+                run[b].rec->key_off == run[a].rec->key_off) ||
                 strcmp(ref_key(sw, &run[b]), key) == 0))
             b++;
         rc = sweep_group(sw, run + a, b - a, err);
@@ -1339,21 +1674,42 @@ static enum lsf_code sweep_run(struct sweep *sw, const struct corr_ref *run, siz
     return rc;
 }
 
-/* Copy a merged entry into the group slot (its input becomes its rank). */
+/*
+ * Add a merged entry to the group being gathered. An entry a slot holds in memory (mem, the
+ * ref it came from) is swept where it is; one read from disk, or a firing kept for chained
+ * correlations (chain_firing copies from what it sweeps into the chain slot), is copied into
+ * the group slot (its input becomes its rank) and its ref is pointed at the copy in
+ * group_sweep (the copies may move until then).
+ */
 static enum lsf_code group_add(struct sweep *sw, const struct scan_spill_ent *e,
-        struct lsf_err *err)
+        const struct corr_ref *mem, struct lsf_err *err)
 {
     struct scan_worker *gw = sw->group_w;
     size_t n = gw->n_corr_recs;
     struct scan_corr_rec *rec;
 
-    if (n >= SCAN_CORR_MAX_RECORDS) {
+    if (sw->n_group_refs >= SCAN_CORR_MAX_RECORDS) {
         if (sw->n_group_dropped++ == 0) {
             sw->dropped_corr = e->level_corr & ((1u << CORR_BITS) - 1);
             snprintf(sw->dropped_key, sizeof(sw->dropped_key), "%s", e->key);
         }
         return LSF_OK;
     }
+    if (sw->n_group_refs == sw->cap_group_refs) {
+        size_t cap = sw->cap_group_refs ? sw->cap_group_refs * 2 : 256;
+        struct corr_ref *grown = realloc(sw->group_refs, cap * sizeof(*grown));
+        if (grown == NULL)
+            return lsf_fail(err, LSF_E_NOMEM, "out of memory sweeping a correlation group "
+                    "of %zu entries", sw->n_group_refs);
+        sw->group_refs = grown;
+        sw->cap_group_refs = cap;
+    }
+    if (mem != NULL) {
+        sw->group_refs[sw->n_group_refs++] = *mem;
+        return LSF_OK;
+    }
+    sw->group_refs[sw->n_group_refs++] = (struct corr_ref){NULL, e->key_hash, e->ts_ms,
+            e->level_corr, e->base_pos, (uint16_t)SLOT_GROUP(sw)};
     if (n == gw->cap_corr_recs) {
         size_t cap = gw->cap_corr_recs ? gw->cap_corr_recs * 2 : 256;
         struct scan_corr_rec *grown = realloc(gw->corr_recs, cap * sizeof(*grown));
@@ -1378,6 +1734,7 @@ static enum lsf_code group_add(struct sweep *sw, const struct scan_spill_ent *e,
                 "entries", n);
     rec->corr = e->level_corr & ((1u << CORR_BITS) - 1);
     rec->base_pos = e->base_pos;
+    rec->key_hash = e->key_hash;
     rec->input = e->rank;
     rec->format = e->format;
     rec->ts_ms = e->ts_ms;
@@ -1387,31 +1744,27 @@ static enum lsf_code group_add(struct sweep *sw, const struct scan_spill_ent *e,
     return LSF_OK;
 }
 
-/* Sweep the group slot's entries, then empty it. */
-static enum lsf_code group_sweep(struct sweep *sw, uint32_t level_corr, uint64_t key_hash,
-        struct lsf_err *err)
+/* Sweep the gathered group's entries (group_add), then empty it. */
+static enum lsf_code group_sweep(struct sweep *sw, struct lsf_err *err)
 {
     struct scan_worker *gw = sw->group_w;
-    size_t n = gw->n_corr_recs;
     enum lsf_code rc;
 
-    if (n > sw->cap_group_refs) {
-        struct corr_ref *grown = realloc(sw->group_refs, n * sizeof(*grown));
-        if (grown == NULL)
-            return lsf_fail(err, LSF_E_NOMEM, "out of memory sweeping a correlation group "
-                    "of %zu entries", n);
-        sw->group_refs = grown;
-        sw->cap_group_refs = n;
+    for (size_t i = 0, k = 0; i < sw->n_group_refs; i++) {
+        if (sw->group_refs[i].worker == SLOT_GROUP(sw))
+            sw->group_refs[i].rec = &gw->corr_recs[k++]; /* copied in this order */
     }
-    for (size_t i = 0; i < n; i++) {
-        const struct scan_corr_rec *r = &gw->corr_recs[i];
-        sw->group_refs[i] = (struct corr_ref){r, key_hash, r->ts_ms, level_corr, r->base_pos,
-                (uint16_t)SLOT_GROUP(sw)};
-    }
-    rc = sweep_run(sw, sw->group_refs, n, err);
+    rc = sweep_run(sw, sw->group_refs, sw->n_group_refs, err);
+    sw->n_group_refs = 0;
     gw->n_corr_recs = 0;
     gw->corr_text.len = 0;
     return rc;
+}
+
+/* Is r swept where it is (group_add)? */
+static bool is_swept_in_place(const struct sweep *sw, const struct corr_ref *r)
+{
+    return r->worker != SLOT_CHAIN(sw);
 }
 
 /* One sorted run to merge: a worker's run on disk, or sorted refs in memory. */
@@ -1419,8 +1772,9 @@ struct merge_src {
     struct scan_spill_ent head;
     unsigned slot;
     struct scan_spill_reader *rd;
-    struct corr_ref *refs; /* owned */
+    struct corr_ref *refs;
     size_t n, i;
+    bool owns_refs;
 };
 
 /* The sorted runs, with a heap of those not yet exhausted by their heads. */
@@ -1441,8 +1795,10 @@ static enum lsf_code src_next(struct sweep *sw, struct merge_src *s, bool *has,
         return rc;
     }
     *has = s->i < s->n;
-    if (*has)
-        ent_of_ref(&sw->octx, &s->refs[s->i++], &s->head, true);
+    if (*has) {
+        const struct corr_ref *r = &s->refs[s->i++];
+        ent_of_ref(&sw->octx, r, &s->head, !is_swept_in_place(sw, r));
+    }
     return LSF_OK;
 }
 
@@ -1504,37 +1860,188 @@ static enum lsf_code heap_advance(struct sweep *sw, struct merge *m, struct lsf_
     return LSF_OK;
 }
 
-/* A new in-memory source over refs[0..n) (taken), sorted here. */
+/* A new in-memory source over refs[0..n) (taken when owns), sorted here. */
 static enum lsf_code add_memory_src(struct sweep *sw, struct merge *m, struct corr_ref *refs,
-        size_t n, struct lsf_err *err)
+        size_t n, bool owns, struct lsf_err *err)
 {
     struct merge_src *s = &m->srcs[m->n_srcs++];
 
     s->refs = refs;
     s->n = n;
+    s->owns_refs = owns;
     order = &sw->octx;
-    qsort(refs, n, sizeof(*refs), cmp_ref_order);
+    sort_refs(refs, n);
     return heap_push(sw, m, err);
 }
 
-/* Refs over the entries slot w still holds in memory, or NULL with *n 0. */
-static struct corr_ref *slot_refs(const struct sweep *sw, const struct scan_worker *w,
-        unsigned slot, size_t *n)
-{
-    const char *text = (const char *)w->corr_text.data;
+/* The refs over what one slot holds in memory, level by level: level L's are
+ * refs[at[L - 1] .. at[L]). */
+struct held_refs {
     struct corr_ref *refs;
+    size_t *at;
+};
 
-    *n = 0;
-    if (w->n_corr_recs == 0 || (refs = malloc(w->n_corr_recs * sizeof(*refs))) == NULL)
-        return NULL;
-    for (size_t i = 0; i < w->n_corr_recs; i++) {
+/* h's refs over the entries slot w holds in memory, in record order inside each level.
+ * False when out of memory. */
+static bool slot_refs(const struct sweep *sw, const struct scan_worker *w, unsigned slot,
+        struct held_refs *h)
+{
+    const struct scan_engine *eng = sw->run_eng;
+    size_t n = w->n_corr_recs;
+
+    h->refs = malloc((n ? n : 1) * sizeof(*h->refs));
+    h->at = calloc((size_t)eng->n_corr_levels + 1, sizeof(*h->at));
+    if (h->refs == NULL || h->at == NULL)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        h->at[eng->corr_level[w->corr_recs[i].corr]]++;
+    for (size_t l = 1; l <= eng->n_corr_levels; l++) /* at[l]: where level l's go, for now */
+        h->at[l] += h->at[l - 1];
+    for (size_t l = eng->n_corr_levels; l > 0; l--)
+        h->at[l] = h->at[l - 1];
+    h->at[0] = 0;
+    for (size_t i = 0; i < n; i++) {
         const struct scan_corr_rec *r = &w->corr_recs[i];
-        refs[i] = (struct corr_ref){r, hash_text(text + r->key_off), r->ts_ms,
-                sw->run_eng->corr_level[r->corr] << CORR_BITS | r->corr, r->base_pos,
+        h->refs[h->at[eng->corr_level[r->corr]]++] = (struct corr_ref){r, r->key_hash,
+                r->ts_ms, eng->corr_level[r->corr] << CORR_BITS | r->corr, r->base_pos,
                 (uint16_t)slot};
     }
-    *n = w->n_corr_recs;
-    return refs;
+    return true;
+}
+
+/* Is the heap's top a source in memory whose head's group no other source has? (The next
+ * smallest head is one of the top's children.) */
+static bool is_only_src(const struct sweep *sw, const struct merge *m)
+{
+    const struct scan_spill_ent *h = &m->heap[0]->head;
+
+    if (m->heap[0]->rd != NULL || !is_swept_in_place(sw, &m->heap[0]->refs[m->heap[0]->i - 1]))
+        return false;
+    for (size_t c = 1; c <= 2 && c < m->n_heap; c++) {
+        if (m->heap[c]->head.level_corr == h->level_corr &&
+                m->heap[c]->head.key_hash == h->key_hash)
+            return false;
+    }
+    return true;
+}
+
+/* The heap's top is a source in memory that alone has its head's group (is_only_src): the
+ * group is swept where it is, taken whole. */
+static enum lsf_code sweep_only_src(struct sweep *sw, struct merge *m, struct lsf_err *err)
+{
+    struct merge_src *s = m->heap[0];
+    const struct corr_ref *first = &s->refs[s->i - 1];
+    size_t a = s->i - 1, b = s->i, n_keep;
+    enum lsf_code rc;
+
+    while (b < s->n && s->refs[b].level_corr == first->level_corr &&
+            s->refs[b].key_hash == first->key_hash)
+        b++;
+    n_keep = b - a;
+    if (n_keep > SCAN_CORR_MAX_RECORDS) { /* as group_add counts them */
+        const struct corr_ref *over = &s->refs[a + SCAN_CORR_MAX_RECORDS];
+        if (sw->n_group_dropped == 0) {
+            sw->dropped_corr = over->level_corr & ((1u << CORR_BITS) - 1);
+            snprintf(sw->dropped_key, sizeof(sw->dropped_key), "%s", ref_key(sw, over));
+        }
+        sw->n_group_dropped += n_keep - SCAN_CORR_MAX_RECORDS;
+        n_keep = SCAN_CORR_MAX_RECORDS;
+    }
+    rc = sweep_run(sw, first, n_keep, err);
+    s->i = b;
+    return rc == LSF_OK ? heap_advance(sw, m, err) : rc;
+}
+
+/* Refs of one level in one slot, or the chained firings of one level. */
+struct ref_range {
+    struct corr_ref *refs;
+    size_t n;
+};
+
+/* drop_unstartable's set of (correlation, key hash) pairs, open addressing. */
+static uint64_t start_slot_key(const struct corr_ref *r)
+{
+    return r->key_hash ^ ((uint64_t)r->level_corr * 0x9e3779b97f4a7c15ull);
+}
+
+static bool start_set_has(uint64_t *set, bool *used, size_t cap, const struct corr_ref *r,
+        bool add)
+{
+    const uint64_t key = start_slot_key(r);
+    size_t k = (size_t)(key ^ key >> 29) & (cap - 1);
+
+    for (; used[k]; k = (k + 1) & (cap - 1)) {
+        if (set[k] == key)
+            return true;
+    }
+    if (add) {
+        used[k] = true;
+        set[k] = key;
+    }
+    return false;
+}
+
+static bool is_droppable(const struct sweep *sw, const struct corr_ref *r)
+{
+    return is_ordered(sw->run_eng, r->level_corr);
+}
+
+/*
+ * A temporal_ordered group fires only from an entry of its first rule (sweep_group), so with
+ * no carry to hand on (whose groups need every entry) the entries of its groups that have
+ * none do nothing: most of the accepted logins under "brute force, then success", say. With
+ * every entry of one level in held[0..n_held) (nothing spilled: each slot's and the chained
+ * firings), leaves them out before the sort, keeping the order of the rest; a group is kept
+ * when an entry of its first rule has its key hash (two keys may share one: the sweep tells
+ * them apart). Out of memory: all are kept.
+ */
+static void drop_unstartable(const struct sweep *sw, struct ref_range *held, unsigned n_slots)
+{
+    size_t n_first = 0, n_ordered = 0, cap = 2;
+    uint64_t *set;
+    bool *used;
+
+    if (sw->carry != NULL && sw->carry->out != NULL)
+        return;
+    for (unsigned w = 0; w < n_slots; w++) {
+        for (size_t i = 0; i < held[w].n; i++) {
+            if (is_droppable(sw, &held[w].refs[i])) {
+                n_ordered++;
+                n_first += held[w].refs[i].base_pos == 0;
+            }
+        }
+    }
+    if (n_ordered == n_first)
+        return;
+    while (cap < 2 * n_first)
+        cap *= 2;
+    set = malloc(cap * sizeof(*set));
+    used = calloc(cap, sizeof(*used));
+    if (set == NULL || used == NULL) {
+        free(set);
+        free(used);
+        return;
+    }
+    for (unsigned w = 0; w < n_slots; w++) {
+        for (size_t i = 0; i < held[w].n; i++) {
+            const struct corr_ref *r = &held[w].refs[i];
+            if (r->base_pos == 0 && is_droppable(sw, r))
+                (void)start_set_has(set, used, cap, r, true);
+        }
+    }
+    for (unsigned w = 0; w < n_slots; w++) {
+        size_t k = 0;
+        for (size_t i = 0; i < held[w].n; i++) {
+            const struct corr_ref *r = &held[w].refs[i];
+            if (r->base_pos != 0 && is_droppable(sw, r) && !start_set_has(set, used, cap, r,
+                    false))
+                continue;
+            held[w].refs[k++] = *r;
+        }
+        held[w].n = k;
+    }
+    free(set);
+    free(used);
 }
 
 /*
@@ -1547,12 +2054,14 @@ static enum lsf_code merge_and_sweep(struct sweep *sw, struct lsf_err *err)
 {
     const struct scan_engine *eng = sw->run_eng;
     struct merge m = {NULL, 0, 0, NULL, 0};
+    struct held_refs *held = NULL;
+    struct ref_range *level = NULL; /* one level's: each slot's, then the chained firings */
     size_t n_runs = 0, buf_len;
     enum lsf_code rc = LSF_OK;
 
     for (unsigned w = 0; w < sw->n_workers; w++)
         n_runs += scan_spill_n_runs(sw->workers[w].corr_spill);
-    m.cap_srcs = n_runs + sw->n_workers + 1 + eng->n_corr_levels;
+    m.cap_srcs = n_runs + (sw->n_workers + 2u) * (size_t)eng->n_corr_levels + 1;
     m.srcs = calloc(m.cap_srcs, sizeof(*m.srcs));
     m.heap = calloc(m.cap_srcs, sizeof(*m.heap));
     if (m.srcs == NULL || m.heap == NULL) {
@@ -1572,51 +2081,77 @@ static enum lsf_code merge_and_sweep(struct sweep *sw, struct lsf_err *err)
                 rc = heap_push(sw, &m, err);
         }
     }
+    held = calloc(sw->n_workers + 1u, sizeof(*held));
+    level = calloc(sw->n_workers + 2u, sizeof(*level));
+    if (held == NULL || level == NULL)
+        rc = lsf_fail(err, LSF_E_NOMEM, "out of memory merging %zu correlation runs", n_runs);
     for (unsigned w = 0; w <= sw->n_workers && rc == LSF_OK; w++) {
         const struct scan_worker *wk = w < sw->n_workers ? &sw->workers[w] : sw->carry_w;
-        size_t n;
-        struct corr_ref *refs = slot_refs(sw, wk, w, &n);
-        if (refs == NULL && wk->n_corr_recs > 0)
+        if (!slot_refs(sw, wk, w, &held[w]))
             rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu correlation entries",
                     wk->n_corr_recs);
-        else if (refs != NULL)
-            rc = add_memory_src(sw, &m, refs, n, err);
     }
-    for (uint32_t level = 1; level <= eng->n_corr_levels && rc == LSF_OK; level++) {
-        size_t n_mine = 0;
+    /* Level by level: what the slots hold of it and the firings chained on the levels
+     * below are sorted as the level starts (after those firings are known). */
+    for (uint32_t l = 1; l <= eng->n_corr_levels && rc == LSF_OK; l++) {
+        struct ref_range *mine = &level[sw->n_workers + 1];
+        mine->n = 0;
         for (size_t i = 0; i < sw->n_chained; i++)
-            n_mine += sw->chained[i].level_corr >> CORR_BITS == level;
-        if (n_mine > 0) {
-            struct corr_ref *mine = malloc(n_mine * sizeof(*mine));
-            size_t k = 0;
-            if (mine == NULL) {
-                rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu chained "
-                        "correlation entries", n_mine);
-                break;
-            }
-            for (size_t i = 0; i < sw->n_chained; i++) {
-                if (sw->chained[i].level_corr >> CORR_BITS == level)
-                    mine[k++] = sw->chained[i];
-            }
-            rc = add_memory_src(sw, &m, mine, n_mine, err);
+            mine->n += sw->chained[i].level_corr >> CORR_BITS == l;
+        mine->refs = mine->n > 0 ? malloc(mine->n * sizeof(*mine->refs)) : NULL;
+        if (mine->n > 0 && mine->refs == NULL) {
+            rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting %zu chained "
+                    "correlation entries", mine->n);
+            break;
         }
-        while (rc == LSF_OK && m.n_heap > 0 && m.heap[0]->head.level_corr >> CORR_BITS == level) {
+        for (size_t i = 0, k = 0; i < sw->n_chained; i++) {
+            if (sw->chained[i].level_corr >> CORR_BITS == l)
+                mine->refs[k++] = sw->chained[i];
+        }
+        for (unsigned w = 0; w <= sw->n_workers; w++)
+            level[w] = (struct ref_range){held[w].refs + held[w].at[l - 1],
+                    held[w].at[l] - held[w].at[l - 1]};
+        if (n_runs == 0)
+            drop_unstartable(sw, level, sw->n_workers + 2u);
+        if (mine->n > 0)
+            rc = add_memory_src(sw, &m, mine->refs, mine->n, true, err);
+        else
+            free(mine->refs);
+        for (unsigned w = 0; w <= sw->n_workers && rc == LSF_OK; w++) {
+            if (level[w].n > 0)
+                rc = add_memory_src(sw, &m, level[w].refs, level[w].n, false, err);
+        }
+        while (rc == LSF_OK && m.n_heap > 0 && m.heap[0]->head.level_corr >> CORR_BITS == l) {
             uint32_t level_corr = m.heap[0]->head.level_corr;
             uint64_t key_hash = m.heap[0]->head.key_hash;
+            if (is_only_src(sw, &m)) {
+                rc = sweep_only_src(sw, &m, err); /* the common case: no other has it */
+                continue;
+            }
             while (rc == LSF_OK && m.n_heap > 0 && m.heap[0]->head.level_corr == level_corr &&
                     m.heap[0]->head.key_hash == key_hash) {
-                rc = group_add(sw, &m.heap[0]->head, err);
+                const struct merge_src *s = m.heap[0];
+                const struct corr_ref *mem = s->rd == NULL ? &s->refs[s->i - 1] : NULL;
+                rc = group_add(sw, &s->head, mem != NULL && is_swept_in_place(sw, mem) ? mem :
+                        NULL, err);
                 if (rc == LSF_OK)
                     rc = heap_advance(sw, &m, err);
             }
             if (rc == LSF_OK)
-                rc = group_sweep(sw, level_corr, key_hash, err);
+                rc = group_sweep(sw, err);
         }
     }
 out:
+    for (unsigned w = 0; held != NULL && w <= sw->n_workers; w++) {
+        free(held[w].refs);
+        free(held[w].at);
+    }
+    free(held);
+    free(level);
     for (size_t i = 0; i < m.n_srcs; i++) {
         scan_spill_reader_free(m.srcs[i].rd);
-        free(m.srcs[i].refs);
+        if (m.srcs[i].owns_refs)
+            free(m.srcs[i].refs);
     }
     free(m.srcs);
     free(m.heap);
@@ -1731,6 +2266,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
                 prev_corr : carry_corr(eng, in->corr_id);
         const struct pat_sigma_rule *sr;
         struct carried_group *cg;
+        uint64_t key_hash;
 
         prev_corr = corr;
         if (corr == UINT32_MAX || strlen(in->key) >= SCAN_CORR_KEY_MAX)
@@ -1739,6 +2275,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
         cg = &sw->cgroups[sw->n_cgroups];
         cg->corr = corr;
         cg->key_off = keep_text(cw, in->key);
+        key_hash = hash_text(in->key);
         cg->quiet_until_ms = pat_sigma_corr_type(sr) == PAT_CORR_EVENT_COUNT ||
                 pat_sigma_corr_type(sr) == PAT_CORR_VALUE_COUNT ? in->quiet_until_ms : INT64_MIN;
         if (cg->key_off == UINT32_MAX)
@@ -1755,6 +2292,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
             rec->corr = corr;
             rec->base_pos = (uint16_t)cr->base_pos;
             rec->key_off = cg->key_off;
+            rec->key_hash = key_hash;
             rec->val_off = keep_text(cw, cr->val);
             rec->input = input_index(cw, cr->input);
             rec->up_off = UINT32_MAX; /* never ends a window, so no chain reads it */
@@ -1954,6 +2492,10 @@ out:
 
 void scan_corr_worker_cleanup(struct scan_worker *w)
 {
+    free(w->corr_shared);
+    w->corr_shared = NULL;
+    w->n_corr_shared = 0;
+    w->cap_corr_shared = 0;
     free(w->corr_recs);
     lsf_buf_cleanup(&w->corr_text);
     for (size_t i = 0; i < w->n_corr_inputs; i++)
@@ -1965,4 +2507,5 @@ void scan_corr_worker_cleanup(struct scan_worker *w)
     w->corr_inputs = NULL;
     w->n_corr_recs = 0;
     w->n_corr_inputs = 0;
+    w->has_corr_input = false;
 }

@@ -25,6 +25,8 @@
 struct scan_corr_feed {
     uint32_t corr;
     uint32_t base_pos;
+    uint32_t keys_like; /* the base rule's first feed (index) that reads the same group key
+                         * and value as this one: this one's, or an earlier one's */
 };
 
 /* One base-rule match kept for a correlation (or, at the end of the run, one firing of a
@@ -37,6 +39,7 @@ struct scan_corr_rec {
     uint32_t up_off;  /* chained: the keys of corr's ancestors (scan_corr.c), or UINT32_MAX */
     uint16_t base_pos;
     uint8_t format;   /* enum frame_format of the event */
+    uint64_t key_hash; /* of the group key text (the sort's) */
     int64_t ts_ms;
     uint64_t offset;
     uint64_t ordinal;
@@ -131,13 +134,20 @@ struct scan_worker {
     struct pat_sigma_event *sigma_ev; /* Sigma confirmation context, NULL without Sigma rules */
     const struct pat_geoip *geoip;    /* --geoip (the run's config), or NULL */
     bool sigma_ev_stale;              /* not yet pointed at the current event */
+    int64_t window_now_ms; /* wall clock as the window's events are evaluated: the "now" that
+                            * dates year-less syslog stamps (frame_event_time) */
 
     /* correlation entries (scan_corr.c), kept until the run ends */
     struct scan_corr_rec *corr_recs;
     size_t n_corr_recs, cap_corr_recs;
     struct lsf_buf corr_text;
+    struct scan_corr_slot *corr_shared; /* equal key and value texts kept once (scan_corr.c) */
+    size_t n_corr_shared, cap_corr_shared;
     char **corr_inputs;
     size_t n_corr_inputs, cap_corr_inputs;
+    bool has_corr_input;     /* corr_input is corr_inputs' index of input corr_input_idx */
+    uint32_t corr_input;
+    uint64_t corr_input_idx;
     struct scan_spill *corr_spill; /* sorted runs written past the budget, or NULL */
     uint64_t n_corr_dropped;  /* out of memory */
     uint64_t n_corr_no_time;  /* no readable timestamp */

@@ -157,6 +157,7 @@ static enum lsf_code collect_hits(struct scan_worker *w, const struct scan_confi
     return LSF_OK;
 }
 
+/* Read once per window: a clock read per event costs more than its year inference needs. */
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -199,8 +200,9 @@ static enum lsf_code emit_finding(struct scan_worker *w, const struct scan_confi
     f.format = frame_format_name(w->format);
     f.offset = ev->src_off;
     f.ordinal = ev->ordinal;
-    f.ts_ms = ev->ts_ms != FRAME_TS_UNKNOWN ? ev->ts_ms
-                                            : frame_event_time(w->format, bytes, ev->len, now_ms());
+    f.ts_ms = ev->ts_ms != FRAME_TS_UNKNOWN
+            ? ev->ts_ms
+            : frame_event_time(w->format, bytes, ev->len, w->window_now_ms);
     f.pattern_ids = w->event_ids;
     f.n_pattern_ids = n_ids;
     f.event = bytes;
@@ -420,6 +422,7 @@ enum lsf_code scan_window(struct scan_worker *w, const struct scan_config *cfg,
 
     if (rc != LSF_OK)
         return rc;
+    w->window_now_ms = now_ms();
     {
         size_t n_every;
         (void)every_event_rules(w, cfg, &n_every);
