@@ -142,6 +142,21 @@ static bool same_keys(const struct pat_set *set, size_t a, size_t b)
     return true;
 }
 
+/* Does correlation sr group by a geoip.* field, or count one (value_count)? Those fields are
+ * missing without --geoip (pat_sigma.h), which leaves every match in no group or with no
+ * value to count. */
+static bool reads_geoip(const struct pat_sigma_rule *sr)
+{
+    const char *value = pat_sigma_corr_value_field(sr);
+
+    for (size_t g = 0; g < pat_sigma_corr_n_group(sr); g++) {
+        if (pat_geoip_is_field(pat_sigma_corr_group_name(sr, g)))
+            return true;
+    }
+    return pat_sigma_corr_type(sr) == PAT_CORR_VALUE_COUNT && value != NULL &&
+            pat_geoip_is_field(value);
+}
+
 /* corr_anc: for each correlation, the correlations chained on it at any depth, in rule
  * order (a base-rule match of c keeps their group keys, read from its event). */
 static enum lsf_code set_ancestors(struct scan_engine *eng, struct lsf_err *err)
@@ -381,6 +396,7 @@ enum lsf_code scan_corr_setup(struct scan_engine *eng, struct lsf_err *err)
             struct scan_corr_feed *f = &eng->corr_feeds[eng->corr_feed_start[base] + fill[base]++];
             f->corr = (uint32_t)c;
             f->base_pos = (uint32_t)i;
+            f->needs_geoip = reads_geoip(cr->sigma);
         }
     }
     free(fill);
@@ -1056,6 +1072,8 @@ enum lsf_code scan_corr_record(struct scan_worker *w, size_t rule_idx,
             w->n_corr_no_time++;
             continue;
         }
+        if (feed->needs_geoip && w->geoip == NULL)
+            continue; /* in no group, or no value to count: reading that is not needed */
         keys = feed_keys(cache, &n_cached, feed, cr, sev);
         if (!keys->is_in_group)
             continue; /* in no group */

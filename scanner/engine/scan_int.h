@@ -27,6 +27,8 @@ struct scan_corr_feed {
     uint32_t base_pos;
     uint32_t keys_like; /* the base rule's first feed (index) that reads the same group key
                          * and value as this one: this one's, or an earlier one's */
+    bool needs_geoip;   /* the correlation groups by or counts a geoip.* field: without
+                         * --geoip no match has one, so none is in a group */
 };
 
 /* One base-rule match kept for a correlation (or, at the end of the run, one firing of a
