@@ -2066,7 +2066,8 @@ static void drop_unstartable(const struct sweep *sw, struct ref_range *held, uns
  * Merge every worker's runs (on disk, then what it still holds) and the carried matches,
  * and sweep them group by group, level by level: level 1 over base-rule matches; level L
  * also over the firings of the levels below that it chains on (sw->chained, which the
- * sweeps of those levels filled), merged in as one more run.
+ * sweeps of those levels filled), merged in as one more run. What the slots hold in memory
+ * is sorted a level at a time, as the level starts, and swept where it is.
  */
 static enum lsf_code merge_and_sweep(struct sweep *sw, struct lsf_err *err)
 {
