@@ -15,11 +15,11 @@
 #include <string.h>
 
 #include "corr_test_sink.h"
+#include "corr_test_source.h"
 #include "pat.h"
 #include "pat_sigma.h"
 #include "scan.h"
 
-#define MAX_INPUTS 64
 /* Base rules, a burst (level 1), brute force then success (level 2) and a repeat of that
  * (level 3, generate: true, so level 2 reports too; the burst and the base rules do not). */
 static const char *const RULES[][2] = {
@@ -85,34 +85,6 @@ static const char *const EXPECTED_TWIN[] = {
     EXPECTED[0], EXPECTED[1], EXPECTED[2],
 };
 
-struct fake_source {
-    char *texts[MAX_INPUTS];
-    size_t n_inputs, n_given;
-    size_t max_step;
-    struct lsf_mem_reader mem[MAX_INPUTS];
-};
-
-static enum lsf_code src_next(void *self, char **name, struct lsf_reader *rd, bool *done,
-        struct lsf_err *err)
-{
-    struct fake_source *src = self;
-    size_t k;
-
-    (void)err;
-    if (src->n_given == src->n_inputs) {
-        *done = true;
-        return LSF_OK;
-    }
-    k = src->n_given++;
-    *name = malloc(16);
-    snprintf(*name, 16, "in-%02zu", k);
-    src->mem[k].data = (const unsigned char *)src->texts[k];
-    src->mem[k].len = strlen(src->texts[k]);
-    src->mem[k].max_step = src->max_step;
-    lsf_mem_reader_init(&src->mem[k], rd);
-    return LSF_OK;
-}
-
 static struct pat_set *load_after(const char *const *first, const char *const (*rules)[2],
         size_t n, struct lsf_err *err)
 {
@@ -145,7 +117,7 @@ static void run_split(const size_t *assign, size_t n_inputs, unsigned n_workers,
     struct pat_set *set;
     struct pat_db *db = NULL;
     struct scan_engine *eng = NULL;
-    struct fake_source src;
+    struct corr_test_source src;
     struct corr_found found;
     struct scan_config cfg;
     struct scan_stats stats;
@@ -175,7 +147,7 @@ static void run_split(const size_t *assign, size_t n_inputs, unsigned n_workers,
     cfg.chunk_len = max_step;
     cfg.format = FRAME_JSON_LINES;
     {
-        struct scan_source source = {src_next, &src};
+        struct scan_source source = corr_test_source(&src);
         struct scan_sink sink = corr_test_sink(&found);
         assert_int_equal(scan_run(eng, &cfg, &source, &sink, &stats, &err), LSF_OK);
     }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "corr_test_source.h"
 #include "lsf_buf.h"
 #include "pat.h"
 #include "pat_sigma.h"
@@ -42,35 +43,6 @@ static const char *const RULES[][2] = {
 #define N_RULES (sizeof(RULES) / sizeof(RULES[0]))
 #define N_INPUTS 6
 #define N_EVENTS 4000
-
-struct fake_source {
-    char *texts[N_INPUTS];
-    size_t n_given;
-    size_t max_step;
-    struct lsf_mem_reader mem[N_INPUTS];
-};
-
-/* Inputs are given in an order that is not their names' (in-05 first). */
-static enum lsf_code src_next(void *self, char **name, struct lsf_reader *rd, bool *done,
-        struct lsf_err *err)
-{
-    struct fake_source *src = self;
-    size_t k;
-
-    (void)err;
-    if (src->n_given == N_INPUTS) {
-        *done = true;
-        return LSF_OK;
-    }
-    k = (src->n_given++ * 5 + 5) % N_INPUTS;
-    *name = malloc(16);
-    snprintf(*name, 16, "in-%02zu", k);
-    src->mem[k].data = (const unsigned char *)src->texts[k];
-    src->mem[k].len = strlen(src->texts[k]);
-    src->mem[k].max_step = src->max_step;
-    lsf_mem_reader_init(&src->mem[k], rd);
-    return LSF_OK;
-}
 
 /* One input, "one", over the reader it holds. */
 static enum lsf_code one_next(void *self, char **name, struct lsf_reader *rd, bool *done,
@@ -126,11 +98,15 @@ static uint32_t next_rand(uint32_t *s)
     return *s >> 8;
 }
 
-static void make_inputs(struct fake_source *src, size_t max_step)
+/* Inputs are given in an order that is not their names' (in-05 first). */
+static void make_inputs(struct corr_test_source *src, size_t max_step)
 {
     uint32_t seed = 7;
 
     memset(src, 0, sizeof(*src));
+    src->n_inputs = N_INPUTS;
+    src->step = 5;
+    src->first = 5;
     src->max_step = max_step;
     for (size_t i = 0; i < N_INPUTS; i++) {
         src->texts[i] = calloc(N_EVENTS, 160);
@@ -156,7 +132,7 @@ static enum lsf_code run_once(const char *budget, unsigned n_workers, size_t max
     struct pat_set *set = NULL;
     struct pat_db *db = NULL;
     struct scan_engine *eng = NULL;
-    struct fake_source src;
+    struct corr_test_source src;
     struct scan_config cfg;
     enum lsf_code rc;
 
@@ -176,7 +152,7 @@ static enum lsf_code run_once(const char *budget, unsigned n_workers, size_t max
     cfg.chunk_len = max_step;
     cfg.format = FRAME_JSON_LINES;
     {
-        struct scan_source source = {src_next, &src};
+        struct scan_source source = corr_test_source(&src);
         struct scan_sink sink = {sink_format, sink_write, sink_problem, out, NULL};
         rc = scan_run(eng, &cfg, &source, &sink, stats, err);
     }
