@@ -57,10 +57,8 @@
  * with its own matches. A carried match fired nothing in its own run and its window can only
  * shrink, so it never completes a window: every firing ends at an event of this run.
  */
-#include "scan_int.h"
+#include "scan_corr_int.h"
 #include "pat_geoip.h"
-
-#include "scan_spill_int.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -432,66 +430,10 @@ void scan_corr_cleanup(struct scan_engine *eng)
 
 /* ---- the order of entries ---- */
 
-/*
- * One entry to sort, 32 bytes so qsort moves them directly. Entries are ordered by (level,
- * correlation, key hash, key text, time, then for temporal_ordered the base rule's position,
- * input name, offset, base rule's position): a group is a run of equal (level, correlation,
- * key), in time order inside. Groups follow their key hash, so the findings are buffered
- * and written in (correlation, group, time) order at the end. The order is total on what
- * the sweep reads, so sorted runs written by any worker at any time merge into one order.
- */
-struct corr_ref {
-    const struct scan_corr_rec *rec;
-    uint64_t key_hash;
-    int64_t ts_ms;
-    uint32_t level_corr; /* level << CORR_BITS | correlation */
-    uint16_t base_pos;
-    uint16_t worker;     /* whose text and input names rec's offsets refer to */
-};
-#define CORR_BITS 24
-
-struct sweep;
-
-/*
- * What a comparison needs besides the entries: a worker spilling its own entries (w, its
- * inputs' ranks in name order), or the end of the run (sw: every slot's text and ranks).
- * qsort has no context, so it is read from here, set around each sort by the thread that
- * sorts.
- */
-struct order_ctx {
-    const struct scan_engine *eng;
-    const struct sweep *sw;
-    const struct scan_worker *w;
-    const uint32_t *w_rank;
-};
-static _Thread_local const struct order_ctx *order;
-
-static const unsigned char *ref_base(const struct sweep *sw, const struct corr_ref *r);
-static uint32_t ref_rank(const struct sweep *sw, const struct corr_ref *r);
-
-static uint64_t hash_text(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-    return h;
-}
-
-/* Bytes of an ancestors' keys block (keep_up_keys), its final NUL included. */
-static uint32_t up_blob_len(const char *up)
-{
-    const char *p = up;
-
-    while (*p != '\0') {
-        for (int field = 0; field < 3; field++) /* index, key, value */
-            p += strlen(p) + 1;
-    }
-    return (uint32_t)(p - up + 1);
-}
+_Thread_local const struct order_ctx *scan_corr_order;
 
 /* r as an entry: the fields the order reads, and with is_full also what a copy needs. */
-static void ent_of_ref(const struct order_ctx *ctx, const struct corr_ref *r,
+void scan_corr_ent_of_ref(const struct order_ctx *ctx, const struct corr_ref *r,
         struct scan_spill_ent *e, bool is_full)
 {
     const char *text = (const char *)(ctx->w ? ctx->w->corr_text.data : ref_base(ctx->sw, r));
@@ -513,52 +455,11 @@ static void ent_of_ref(const struct order_ctx *ctx, const struct corr_ref *r,
     e->ordinal = r->rec->ordinal;
 }
 
-static bool is_ordered(const struct scan_engine *eng, uint32_t level_corr)
-{
-    const struct pat_rule *r = pat_set_rule(eng->set, level_corr & ((1u << CORR_BITS) - 1));
-
-    return pat_sigma_corr_type(r->sigma) == PAT_CORR_TEMPORAL_ORDERED;
-}
-
-/* The order of two entries of one group at one time (see corr_ref). */
-static int cmp_same_time(const struct scan_engine *eng, uint32_t level_corr, uint16_t bx,
-        uint16_t by, uint32_t rx, uint32_t ry, uint64_t ox, uint64_t oy)
-{
-    /* temporal_ordered takes its base rules in their listed order, so it accepts steps the
-     * log stamped with one time (CloudTrail has second resolution); the others take events
-     * in input order, as they were written. */
-    if (bx != by && is_ordered(eng, level_corr))
-        return bx < by ? -1 : 1;
-    if (rx != ry)
-        return rx < ry ? -1 : 1;
-    if (ox != oy)
-        return ox < oy ? -1 : 1;
-    /* one event feeding two positions: by position, so no order is left to chance */
-    return (bx > by) - (bx < by);
-}
-
-static int cmp_ent(const struct scan_engine *eng, const struct scan_spill_ent *x,
-        const struct scan_spill_ent *y)
-{
-    int c;
-
-    if (x->level_corr != y->level_corr)
-        return x->level_corr < y->level_corr ? -1 : 1;
-    if (x->key_hash != y->key_hash)
-        return x->key_hash < y->key_hash ? -1 : 1;
-    if ((c = strcmp(x->key, y->key)) != 0) /* two keys with one hash */
-        return c;
-    if (x->ts_ms != y->ts_ms)
-        return x->ts_ms < y->ts_ms ? -1 : 1;
-    return cmp_same_time(eng, x->level_corr, x->base_pos, y->base_pos, x->rank, y->rank,
-            x->offset, y->offset);
-}
-
 /* cmp_ent on refs, reading only what each step needs (the sorts' hot path). */
 static int cmp_ref_order(const void *a, const void *b)
 {
     const struct corr_ref *x = a, *y = b;
-    const struct order_ctx *ctx = order;
+    const struct order_ctx *ctx = scan_corr_order;
     const char *tx, *ty;
     int c;
 
@@ -602,7 +503,7 @@ static int cmp_ref_same_time(const struct order_ctx *ctx, const struct corr_ref 
             y->rec->offset);
 }
 
-/* The radix sort of sort_refs: 11-bit digits (the counts stay in cache), least significant
+/* The radix sort of scan_corr_sort_refs: 11-bit digits (the counts stay in cache), least significant
  * first: the time since the earliest entry (in seconds when every entry is on a whole one,
  * as many digits as the range needs), the top 33 bits of the key hash (three digits: groups
  * that share them are rare and put in order afterwards), then level_corr (three). */
@@ -684,15 +585,15 @@ static bool has_key_twins(const struct order_ctx *ctx, const struct corr_ref *re
 }
 
 /*
- * refs[0..n) in cmp_ref_order order (order must be set): a stable radix sort by
+ * refs[0..n) in cmp_ref_order order (scan_corr_order must be set): a stable radix sort by
  * (level_corr, top of the key hash, time); then a run of one level_corr and top whose full
  * hashes or keys differ (rare) by qsort, and in the others the entries of one time by
  * cmp_same_time, which is nearly always one pass that finds them in order (a worker records
  * its matches in input order). Out of memory for the radix sort: qsort alone.
  */
-static void sort_refs(struct corr_ref *refs, size_t n)
+void scan_corr_sort_refs(struct corr_ref *refs, size_t n)
 {
-    const struct order_ctx *ctx = order;
+    const struct order_ctx *ctx = scan_corr_order;
     size_t(*count)[RADIX_SIZE];
     struct corr_ref *tmp, *src = refs, *dst;
     struct radix_plan rp;
@@ -755,7 +656,6 @@ static void sort_refs(struct corr_ref *refs, size_t n)
         }
     }
 }
-
 struct named_input {
     const char *name;
     unsigned worker;
@@ -770,7 +670,7 @@ static int cmp_named(const void *a, const void *b)
 /* ---- workers: record base-rule matches ---- */
 
 /* Offset of a NUL-terminated copy of s in the worker's text arena, or UINT32_MAX. */
-static uint32_t keep_text(struct scan_worker *w, const char *s)
+uint32_t scan_corr_keep_text(struct scan_worker *w, const char *s)
 {
     struct lsf_err e;
     size_t off = w->corr_text.len;
@@ -811,10 +711,10 @@ static bool shared_grow(struct scan_worker *w)
 }
 
 /*
- * Like keep_text, but equal texts are kept once: a run has few distinct group keys and
+ * Like scan_corr_keep_text, but equal texts are kept once: a run has few distinct group keys and
  * values and many matches, so the text stays small, and entries of one worker (one slot)
  * with one offset have one text (the sorts and the sweep compare offsets before text).
- * Sets *hash to the text's. Falls back to keep_text when the table cannot grow.
+ * Sets *hash to the text's. Falls back to scan_corr_keep_text when the table cannot grow.
  */
 static uint32_t keep_shared_text(struct scan_worker *w, const char *s, uint64_t *hash)
 {
@@ -824,7 +724,7 @@ static uint32_t keep_shared_text(struct scan_worker *w, const char *s, uint64_t 
 
     *hash = h;
     if (2 * (w->n_corr_shared + 1) > w->cap_corr_shared && !shared_grow(w))
-        return keep_text(w, s);
+        return scan_corr_keep_text(w, s);
     for (k = (uint32_t)h & (w->cap_corr_shared - 1); w->corr_shared[k].off_plus_1 != 0;
             k = (k + 1) & (w->cap_corr_shared - 1)) {
         const struct scan_corr_slot *sl = &w->corr_shared[k];
@@ -832,7 +732,7 @@ static uint32_t keep_shared_text(struct scan_worker *w, const char *s, uint64_t 
                 strcmp((const char *)w->corr_text.data + sl->off_plus_1 - 1, s) == 0)
             return sl->off_plus_1 - 1;
     }
-    off = keep_text(w, s);
+    off = scan_corr_keep_text(w, s);
     if (off != UINT32_MAX) {
         w->corr_shared[k].off_plus_1 = off + 1;
         w->corr_shared[k].hash_low = (uint32_t)h;
@@ -855,7 +755,7 @@ static void shared_clear(struct scan_worker *w, size_t budget)
     w->n_corr_shared = 0;
 }
 
-static uint32_t input_index(struct scan_worker *w, const char *name)
+uint32_t scan_corr_input_index(struct scan_worker *w, const char *name)
 {
     if (w->n_corr_inputs > 0 && strcmp(w->corr_inputs[w->n_corr_inputs - 1], name) == 0)
         return (uint32_t)(w->n_corr_inputs - 1);
@@ -873,7 +773,7 @@ static uint32_t input_index(struct scan_worker *w, const char *name)
     return (uint32_t)w->n_corr_inputs++;
 }
 
-/* input_index of the window's input, remembered for the input: the name is compared once
+/* scan_corr_input_index of the window's input, remembered for the input: the name is compared once
  * per input, not once per match. */
 static uint32_t record_input(struct scan_worker *w)
 {
@@ -881,7 +781,7 @@ static uint32_t record_input(struct scan_worker *w)
 
     if (w->has_corr_input && w->corr_input_idx == w->input_idx)
         return w->corr_input;
-    i = input_index(w, w->input_name);
+    i = scan_corr_input_index(w, w->input_name);
     w->has_corr_input = i != UINT32_MAX;
     w->corr_input = i;
     w->corr_input_idx = w->input_idx;
@@ -910,19 +810,18 @@ static uint32_t keep_up_keys(struct scan_worker *w, uint32_t corr,
         /* The outer groups by some of this event's group-by fields, all present. */
         (void)pat_sigma_corr_keys(ar->sigma, sev, key, sizeof(key), val, sizeof(val));
         snprintf(idx, sizeof(idx), "%u", (unsigned)eng->corr_anc[a]);
-        i = keep_text(w, idx);
-        k = keep_text(w, key);
-        v = keep_text(w, val);
+        i = scan_corr_keep_text(w, idx);
+        k = scan_corr_keep_text(w, key);
+        v = scan_corr_keep_text(w, val);
         if (i == UINT32_MAX || k == UINT32_MAX || v == UINT32_MAX)
             return UINT32_MAX - 1;
         if (first == UINT32_MAX)
             first = i;
     }
-    if (first != UINT32_MAX && keep_text(w, "") == UINT32_MAX)
+    if (first != UINT32_MAX && scan_corr_keep_text(w, "") == UINT32_MAX)
         return UINT32_MAX - 1;
     return first;
 }
-
 
 /* ---- workers: spill sorted runs past the memory budget ---- */
 
@@ -997,14 +896,14 @@ static enum lsf_code spill_worker(struct scan_worker *w, struct lsf_err *err)
                 eng->corr_level[r->corr] << CORR_BITS | r->corr, r->base_pos, 0};
     }
     ctx.w_rank = rank;
-    order = &ctx;
-    sort_refs(refs, n);
+    scan_corr_order = &ctx;
+    scan_corr_sort_refs(refs, n);
     for (size_t i = 0; i < n && rc == LSF_OK; i++) {
         struct scan_spill_ent e;
-        ent_of_ref(&ctx, &refs[i], &e, true);
+        scan_corr_ent_of_ref(&ctx, &refs[i], &e, true);
         rc = scan_spill_add(w->corr_spill, &e, err);
     }
-    order = NULL;
+    scan_corr_order = NULL;
     if (rc == LSF_OK)
         rc = scan_spill_end_run(w->corr_spill, err);
     free(refs);
@@ -1128,69 +1027,6 @@ enum lsf_code scan_corr_record(struct scan_worker *w, size_t rule_idx,
 
 /* ---- end of run: merge and sweep ---- */
 
-/* Every input name's rank in name order: rank[w][i] of input i of worker w or of the carry
- * worker (slot n_workers); names[rank] is the name. The group and chain slots (n_workers + 1
- * and + 2) keep the ranks themselves as their entries' inputs. */
-struct input_ranks {
-    uint32_t **rank;
-    unsigned n_slots;
-    char **names;
-    size_t n_names;
-};
-
-struct sweep {
-    const struct scan_engine *run_eng;
-    const struct scan_worker *workers;
-    const struct input_ranks *ranks;
-    const struct pat_geoip *geoip; /* --geoip, or NULL */
-    struct scan_sink *sink;
-    struct scan_stats *stats;
-    struct order_ctx octx;       /* this sweep's order (order_ctx) */
-    struct lsf_buf out;
-    struct chain_block *blocks;  /* newest first */
-    struct corr_ref *chained;    /* firings waiting for their level's sweep */
-    size_t n_chained, cap_chained;
-    struct lsf_buf texts;        /* formatted findings and their keys, written at the end */
-    struct held_finding *held;
-    size_t n_held, cap_held;
-    /* slots past the workers': the previous run's matches (carry, scan.h), the group being
-     * swept (its copies of the merged entries), the firings kept for chained correlations */
-    unsigned n_workers;
-    const struct scan_worker *carry_w;
-    struct scan_worker *group_w;
-    struct scan_worker *chain_w;
-    struct corr_ref *group_refs; /* the group being gathered (group_add) */
-    size_t n_group_refs, cap_group_refs;
-    uint64_t n_group_dropped;    /* past SCAN_CORR_MAX_RECORDS in one group */
-    uint32_t dropped_corr;
-    char dropped_key[SCAN_CORR_KEY_MAX];
-    const struct scan_carry_io *carry;
-    struct carried_group *cgroups; /* by (corr, key) */
-    size_t n_cgroups;
-    int64_t last_ts_ms;           /* the latest event time of this run and the carried ones */
-    struct scan_carry_rec *out_recs;
-    size_t cap_out_recs;
-    uint64_t n_carried, n_carry_dropped;
-};
-
-/* A group the previous run carried: its key (in the carry worker's text) and quiet time. */
-struct carried_group {
-    uint32_t corr;
-    uint32_t key_off;
-    int64_t quiet_until_ms;
-    bool is_seen; /* swept this run */
-};
-
-/* Firings kept as events of the correlations chained on them, in blocks that never move
- * (refs point into them). */
-#define CHAIN_BLOCK 4096
-struct chain_block {
-    struct chain_block *next;
-    size_t n;
-    struct scan_corr_rec recs[CHAIN_BLOCK];
-};
-
-
 /* A formatted finding waiting for its turn; its group key follows its text in texts. */
 struct held_finding {
     uint32_t corr;
@@ -1200,47 +1036,6 @@ struct held_finding {
     uint64_t offset;
     size_t text_off, text_len;
 };
-
-#define SLOT_GROUP(sw) ((sw)->n_workers + 1)
-#define SLOT_CHAIN(sw) ((sw)->n_workers + 2)
-
-static const struct scan_worker *ref_worker(const struct sweep *sw, const struct corr_ref *r)
-{
-    if (r->worker < sw->n_workers)
-        return &sw->workers[r->worker];
-    if (r->worker == sw->n_workers)
-        return sw->carry_w;
-    return r->worker == SLOT_GROUP(sw) ? sw->group_w : sw->chain_w;
-}
-
-static const unsigned char *ref_base(const struct sweep *sw, const struct corr_ref *r)
-{
-    return ref_worker(sw, r)->corr_text.data;
-}
-
-static const char *ref_text(const struct sweep *sw, const struct corr_ref *r, uint32_t off)
-{
-    return (const char *)ref_base(sw, r) + off;
-}
-
-static const char *ref_key(const struct sweep *sw, const struct corr_ref *r)
-{
-    return ref_text(sw, r, r->rec->key_off);
-}
-
-static const char *ref_input(const struct sweep *sw, const struct corr_ref *r)
-{
-    if (r->worker > sw->n_workers)
-        return sw->ranks->names[r->rec->input];
-    return ref_worker(sw, r)->corr_inputs[r->rec->input];
-}
-
-static uint32_t ref_rank(const struct sweep *sw, const struct corr_ref *r)
-{
-    if (r->worker > sw->n_workers)
-        return r->rec->input;
-    return sw->ranks->rank[r->worker][r->rec->input];
-}
 
 /* Offset of a copy of n bytes in w's text arena, or UINT32_MAX when out of room. */
 static uint32_t keep_bytes(struct scan_worker *w, const void *p, size_t n)
@@ -1258,7 +1053,7 @@ static uint32_t keep_bytes(struct scan_worker *w, const void *p, size_t n)
 static int cmp_held(const void *a, const void *b)
 {
     const struct held_finding *x = a, *y = b;
-    const char *texts = (const char *)order->sw->texts.data;
+    const char *texts = (const char *)scan_corr_order->sw->texts.data;
     int c;
 
     if (x->corr != y->corr)
@@ -1521,7 +1316,7 @@ static const char *carry_key(const struct sweep *sw, const struct carried_group 
 }
 
 /* The previous run's entry for correlation corr's group key, or NULL. */
-static struct carried_group *carried_find(struct sweep *sw, uint32_t corr, const char *key)
+struct carried_group *scan_corr_carried_find(struct sweep *sw, uint32_t corr, const char *key)
 {
     size_t lo = 0, hi = sw->n_cgroups;
 
@@ -1574,7 +1369,7 @@ static enum lsf_code carry_group(struct sweep *sw, uint32_t corr, const char *ke
 }
 
 /* After g[0..n) was swept: from, the first entry after the group's last firing. */
-static enum lsf_code carry_rest(struct sweep *sw, const struct corr_ref *g, size_t n,
+enum lsf_code scan_corr_carry_rest(struct sweep *sw, const struct corr_ref *g, size_t n,
         size_t from, int64_t span, int64_t quiet_until_ms, struct lsf_err *err)
 {
     if (sw->carry == NULL || sw->carry->out == NULL || span == PAT_CORR_WHOLE_RUN)
@@ -1600,7 +1395,7 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
     enum lsf_code rc = LSF_OK;
 
     if (sw->n_cgroups > 0) {
-        struct carried_group *c = carried_find(sw, g[0].rec->corr, ref_key(sw, &g[0]));
+        struct carried_group *c = scan_corr_carried_find(sw, g[0].rec->corr, ref_key(sw, &g[0]));
         if (c != NULL) {
             c->is_seen = true;
             quiet_until = c->quiet_until_ms;
@@ -1628,7 +1423,7 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
             }
         }
         if (rc == LSF_OK)
-            rc = carry_rest(sw, g, n, from, span, INT64_MIN, err);
+            rc = scan_corr_carry_rest(sw, g, n, from, span, INT64_MIN, err);
         return rc;
     }
     for (size_t j = 0; j < n && rc == LSF_OK; j++) {
@@ -1668,7 +1463,7 @@ static enum lsf_code sweep_group(struct sweep *sw, const struct corr_ref *g, siz
         }
     }
     if (rc == LSF_OK)
-        rc = carry_rest(sw, g, n, i, span, quiet_until, err);
+        rc = scan_corr_carry_rest(sw, g, n, i, span, quiet_until, err);
     return rc;
 }
 
@@ -1815,9 +1610,26 @@ static enum lsf_code src_next(struct sweep *sw, struct merge_src *s, bool *has,
     *has = s->i < s->n;
     if (*has) {
         const struct corr_ref *r = &s->refs[s->i++];
-        ent_of_ref(&sw->octx, r, &s->head, !is_swept_in_place(sw, r));
+        scan_corr_ent_of_ref(&sw->octx, r, &s->head, !is_swept_in_place(sw, r));
     }
     return LSF_OK;
+}
+
+static int cmp_ent(const struct scan_engine *eng, const struct scan_spill_ent *x,
+        const struct scan_spill_ent *y)
+{
+    int c;
+
+    if (x->level_corr != y->level_corr)
+        return x->level_corr < y->level_corr ? -1 : 1;
+    if (x->key_hash != y->key_hash)
+        return x->key_hash < y->key_hash ? -1 : 1;
+    if ((c = strcmp(x->key, y->key)) != 0) /* two keys with one hash */
+        return c;
+    if (x->ts_ms != y->ts_ms)
+        return x->ts_ms < y->ts_ms ? -1 : 1;
+    return cmp_same_time(eng, x->level_corr, x->base_pos, y->base_pos, x->rank, y->rank,
+            x->offset, y->offset);
 }
 
 static bool src_less(const struct sweep *sw, const struct merge_src *a,
@@ -1887,8 +1699,8 @@ static enum lsf_code add_memory_src(struct sweep *sw, struct merge *m, struct co
     s->refs = refs;
     s->n = n;
     s->owns_refs = owns;
-    order = &sw->octx;
-    sort_refs(refs, n);
+    scan_corr_order = &sw->octx;
+    scan_corr_sort_refs(refs, n);
     return heap_push(sw, m, err);
 }
 
@@ -2069,7 +1881,7 @@ static void drop_unstartable(const struct sweep *sw, struct ref_range *held, uns
  * sweeps of those levels filled), merged in as one more run. What the slots hold in memory
  * is sorted a level at a time, as the level starts, and swept where it is.
  */
-static enum lsf_code merge_and_sweep(struct sweep *sw, struct lsf_err *err)
+enum lsf_code scan_corr_merge_and_sweep(struct sweep *sw, struct lsf_err *err)
 {
     const struct scan_engine *eng = sw->run_eng;
     struct merge m = {NULL, 0, 0, NULL, 0};
@@ -2241,7 +2053,7 @@ static int cmp_carried(const void *a, const void *b)
 
     if (x->corr != y->corr)
         return x->corr < y->corr ? -1 : 1;
-    return strcmp(carry_key(order->sw, x), carry_key(order->sw, y));
+    return strcmp(carry_key(scan_corr_order->sw, x), carry_key(scan_corr_order->sw, y));
 }
 
 /* The correlation with this id that records entries (not a twin, not over the whole run),
@@ -2260,7 +2072,7 @@ static uint32_t carry_corr(const struct scan_engine *eng, const char *id)
 
 /* Load the previous run's groups into cw (entries and names) and sw->cgroups. Groups of
  * correlations no longer loaded, or entries that no longer fit them, are left out. */
-static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *carry,
+enum lsf_code scan_corr_carry_load(struct sweep *sw, const struct scan_carry_io *carry,
         struct scan_worker *cw, struct lsf_err *err)
 {
     const struct scan_engine *eng = sw->run_eng;
@@ -2293,7 +2105,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
         sr = pat_set_rule(eng->set, corr)->sigma;
         cg = &sw->cgroups[sw->n_cgroups];
         cg->corr = corr;
-        cg->key_off = keep_text(cw, in->key);
+        cg->key_off = scan_corr_keep_text(cw, in->key);
         key_hash = hash_text(in->key);
         cg->quiet_until_ms = pat_sigma_corr_type(sr) == PAT_CORR_EVENT_COUNT ||
                 pat_sigma_corr_type(sr) == PAT_CORR_VALUE_COUNT ? in->quiet_until_ms : INT64_MIN;
@@ -2312,8 +2124,8 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
             rec->base_pos = (uint16_t)cr->base_pos;
             rec->key_off = cg->key_off;
             rec->key_hash = key_hash;
-            rec->val_off = keep_text(cw, cr->val);
-            rec->input = input_index(cw, cr->input);
+            rec->val_off = scan_corr_keep_text(cw, cr->val);
+            rec->input = scan_corr_input_index(cw, cr->input);
             rec->up_off = UINT32_MAX; /* never ends a window, so no chain reads it */
             rec->format = (uint8_t)cr->format;
             rec->ts_ms = cr->ts_ms;
@@ -2324,7 +2136,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
             cw->n_corr_recs++;
         }
     }
-    order = &sw->octx;
+    scan_corr_order = &sw->octx;
     qsort(sw->cgroups, sw->n_cgroups, sizeof(*sw->cgroups), cmp_carried);
     /* Two entries for one group (a hand-edited file): keep the first. */
     for (size_t i = 1, k = 1; i <= sw->n_cgroups; i++) {
@@ -2339,7 +2151,7 @@ static enum lsf_code carry_load(struct sweep *sw, const struct scan_carry_io *ca
 }
 
 /* The end of the carry: groups carried in and not seen again whose quiet time goes on. */
-static enum lsf_code carry_finish(struct sweep *sw, struct lsf_err *err)
+enum lsf_code scan_corr_carry_finish(struct sweep *sw, struct lsf_err *err)
 {
     enum lsf_code rc = LSF_OK;
 
@@ -2366,13 +2178,13 @@ static enum lsf_code carry_finish(struct sweep *sw, struct lsf_err *err)
 }
 
 /* The held findings in (correlation, group, time, input, offset) order. */
-static enum lsf_code write_held(struct sweep *sw, struct lsf_err *err)
+enum lsf_code scan_corr_write_held(struct sweep *sw, struct lsf_err *err)
 {
     enum lsf_code rc = LSF_OK;
 
     if (sw->n_held == 0)
         return LSF_OK;
-    order = &sw->octx;
+    scan_corr_order = &sw->octx;
     qsort(sw->held, sw->n_held, sizeof(*sw->held), cmp_held);
     for (size_t i = 0; i < sw->n_held && rc == LSF_OK; i++)
         rc = sw->sink->write(sw->sink->self, sw->texts.data + sw->held[i].text_off,
@@ -2464,7 +2276,7 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
     if (cw == NULL || sw.group_w == NULL || sw.chain_w == NULL)
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting correlation entries");
     else if (carry != NULL && carry->n_in > 0)
-        rc = carry_load(&sw, carry, cw, err); /* sets last_ts_ms to the previous run's */
+        rc = scan_corr_carry_load(&sw, carry, cw, err); /* sets last_ts_ms to the previous run's */
     if (rc != LSF_OK || (n == 0 && (carry == NULL || carry->out == NULL)))
         goto out;
     if (last_ts_ms > sw.last_ts_ms)
@@ -2477,7 +2289,7 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
         rc = lsf_fail(err, LSF_E_NOMEM, "out of memory sorting correlation entries");
         goto out;
     }
-    rc = merge_and_sweep(&sw, err);
+    rc = scan_corr_merge_and_sweep(&sw, err);
     if (rc == LSF_OK && sw.n_group_dropped > 0)
         report_problem(&sw, "correlations: %llu base-rule matches were not counted: group "
                 "'%s' of correlation %s had more than %u matches in this run, more than one "
@@ -2485,11 +2297,11 @@ enum lsf_code scan_corr_finish(const struct scan_engine *eng, struct scan_worker
                 "per run", (unsigned long long)sw.n_group_dropped, sw.dropped_key,
                 pat_set_rule(eng->set, sw.dropped_corr)->id, (unsigned)SCAN_CORR_MAX_RECORDS);
     if (rc == LSF_OK)
-        rc = carry_finish(&sw, err);
+        rc = scan_corr_carry_finish(&sw, err);
     if (rc == LSF_OK)
-        rc = write_held(&sw, err);
+        rc = scan_corr_write_held(&sw, err);
 out:
-    order = NULL;
+    scan_corr_order = NULL;
     lsf_buf_cleanup(&sw.out);
     lsf_buf_cleanup(&sw.texts);
     while (sw.blocks != NULL) {
