@@ -503,10 +503,11 @@ static int cmp_ref_same_time(const struct order_ctx *ctx, const struct corr_ref 
             y->rec->offset);
 }
 
-/* The radix sort of scan_corr_sort_refs: 11-bit digits (the counts stay in cache), least significant
- * first: the time since the earliest entry (in seconds when every entry is on a whole one,
- * as many digits as the range needs), the top 33 bits of the key hash (three digits: groups
- * that share them are rare and put in order afterwards), then level_corr (three). */
+/* The radix sort of scan_corr_sort_refs: 11-bit digits (the counts stay in cache), least
+ * significant first: the time since the earliest entry (in seconds when every entry is on a
+ * whole one, as many digits as the range needs), the top 33 bits of the key hash (three
+ * digits: groups that share them are rare and put in order afterwards), then level_corr
+ * (three). */
 #define RADIX_BITS 11
 #define RADIX_SIZE (1u << RADIX_BITS)
 #define RADIX_TIME_MAX 6   /* digits of a 64-bit time range */
