@@ -14,48 +14,22 @@
  * line or of the records inside them. Correlations with one definition
  * (twins: a silent building block repeating an alerting rule) share the entries of the first.
  *
- * Chained correlations (a correlation whose rules name correlations): correlations are swept
- * in levels, those over base rules first. Each firing of a correlation becomes an entry of
- * every correlation chained on it, at the time and position of the event that completed the
- * window, grouped by that event's fields; since the event is gone by then, a base-rule match
- * of a correlation others chain on keeps their group keys too (keep_up_keys), unless they
- * all group exactly as it does. The outer's group-by must be part of the inner's (checked at
- * load), so every entry of one inner group gives the same outer group.
+ * Files: this one sets the engine up (which rules feed which correlation), records the
+ * workers' matches, spills them past the budget and runs the end of the run
+ * (scan_corr_finish); scan_corr_order.c holds the order of entries and its sort;
+ * scan_corr_sweep.c the merge, the sweep, the firings and chained correlations;
+ * scan_corr_carry.c what a run hands to the next; scan_corr_int.h what they share.
  *
  * Memory bound: a budget, not a count (SCAN_CORR_SPILL_BYTES_DEFAULT, 64 MiB per run, or
  * LOGSIFT_CORR_SPILL_BYTES; split evenly between workers). An entry takes 56 bytes plus its
  * group key (at most SCAN_CORR_KEY_MAX bytes) and value (at most SCAN_CORR_VAL_MAX), each
  * kept once per worker with 16 bytes in a table of kept texts (keep_shared_text), and the
  * keys of the correlations chained on its correlation that group differently. When a worker's
- * entries reach its share, it sorts them in the order above (a radix sort, sort_refs) and
- * writes them as one sorted run to its spill file (scan_spill.c: in $TMPDIR, unlinked once
- * open), texts written out in full, then starts afresh. At the end, every worker's runs, what
- * the workers still hold and the carried matches are merged (a heap of run heads), level by
- * level, and the sweep takes one group at a time: entries held in memory are swept where they
- * are, those read from disk are copied out of the merge (the group slot), so memory is a
- * little over twice the budget (held entries, their 32-byte sort refs and the radix sort's
- * copy of them, read buffers) plus the largest group. The order is total on everything the
- * sweep reads (input names compare by name, which a worker knows before the end), so how the
- * entries were cut into runs changes nothing. With nothing spilled and no carry to hand on,
- * the entries of temporal_ordered groups with no entry of their first rule are left out
- * before the sort (drop_unstartable): they fire nothing. Only one group is capped: past
- * SCAN_CORR_MAX_RECORDS entries in a run, its newest are not counted and the run reports how
- * many (never silently). A spill file that cannot be made or written stops the run (LSF_E_IO)
- * before any correlation is swept. Firings kept for chained correlations stay in memory (the
- * chain slot, with copies of their texts): at most one per entry per correlation chained on,
- * merged into their level's sweep as one more sorted run. Matches carried from the previous
- * run (below) are at most SCAN_CARRY_MAX_RECORDS more, in memory, each as large.
- * After a window fires, counting restarts after the event that fired it; a count correlation
- * (event_count, value_count) then stays quiet for that group for one timespan, so a long
- * burst gives one finding per timespan, not one per threshold's worth of events (as
- * tests/accuracy/sigma_ref.py, the reference, defines it).
- *
- * Carry (scan.h, struct scan_carry_io): what a group still needs after the run (its matches
- * after its last firing within one timespan of the run's latest event, and its quiet time)
- * is handed back at the end of each group's sweep; the next run loads it into one more
- * worker slot (the carry worker, whose inputs rank before every other input) and sweeps it
- * with its own matches. A carried match fired nothing in its own run and its window can only
- * shrink, so it never completes a window: every firing ends at an event of this run.
+ * entries reach its share, it sorts them in the order above (a radix sort,
+ * scan_corr_sort_refs) and writes them as one sorted run to its spill file (scan_spill.c: in
+ * $TMPDIR, unlinked once open), texts written out in full, then starts afresh. A spill file
+ * that cannot be made or written stops the run (LSF_E_IO) before any correlation is swept.
+ * What the end of the run holds besides: scan_corr_sweep.c.
  */
 #include "scan_corr_int.h"
 #include "pat_geoip.h"
@@ -65,7 +39,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ---- engine: which rules feed which correlation ---- */
 

@@ -1,4 +1,12 @@
-/* scan_corr_carry: carry in and out (scan.h). */
+/*
+ * scan_corr_carry: carry (scan.h, struct scan_carry_io): what a group still needs after the
+ * run (its matches after its last firing within one timespan of the run's latest event, and
+ * its quiet time) is handed back at the end of each group's sweep (scan_corr_sweep.c); the
+ * next run loads it into one more worker slot (the carry worker, whose inputs rank before
+ * every other input) and sweeps it with its own matches. A carried match fired nothing in
+ * its own run and its window can only shrink, so it never completes a window: every firing
+ * ends at an event of this run.
+ */
 #include "scan_corr_int.h"
 
 #include <stdlib.h>

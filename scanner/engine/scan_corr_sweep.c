@@ -1,4 +1,36 @@
-/* scan_corr_sweep: merge, sweep, firings. */
+/*
+ * scan_corr_sweep: the end of a run's correlations (scan_corr_finish, scan_corr.c): merge
+ * the workers' entries, sweep each group with its window, fire, and chain the firings.
+ *
+ * Chained correlations (a correlation whose rules name correlations): correlations are swept
+ * in levels, those over base rules first. Each firing of a correlation becomes an entry of
+ * every correlation chained on it, at the time and position of the event that completed the
+ * window, grouped by that event's fields; since the event is gone by then, a base-rule match
+ * of a correlation others chain on keeps their group keys too (keep_up_keys, scan_corr.c),
+ * unless they all group exactly as it does. The outer's group-by must be part of the inner's
+ * (checked at load), so every entry of one inner group gives the same outer group.
+ *
+ * Memory: every worker's runs, what the workers still hold and the carried matches are
+ * merged (a heap of run heads), level by level, and the sweep takes one group at a time:
+ * entries held in memory are swept where they are, those read from disk are copied out of
+ * the merge (the group slot), so memory is a little over twice the budget (held entries,
+ * their 32-byte sort refs and the radix sort's copy of them, read buffers) plus the largest
+ * group. The order is total on everything the sweep reads (input names compare by name,
+ * which a worker knows before the end), so how the entries were cut into runs changes
+ * nothing. With nothing spilled and no carry to hand on, the entries of temporal_ordered
+ * groups with no entry of their first rule are left out before the sort (drop_unstartable):
+ * they fire nothing. Only one group is capped: past SCAN_CORR_MAX_RECORDS entries in a run,
+ * its newest are not counted and the run reports how many (never silently). Firings kept for
+ * chained correlations stay in memory (the chain slot, with copies of their texts): at most
+ * one per entry per correlation chained on, merged into their level's sweep as one more
+ * sorted run. Matches carried from the previous run (scan_corr_carry.c) are at most
+ * SCAN_CARRY_MAX_RECORDS more, in memory, each as large.
+ *
+ * After a window fires, counting restarts after the event that fired it; a count correlation
+ * (event_count, value_count) then stays quiet for that group for one timespan, so a long
+ * burst gives one finding per timespan, not one per threshold's worth of events (as
+ * tests/accuracy/sigma_ref.py, the reference, defines it).
+ */
 #include "scan_corr_int.h"
 #include "pat_geoip.h"
 
