@@ -156,6 +156,8 @@ struct chain_block {
 #define SLOT_GROUP(sw) ((sw)->n_workers + 1)
 #define SLOT_CHAIN(sw) ((sw)->n_workers + 2)
 
+/* A ref's slot, texts and input: inline, as the sorts' comparators and the sweep call them
+ * for every entry. */
 static inline const struct scan_worker *ref_worker(const struct sweep *sw, const struct corr_ref *r)
 {
     if (r->worker < sw->n_workers)

@@ -3,7 +3,7 @@
  * that puts a worker's or a slot's entries in it (scan_corr_sort_refs: a radix sort, then
  * qsort for the rare ties it leaves). Workers sort before they spill (scan_corr.c), the end
  * of the run before it merges (scan_corr_sweep.c); the comparators live here with the sort,
- * the hot path.
+ * the hot path (cmp_same_time, which the merge shares, is inline in scan_corr_int.h).
  */
 #include "scan_corr_int.h"
 

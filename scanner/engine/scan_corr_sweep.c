@@ -554,6 +554,7 @@ static enum lsf_code src_next(struct sweep *sw, struct merge_src *s, bool *has,
     return LSF_OK;
 }
 
+/* The order (corr_ref) of two merged heads: here with the merge, its only caller. */
 static int cmp_ent(const struct scan_engine *eng, const struct scan_spill_ent *x,
         const struct scan_spill_ent *y)
 {
