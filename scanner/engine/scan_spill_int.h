@@ -1,7 +1,7 @@
 /*
  * scan_spill: a worker's correlation entries past its memory budget, written as sorted runs
  * to one temporary file (unlinked once open, so a crash leaves nothing behind) and read back
- * run by run for the merge at the end of the scan (scan_corr.c).
+ * run by run for the merge at the end of the scan (scan_corr_sweep.c).
  */
 #ifndef SCAN_SPILL_INT_H
 #define SCAN_SPILL_INT_H
