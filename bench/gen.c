@@ -609,6 +609,146 @@ static const char *const ATTACK_UAS[] = {
         "aws-sdk-go/1.44.122 (go1.19.3; linux; amd64)",
 };
 
+/*
+ * SSM Parameter Store as applications use it: each application principal reads its own few
+ * parameters (GetParameter, one name a call) and loads its own one or two prefixes
+ * (GetParametersByPath) again and again all day; people read the parameters of the services
+ * their team runs. No principal's set reaches the harvesting correlations' thresholds
+ * (patterns/packs/correlations/aws_ssm_parameter_*): that is what real readers look like.
+ * Names holding credentials are SecureStrings, which callers read with decryption; the others
+ * are Strings, decrypted only by callers that always ask for it (decrypt_pct of their calls;
+ * terraform's aws_ssm_parameter data source asks by default).
+ */
+#define SSM_MAX_NAMES 16
+#define SSM_MAX_PATHS 4
+
+struct ssm_app {
+    const char *names[SSM_MAX_NAMES]; /* NULL-terminated when shorter */
+    const char *paths[SSM_MAX_PATHS];
+    unsigned decrypt_pct;
+};
+
+enum ssm_app_id {
+    SA_PLATFORM, /* AWS service roles, platform team */
+    SA_ORDERS,
+    SA_THUMBS,
+    SA_WEB_API,
+    SA_DATADOG,
+    SA_EKS_NODES,
+    SA_INSTANCES,
+    SA_DEPLOY,
+    SA_CI,
+    SA_TERRAFORM,
+    SA_BACKUP,
+    SA_DATA,
+    SA_GRAFANA,
+    SA_TEAM_CHECKOUT,
+    SA_TEAM_MEDIA,
+    SA_N
+};
+
+static const struct ssm_app SSM_APPS[SA_N] = {
+        [SA_PLATFORM] = {{"/shared/platform/vpc-id", "/shared/platform/private-subnets",
+                          "/shared/platform/kms-alias", "/shared/platform/pagerduty-key"},
+                         {"/shared/platform/"}, 20},
+        [SA_ORDERS] = {{"/prod/order-processor/db/password", "/prod/order-processor/db/host",
+                        "/prod/order-processor/stripe/api-key",
+                        "/prod/order-processor/queue-url"},
+                       {"/prod/order-processor/"}, 60},
+        [SA_THUMBS] = {{"/prod/thumbnailer/bucket-name", "/prod/thumbnailer/max-pixels",
+                        "/prod/thumbnailer/cdn-signing-key"},
+                       {"/prod/thumbnailer/"}, 0},
+        [SA_WEB_API] = {{"/prod/web-api/db/password", "/prod/web-api/db/username",
+                         "/prod/web-api/jwt-signing-key", "/prod/web-api/redis/endpoint",
+                         "/prod/web-api/sentry-dsn"},
+                        {"/prod/web-api/", "/prod/web-api/feature-flags/"}, 100},
+        [SA_DATADOG] = {{"/shared/datadog/api-key", "/shared/datadog/app-key",
+                         "/shared/datadog/site"},
+                        {"/shared/datadog/"}, 100},
+        [SA_EKS_NODES] = {{"/prod/eks/cluster-endpoint", "/prod/eks/cluster-ca",
+                           "/prod/eks/bootstrap-token"},
+                          {"/prod/eks/"}, 0},
+        [SA_INSTANCES] = {{"AmazonCloudWatch-linux", "/prod/ec2/cloudwatch-agent-config",
+                           "/prod/ec2/node-exporter-token"},
+                          {"/prod/ec2/"}, 0},
+        [SA_DEPLOY] = {{"/prod/deploy/ecr-repository", "/prod/deploy/slack-webhook-url",
+                        "/staging/deploy/ecr-repository", "/prod/web-api/image-tag",
+                        "/staging/web-api/image-tag", "/shared/github/deploy-key"},
+                       {"/prod/deploy/", "/staging/deploy/"}, 50},
+        [SA_CI] = {{"/staging/web-api/db/password", "/staging/order-processor/db/password",
+                    "/staging/web-api/api-key", "/staging/ci/npm-token",
+                    "/staging/ci/sonar-token"},
+                   {"/staging/web-api/", "/staging/order-processor/", "/staging/ci/"}, 40},
+        [SA_TERRAFORM] = {{"/prod/order-processor/db/host", "/prod/web-api/redis/endpoint",
+                           "/prod/web-api/db/password", "/prod/eks/cluster-endpoint",
+                           "/prod/eks/cluster-ca", "/shared/platform/vpc-id",
+                           "/shared/platform/private-subnets", "/shared/platform/kms-alias",
+                           "/shared/datadog/api-key", "/prod/deploy/ecr-repository",
+                           "/staging/web-api/db/password", "/prod/grafana/admin-password"},
+                          {"/shared/platform/"}, 100},
+        [SA_BACKUP] = {{"/shared/backup/vault-name", "/shared/backup/retention-days"},
+                       {"/prod/", "/staging/", "/shared/"}, 100},
+        [SA_DATA] = {{"/prod/data-lake/warehouse-password", "/prod/data-lake/glue-connection-url",
+                      "/prod/airflow/fernet-key", "/prod/airflow/webserver-secret-key"},
+                     {"/prod/airflow/", "/prod/data-lake/"}, 80},
+        [SA_GRAFANA] = {{"/prod/grafana/admin-password", "/prod/grafana/cloudwatch-role-arn"},
+                        {"/prod/grafana/"}, 0},
+        [SA_TEAM_CHECKOUT] = {{"/prod/order-processor/db/password",
+                               "/prod/order-processor/db/host",
+                               "/prod/order-processor/queue-url", "/prod/web-api/db/password",
+                               "/prod/web-api/db/username", "/prod/web-api/redis/endpoint",
+                               "/staging/web-api/db/password", "/staging/web-api/api-key",
+                               "/staging/order-processor/db/password"},
+                              {"/prod/order-processor/", "/prod/web-api/", "/staging/web-api/"},
+                              30},
+        [SA_TEAM_MEDIA] = {{"/prod/thumbnailer/bucket-name", "/prod/thumbnailer/max-pixels",
+                            "/prod/thumbnailer/cdn-signing-key", "/prod/web-api/sentry-dsn",
+                            "/prod/web-api/feature-flags/new-checkout",
+                            "/staging/web-api/image-tag"},
+                           {"/prod/thumbnailer/", "/prod/web-api/feature-flags/"}, 30},
+};
+
+/* Whose parameters each user and role reads (by USER_NAMES / ROLE_DEFS index). */
+static const unsigned char USER_SSM_APP[GEN_N_USERS] = {
+        SA_TEAM_CHECKOUT, SA_TEAM_MEDIA, SA_PLATFORM, SA_DEPLOY, SA_CI, SA_TERRAFORM,
+        SA_CI, SA_BACKUP, SA_DATA, SA_GRAFANA, SA_PLATFORM, SA_PLATFORM};
+static const unsigned char ROLE_SSM_APP[GEN_N_ROLES] = {
+        SA_TEAM_CHECKOUT, SA_TEAM_MEDIA, SA_PLATFORM, SA_EKS_NODES, SA_WEB_API, SA_ORDERS,
+        SA_THUMBS, SA_DEPLOY, SA_PLATFORM, SA_PLATFORM, SA_PLATFORM, SA_PLATFORM,
+        SA_DATADOG, SA_INSTANCES, SA_BACKUP, SA_PLATFORM};
+
+/* Credentials are stored as SecureString; the rest as String. */
+static bool ssm_is_secure(const char *name)
+{
+    static const char *const SECRET_WORDS[] = {"password", "key", "token", "secret", "dsn",
+                                               "webhook"};
+
+    for (size_t i = 0; i < sizeof(SECRET_WORDS) / sizeof(SECRET_WORDS[0]); i++)
+        if (strstr(name, SECRET_WORDS[i]))
+            return true;
+    return false;
+}
+
+/* Whether the application keeps a SecureString under path (its loader then decrypts). */
+static bool ssm_path_has_secure(const struct ssm_app *app, const char *path)
+{
+    size_t len = strlen(path);
+
+    for (unsigned i = 0; i < SSM_MAX_NAMES && app->names[i]; i++)
+        if (strncmp(app->names[i], path, len) == 0 && ssm_is_secure(app->names[i]))
+            return true;
+    return false;
+}
+
+static unsigned ssm_count(const char *const *list, unsigned cap)
+{
+    unsigned n = 0;
+
+    while (n < cap && list[n])
+        n++;
+    return n;
+}
+
 /* ---- CloudTrail event catalogue -------------------------------------------------------------- */
 
 enum ct_params {
@@ -632,7 +772,9 @@ enum ct_params {
     CP_METRICDATA,
     CP_LAMBDA,
     CP_SSM_INFO,
-    CP_SSM_PARAM,
+    CP_SSM_GET,     /* GetParameter: one name of the principal's application */
+    CP_SSM_PARAM,   /* GetParameters: a names list */
+    CP_SSM_PATH,    /* GetParametersByPath: one prefix of the principal's application */
     CP_INSTANCEID,
     CP_TRAIL,
     CP_LOOKUP,
@@ -726,9 +868,9 @@ static const struct ct_event CT_EVENTS[] = {
         {"lambda.amazonaws.com", "UpdateFunctionCode20150331v2", 1, CP_LAMBDA, CT_WRITE},
         {"ssm.amazonaws.com", "UpdateInstanceInformation", 30, CP_SSM_INFO, CT_WRITE},
         {"ssm.amazonaws.com", "DescribeInstanceInformation", 10, CP_SSM_INFO, 0},
-        {"ssm.amazonaws.com", "GetParameter", 10, CP_SSM_PARAM, 0},
+        {"ssm.amazonaws.com", "GetParameter", 10, CP_SSM_GET, 0},
         {"ssm.amazonaws.com", "GetParameters", 6, CP_SSM_PARAM, 0},
-        {"ssm.amazonaws.com", "GetParametersByPath", 4, CP_SSM_PARAM, 0},
+        {"ssm.amazonaws.com", "GetParametersByPath", 4, CP_SSM_PATH, 0},
         {"ssm.amazonaws.com", "ListInstanceAssociations", 8, CP_INSTANCEID, 0},
         {"cloudtrail.amazonaws.com", "DescribeTrails", 3, CP_EMPTY, CT_SVC},
         {"cloudtrail.amazonaws.com", "GetTrailStatus", 3, CP_TRAIL, 0},
@@ -851,6 +993,7 @@ struct principal {
     char *name;
     const char *invoked_by;
     unsigned acct;
+    unsigned ssm_app; /* index into SSM_APPS: whose parameters this principal reads */
 };
 
 /* One auth line waiting in an attack episode's queue. */
@@ -998,6 +1141,7 @@ static int build_pools(struct gen *g)
             }
             p->name = strdup(USER_NAMES[i]);
             p->acct = a;
+            p->ssm_app = USER_SSM_APP[i];
             if (!p->identity || !p->console || !p->name)
                 return -1;
         }
@@ -1064,6 +1208,7 @@ static int build_pools(struct gen *g)
             p->name = strdup(d->name);
             p->invoked_by = d->invoked_by;
             p->acct = a;
+            p->ssm_app = ROLE_SSM_APP[i];
             if (!p->identity || !p->name)
                 return -1;
         }
@@ -1079,6 +1224,7 @@ static int build_pools(struct gen *g)
         GB_LIT(b, "\"}");
         g->roots[a].identity = gb_take_str(b);
         g->roots[a].acct = a;
+        g->roots[a].ssm_app = SA_PLATFORM;
         if (!g->roots[a].identity)
             return -1;
     }
@@ -1211,7 +1357,7 @@ static const char *const NAMESPACES[] = {"AWS/EC2", "AWS/Lambda", "AWS/Applicati
 
 /* requestParameters, responseElements and what goes with them, for background event e. */
 static void ct_params(struct gen *g, struct gbuf *b, const struct ct_event *e, size_t start,
-        bool is_error, const struct gen_tm *tm)
+        bool is_error, const struct gen_tm *tm, const struct principal *who)
 {
     struct gen_rng *r = &g->rng;
     const char *acct = g->accounts[g->cur_acct];
@@ -1413,6 +1559,53 @@ static void ct_params(struct gen *g, struct gbuf *b, const struct ct_event *e, s
         gb_str(b, region);
         GB_LIT(b, "a\"}");
         break;
+    case CP_SSM_GET: {
+        /* Real records: {"name","withDecryption"} and the parameter in resources. */
+        const struct ssm_app *app = &SSM_APPS[who->ssm_app];
+        const char *pname = app->names[rng_below(r, ssm_count(app->names, SSM_MAX_NAMES))];
+        unsigned decrypt_draw = rng_below(r, 100);
+        bool is_decrypt = ssm_is_secure(pname) || decrypt_draw < app->decrypt_pct;
+        GB_LIT(b, "{\"name\":\"");
+        gb_str(b, pname);
+        GB_LIT(b, "\",\"withDecryption\":");
+        gb_str(b, is_decrypt ? "true}" : "false}");
+        if (is_error)
+            break;
+        GB_LIT(b, ",\"responseElements\":null,\"resources\":[{\"accountId\":\"");
+        gb_str(b, acct);
+        GB_LIT(b, "\",\"ARN\":\"arn:aws:ssm:");
+        gb_str(b, region);
+        gb_ch(b, ':');
+        gb_str(b, acct);
+        GB_LIT(b, ":parameter");
+        if (pname[0] != '/')
+            gb_ch(b, '/');
+        gb_str(b, pname);
+        GB_LIT(b, "\"}]");
+        return;
+    }
+    case CP_SSM_PATH: {
+        /* An application loads its prefix page after page: later pages carry nextToken. */
+        const struct ssm_app *app = &SSM_APPS[who->ssm_app];
+        const char *path = app->paths[rng_below(r, ssm_count(app->paths, SSM_MAX_PATHS))];
+        bool is_recursive = rng_below(r, 4) != 0;
+        unsigned decrypt_draw = rng_below(r, 100);
+        bool is_decrypt = ssm_path_has_secure(app, path) || decrypt_draw < app->decrypt_pct;
+        bool is_later_page = rng_below(r, 10) < 3;
+        GB_LIT(b, "{\"path\":\"");
+        gb_str(b, path);
+        GB_LIT(b, "\",\"recursive\":");
+        gb_str(b, is_recursive ? "true" : "false");
+        GB_LIT(b, ",\"withDecryption\":");
+        gb_str(b, is_decrypt ? "true" : "false");
+        if (is_later_page) {
+            GB_LIT(b, ",\"nextToken\":\"AAEAA");
+            gb_rand_chars(b, r, B64, 6, 120);
+            gb_ch(b, '"');
+        }
+        gb_ch(b, '}');
+        break;
+    }
     case CP_SSM_PARAM:
         GB_LIT(b, "{\"names\":[");
         n = 1 + rng_below(r, 4);
@@ -1779,7 +1972,7 @@ static void ct_record(struct gen *g, int attack, struct gen_event *e)
         }
     }
     if (attack < 0)
-        ct_params(g, b, ev, start, is_error, &tm);
+        ct_params(g, b, ev, start, is_error, &tm, who);
     else
         ct_attack_params(g, b, (enum ct_attack)attack, &tm, who->name ? who->name : "admin");
     GB_LIT(b, ",\"requestID\":\"");
