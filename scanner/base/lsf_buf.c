@@ -4,6 +4,7 @@
  */
 #include "lsf_buf.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,4 +79,17 @@ unsigned char *lsf_buf_take(struct lsf_buf *buf, size_t *len)
     buf->len = 0;
     buf->cap = 0;
     return bytes;
+}
+
+void *lsf_array_grow(void *items, size_t *cap, size_t elem, size_t first)
+{
+    size_t n = *cap ? *cap * 2 : first;
+    void *grown;
+
+    if (*cap > SIZE_MAX / 2 || n > SIZE_MAX / elem)
+        return NULL;
+    grown = realloc(items, n * elem);
+    if (grown != NULL)
+        *cap = n;
+    return grown;
 }

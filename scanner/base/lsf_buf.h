@@ -39,4 +39,11 @@ void lsf_buf_consume(struct lsf_buf *buf, size_t n);
 /* Hand the bytes to the caller (who frees them) and leave buf empty. */
 unsigned char *lsf_buf_take(struct lsf_buf *buf, size_t *len);
 
+/*
+ * Grow an array of elem-byte items that is full at *cap: returns the array reallocated to
+ * twice *cap (first when *cap is 0) and sets *cap, or NULL (size overflow or out of memory)
+ * leaving the array and *cap as they were. The caller keeps the "is it full" test inline.
+ */
+void *lsf_array_grow(void *items, size_t *cap, size_t elem, size_t first);
+
 #endif

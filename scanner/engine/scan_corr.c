@@ -176,13 +176,12 @@ static enum lsf_code set_ancestors(struct scan_engine *eng, struct lsf_err *err)
             if (!mark[a])
                 continue;
             if (n_anc == cap) {
-                uint32_t *grown = realloc(anc, (cap ? cap * 2 : 16) * sizeof(*grown));
+                uint32_t *grown = lsf_array_grow(anc, &cap, sizeof(*grown), 16);
                 if (grown == NULL) {
                     rc = LSF_E_NOMEM;
                     break;
                 }
                 anc = grown;
-                cap = cap ? cap * 2 : 16;
             }
             anc[n_anc++] = (uint32_t)a;
         }
@@ -505,12 +504,10 @@ uint32_t scan_corr_input_index(struct scan_worker *w, const char *name)
     if (w->n_corr_inputs > 0 && strcmp(w->corr_inputs[w->n_corr_inputs - 1], name) == 0)
         return (uint32_t)(w->n_corr_inputs - 1);
     if (w->n_corr_inputs == w->cap_corr_inputs) {
-        size_t cap = w->cap_corr_inputs ? w->cap_corr_inputs * 2 : 16;
-        char **grown = realloc(w->corr_inputs, cap * sizeof(*grown));
+        char **grown = lsf_array_grow(w->corr_inputs, &w->cap_corr_inputs, sizeof(*grown), 16);
         if (grown == NULL)
             return UINT32_MAX;
         w->corr_inputs = grown;
-        w->cap_corr_inputs = cap;
     }
     w->corr_inputs[w->n_corr_inputs] = strdup(name);
     if (w->corr_inputs[w->n_corr_inputs] == NULL)

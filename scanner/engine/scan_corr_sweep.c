@@ -192,12 +192,11 @@ static enum lsf_code chain_firing(struct sweep *sw, uint32_t corr, const struct 
             sw->blocks = b;
         }
         if (sw->n_chained == sw->cap_chained) {
-            size_t cap = sw->cap_chained ? sw->cap_chained * 2 : 64;
-            struct corr_ref *grown = realloc(sw->chained, cap * sizeof(*grown));
+            struct corr_ref *grown = lsf_array_grow(sw->chained, &sw->cap_chained,
+                    sizeof(*grown), 64);
             if (grown == NULL)
                 return lsf_fail(err, LSF_E_NOMEM, "out of memory chaining correlations");
             sw->chained = grown;
-            sw->cap_chained = cap;
         }
         rec = &sw->blocks->recs[sw->blocks->n];
         *rec = *last->rec;
@@ -234,12 +233,10 @@ static enum lsf_code hold(struct sweep *sw, uint32_t corr, const struct corr_ref
     struct held_finding *h;
 
     if (sw->n_held == sw->cap_held) {
-        size_t cap = sw->cap_held ? sw->cap_held * 2 : 64;
-        struct held_finding *grown = realloc(sw->held, cap * sizeof(*grown));
+        struct held_finding *grown = lsf_array_grow(sw->held, &sw->cap_held, sizeof(*grown), 64);
         if (grown == NULL)
             return lsf_fail(err, LSF_E_NOMEM, "out of memory keeping correlation findings");
         sw->held = grown;
-        sw->cap_held = cap;
     }
     h = &sw->held[sw->n_held];
     h->corr = corr;
@@ -448,13 +445,12 @@ static enum lsf_code group_add(struct sweep *sw, const struct scan_spill_ent *e,
         return LSF_OK;
     }
     if (sw->n_group_refs == sw->cap_group_refs) {
-        size_t cap = sw->cap_group_refs ? sw->cap_group_refs * 2 : 256;
-        struct corr_ref *grown = realloc(sw->group_refs, cap * sizeof(*grown));
+        struct corr_ref *grown = lsf_array_grow(sw->group_refs, &sw->cap_group_refs,
+                sizeof(*grown), 256);
         if (grown == NULL)
             return lsf_fail(err, LSF_E_NOMEM, "out of memory sweeping a correlation group "
                     "of %zu entries", sw->n_group_refs);
         sw->group_refs = grown;
-        sw->cap_group_refs = cap;
     }
     if (mem != NULL) {
         sw->group_refs[sw->n_group_refs++] = *mem;
@@ -463,13 +459,12 @@ static enum lsf_code group_add(struct sweep *sw, const struct scan_spill_ent *e,
     sw->group_refs[sw->n_group_refs++] = (struct corr_ref){NULL, e->key_hash, e->ts_ms,
             e->level_corr, e->base_pos, (uint16_t)SLOT_GROUP(sw)};
     if (n == gw->cap_corr_recs) {
-        size_t cap = gw->cap_corr_recs ? gw->cap_corr_recs * 2 : 256;
-        struct scan_corr_rec *grown = realloc(gw->corr_recs, cap * sizeof(*grown));
+        struct scan_corr_rec *grown = lsf_array_grow(gw->corr_recs, &gw->cap_corr_recs,
+                sizeof(*grown), 256);
         if (grown == NULL)
             return lsf_fail(err, LSF_E_NOMEM, "out of memory sweeping a correlation group "
                     "of %zu entries", n);
         gw->corr_recs = grown;
-        gw->cap_corr_recs = cap;
     }
     rec = &gw->corr_recs[n];
     /* one key for the whole group, mostly */

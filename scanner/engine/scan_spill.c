@@ -5,6 +5,7 @@
  * keys, each with its NUL.
  */
 #include "scan_spill_int.h"
+#include "lsf_buf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -179,12 +180,10 @@ enum lsf_code scan_spill_end_run(struct scan_spill *s, struct lsf_err *err)
     if (rc != LSF_OK)
         return rc;
     if (s->n_runs == s->cap_runs) {
-        size_t cap = s->cap_runs ? s->cap_runs * 2 : 16;
-        struct spill_run *grown = realloc(s->runs, cap * sizeof(*grown));
+        struct spill_run *grown = lsf_array_grow(s->runs, &s->cap_runs, sizeof(*grown), 16);
         if (grown == NULL)
             return lsf_fail(err, LSF_E_NOMEM, "out of memory listing correlation spill runs");
         s->runs = grown;
-        s->cap_runs = cap;
     }
     s->runs[s->n_runs++] = (struct spill_run){s->run_off, s->len - s->run_off, s->run_n};
     s->run_off = s->len;

@@ -62,12 +62,36 @@ static void test_consume_and_take(void **state)
     free(bytes);
 }
 
+static void test_array_grow_doubles_and_refuses_overflow(void **state)
+{
+    size_t cap = 0;
+    int *items = lsf_array_grow(NULL, &cap, sizeof(*items), 4);
+
+    (void)state;
+    assert_non_null(items);
+    assert_int_equal(cap, 4);
+    for (int i = 0; i < 4; i++)
+        items[i] = i;
+    items = lsf_array_grow(items, &cap, sizeof(*items), 4);
+    assert_non_null(items);
+    assert_int_equal(cap, 8);
+    for (int i = 0; i < 4; i++) /* kept */
+        assert_int_equal(items[i], i);
+    {
+        size_t huge = SIZE_MAX / 4; /* doubling it overflows the byte count */
+        assert_null(lsf_array_grow(items, &huge, sizeof(*items), 4));
+        assert_int_equal(huge, SIZE_MAX / 4); /* left as it was */
+    }
+    free(items);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_grows_up_to_the_ceiling),
         cmocka_unit_test(test_first_failure_message_is_kept),
         cmocka_unit_test(test_consume_and_take),
+        cmocka_unit_test(test_array_grow_doubles_and_refuses_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
