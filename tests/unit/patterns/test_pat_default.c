@@ -63,16 +63,25 @@ static char *read_file(const char *path)
     return data;
 }
 
+/* A set holding the embedded default packs (the test fails if they do not load). */
+static struct pat_set *default_set(struct lsf_err *err)
+{
+    struct pat_set *set = NULL;
+
+    lsf_err_clear(err);
+    assert_int_equal(pat_set_new(&set, err), LSF_OK);
+    if (pat_set_add_default(set, err) != LSF_OK)
+        fail_msg("default pack: %s", err->msg);
+    return set;
+}
+
 static void test_default_pack_loads_and_holds_no_hsbench_rule(void **state)
 {
     struct pat_set *set = NULL;
     struct lsf_err err;
 
     (void)state;
-    lsf_err_clear(&err);
-    assert_int_equal(pat_set_new(&set, &err), LSF_OK);
-    if (pat_set_add_default(set, &err) != LSF_OK)
-        fail_msg("default pack: %s", err.msg);
+    set = default_set(&err);
     /* Rules the Sigma engine embeds come from their .yml files, never from default.rules. */
     for (size_t r = 0; r < pat_set_n_rules(set); r++) {
         const struct pat_rule *rule = pat_set_rule(set, r);
@@ -93,10 +102,7 @@ static void test_embedded_rules_are_builtin_and_files_are_not(void **state)
     unsigned line = 0;
 
     (void)state;
-    lsf_err_clear(&err);
-    assert_int_equal(pat_set_new(&set, &err), LSF_OK);
-    if (pat_set_add_default(set, &err) != LSF_OK)
-        fail_msg("default pack: %s", err.msg);
+    set = default_set(&err);
     for (size_t r = 0; r < pat_set_n_rules(set); r++) {
         const struct pat_rule *rule = pat_set_rule(set, r);
         if (rule->sigma == NULL)
